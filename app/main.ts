@@ -1,0 +1,49 @@
+import { openDatabase } from "../core/db/database.js";
+import { seedReferenceData } from "../core/reference/seed.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./logger.js";
+import { buildServer } from "./server.js";
+
+/** `npm start`: migrate, seed reference data, serve. */
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mahalla-connect: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase(config.database);
+  logger.info({ database: config.database.kind }, "database ready, migrations applied");
+  const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
+  logger.info(seeded, "reference data seeded");
+  if (!config.telegram.enabled) logger.info("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off");
+
+  const app = await buildServer({ config, db, logger });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "shutting down: finishing in-flight requests");
+    try {
+      await app.close();
+      await db.close();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  await app.listen({ port: config.http.port, host: config.http.host });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mahalla-connect: start-up failed: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+
+/** Where the data lives: embedded PGlite (a directory, or memory) or a PostgreSQL server. */
+export type DatabaseTarget =
+  | { kind: "pglite"; dataDir: string | "memory" }
+  | { kind: "postgres"; url: string; poolSize?: number };
+
+export interface DriverHandle {
+  readonly target: DatabaseTarget;
+  readonly factory: SqlMigrationAwareDriverAdapterFactory;
+  /** A cheap round trip, used by /healthz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The schema engine asks the adapter for its schema name; the PGlite adapter reports none
+ * unless configured, so we fill in "public" (see shared/notes/prisma-offline.md).
+ */
+function withPublicSchema(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  const info = adapter.getConnectionInfo?.bind(adapter);
+  return Object.assign(adapter, {
+    getConnectionInfo: () => ({ supportsRelationJoins: true, ...info?.(), schemaName: "public" }),
+  });
+}
+
+function withSchemaName(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => withPublicSchema(await factory.connect()),
+    connectToShadowDb: async () => withPublicSchema(await factory.connectToShadowDb()),
+  };
+}
+
+export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> {
+  if (target.kind === "pglite") {
+    const client = target.dataDir === "memory" ? new PGlite() : new PGlite(target.dataDir);
+    await client.waitReady;
+    return {
+      target,
+      factory: withSchemaName(new PrismaPGlite(client)),
+      ping: async () => {
+        if (client.closed) throw new Error("embedded database is closed");
+        await client.query("select 1");
+      },
+      close: async () => {
+        if (!client.closed) await client.close();
+      },
+    };
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: target.poolSize ?? 10,
+    connectionTimeoutMillis: 2_000,
+    // A stopped server must not leave requests waiting on sockets for long.
+    query_timeout: 10_000,
+  });
+  // An idle client losing its server emits 'error' on the pool; without a listener Node would crash.
+  pool.on("error", () => {});
+  return {
+    target,
+    factory: new PrismaPg(pool),
+    ping: async () => {
+      await pool.query("select 1");
+    },
+    close: async () => {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,387 @@
+import { DomainError } from "../domain/errors.js";
+import type { Services } from "../services/index.js";
+import type { CitizenProfile, Flow, FlowData, FlowId, Outcome, StepContext, StepInput, StepScreen } from "./flow.js";
+import { text } from "./flow.js";
+import type { SessionState, SessionStore } from "./session-store.js";
+import type { Channel, ConversationEvent, Identity, Locale, Screen, Text } from "./types.js";
+import { isLocale, LOCALES } from "./types.js";
+
+export interface EngineOptions {
+  services: Services;
+  sessions: SessionStore;
+  flows: Flow[];
+  /** Idle time after which a session starts afresh (drafts survive in their own table). */
+  idleSeconds: Record<Channel, number>;
+  clock?: () => Date;
+}
+
+export interface StepRequest {
+  channel: Channel;
+  /** USSD sessionId or Telegram chat id. */
+  sessionKey: string;
+  identity: Identity;
+  event: ConversationEvent;
+  /**
+   * The position of this event in the channel's session (USSD: number of inputs so far). A request
+   * whose position was already processed is a retry: the stored screen is returned, nothing changes.
+   */
+  sequence?: number;
+}
+
+export interface StepReply {
+  screen: Screen;
+  locale: Locale;
+  citizenId: number | null;
+  /** True when the reply is a replay of an already processed step. */
+  replayed: boolean;
+}
+
+const MAX_INVALID = 3;
+const MAX_HISTORY = 30;
+
+/**
+ * The conversation engine: one step per event, the same for every channel. It loads the session,
+ * applies navigation, lets the current flow step handle the input, renders the next screen and
+ * persists the session before answering.
+ */
+export class ConversationEngine {
+  private readonly flows: Map<FlowId, Flow>;
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: EngineOptions) {
+    this.flows = new Map(options.flows.map((f) => [f.id, f]));
+    this.clock = options.clock ?? (() => new Date());
+    for (const id of ["menu", "language"] as const) {
+      if (!this.flows.has(id)) throw new Error(`the engine needs the "${id}" flow`);
+    }
+  }
+
+  flow(id: FlowId): Flow {
+    const flow = this.flows.get(id);
+    if (!flow) throw new Error(`unknown flow "${id}"`);
+    return flow;
+  }
+
+  async step(request: StepRequest): Promise<StepReply> {
+    const now = this.clock();
+    const stored = await this.options.sessions.load(request.channel, request.sessionKey);
+    if (stored && request.sequence !== undefined && stored.sequence >= request.sequence && stored.lastScreen) {
+      return { screen: stored.lastScreen, locale: stored.locale, citizenId: stored.citizenId, replayed: true };
+    }
+    const live = stored && stored.expiresAt > now ? stored : undefined;
+    const citizen = await this.identify(request, live?.citizenId ?? null);
+
+    let state: SessionState;
+    let screen: Screen;
+    let locale: Locale;
+    if (!citizen || !citizen.locale) {
+      ({ state, screen, locale } = await this.onboard(request, live?.state, citizen));
+    } else {
+      const profile = toProfile(citizen, citizen.locale);
+      ({ state, screen } = await this.advance(request, live?.state, profile, now));
+      locale = state.locale ?? profile.locale;
+    }
+    const idle = this.options.idleSeconds[request.channel];
+    const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
+    await this.options.sessions.save({
+      channel: request.channel,
+      sessionKey: request.sessionKey,
+      citizenId: sessionCitizen,
+      state,
+      sequence: request.sequence ?? (stored?.sequence ?? 0) + 1,
+      lastScreen: screen,
+      locale,
+      expiresAt: new Date(now.getTime() + idle * 1000),
+      isNew: !stored,
+    });
+    return { screen, locale, citizenId: sessionCitizen, replayed: false };
+  }
+
+  private async identify(request: StepRequest, sessionCitizenId: number | null) {
+    const { citizens } = this.options.services;
+    const { identity } = request;
+    if (identity.phone) {
+      const byPhone = await citizens.findByPhone(identity.phone);
+      if (byPhone && identity.telegramUserId !== undefined && byPhone.telegramUserId !== identity.telegramUserId) {
+        return citizens.linkTelegram(byPhone.id, identity.telegramUserId, identity.telegramChatId);
+      }
+      return byPhone ?? (request.channel === "ussd" ? citizens.create({ phone: identity.phone }) : null);
+    }
+    if (identity.telegramUserId !== undefined) return citizens.findByTelegram(identity.telegramUserId);
+    return sessionCitizenId ? citizens.findById(sessionCitizenId) : null;
+  }
+
+  /**
+   * First contact: choose the language (unless the channel suggested one), then, on Telegram,
+   * share the phone number. Then the conversation continues where the person was heading.
+   */
+  private async onboard(
+    request: StepRequest,
+    previous: SessionState | undefined,
+    citizen: Awaited<ReturnType<ConversationEngine["identify"]>>,
+  ): Promise<{ state: SessionState; screen: Screen; locale: Locale }> {
+    const { event, identity } = request;
+    const base: SessionState =
+      previous?.flow === "onboarding"
+        ? previous
+        : {
+            flow: "onboarding",
+            step: "language",
+            data: {},
+            history: [],
+            optionKeys: [],
+            invalid: 0,
+            pending: event.type === "start" && event.shortcut ? { shortcut: event.shortcut } : undefined,
+          };
+    let locale: Locale | undefined = base.locale ?? identity.localeHint;
+    const state: SessionState = { ...base, locale };
+
+    if (base.step === "language" && event.type === "choose" && isLocale(event.key)) {
+      locale = event.key;
+      state.locale = locale;
+      if (citizen) {
+        await this.options.services.citizens.setLocale(citizen.id, locale);
+        return this.afterOnboarding(request, state, { ...citizen, locale });
+      }
+      state.step = "contact";
+    } else if (event.type === "contact") {
+      const phone = event.phone;
+      const resolved = await this.options.services.citizens.findOrCreateForTelegram(
+        phone,
+        identity.telegramUserId,
+        identity.telegramChatId,
+      );
+      const chosen = locale ?? (isLocale(resolved.locale) ? resolved.locale : "uz");
+      if (!resolved.locale || resolved.locale !== chosen) {
+        await this.options.services.citizens.setLocale(resolved.id, chosen);
+      }
+      return this.afterOnboarding(request, { ...state, locale: chosen }, { ...resolved, locale: chosen });
+    } else if (base.step === "language" && locale && !citizen) {
+      // The channel suggested a language: go straight to identification.
+      state.step = "contact";
+    } else if (base.step === "language" && locale && citizen && identity.localeHint) {
+      await this.options.services.citizens.setLocale(citizen.id, locale);
+      return this.afterOnboarding(request, state, { ...citizen, locale });
+    }
+
+    const invalid = isInputEvent(event) && base.step === state.step && previous?.flow === "onboarding";
+    state.invalid = invalid ? base.invalid + 1 : 0;
+    const shownLocale = locale ?? "uz";
+    if (state.invalid >= MAX_INVALID)
+      return { state: resetState(state), screen: tooManyInvalid(this.options.services.hotline), locale: shownLocale };
+    const screen =
+      state.step === "language"
+        ? languageScreen()
+        : ({
+            body: [text("onboarding.share_contact")],
+            options: [],
+            input: { kind: "contact" },
+            nav: { back: false, home: false },
+            end: false,
+          } satisfies Screen);
+    if (invalid) screen.error = text(state.step === "language" ? "errors.choose_option" : "errors.share_contact");
+    state.optionKeys = screen.options.map((o) => o.key);
+    return { state, screen, locale: shownLocale };
+  }
+
+  private async afterOnboarding(
+    request: StepRequest,
+    state: SessionState,
+    citizen: {
+      id: number;
+      phone: string;
+      locale: Locale;
+      pinfl: string | null;
+      fullName: string | null;
+      mahallaId: number | null;
+    },
+  ) {
+    const profile = toProfile(citizen, citizen.locale);
+    const shortcut = state.pending?.shortcut;
+    const ctx = this.context(request.channel, profile, this.clock());
+    const next = shortcut
+      ? await this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, shortcut))
+      : await this.enterFlow(ctx, "menu");
+    return { ...next, state: { ...next.state, citizenId: citizen.id }, locale: citizen.locale };
+  }
+
+  /** A dialled shortcut (*1146*3#) picks the main menu's option at that position. */
+  private async menuChoice(ctx: StepContext, shortcut: string): Promise<Outcome<FlowData>> {
+    const menu = this.flow("menu");
+    const first = await menu.begin(ctx, undefined);
+    const step = menu.steps[first.step];
+    const position = /^\d{1,2}$/.test(shortcut) ? Number(shortcut) : 0;
+    const chosen = step && (await step.screen(ctx, first.data)).options?.[position - 1];
+    if (!step?.on || !chosen) return { flow: "menu" };
+    const outcome = await step.on(ctx, first.data, { type: "choose", key: chosen.key });
+    return "invalid" in outcome ? { flow: "menu" } : outcome;
+  }
+
+  private context(channel: Channel, citizen: CitizenProfile, now: Date): StepContext {
+    const services = this.options.services;
+    const ctx: StepContext = {
+      services,
+      citizen,
+      locale: citizen.locale,
+      channel,
+      now,
+      changeLocale: async (locale) => {
+        await services.citizens.setLocale(citizen.id, locale);
+        ctx.locale = locale;
+        ctx.citizen = { ...ctx.citizen, locale };
+      },
+    };
+    return ctx;
+  }
+
+  private async advance(
+    request: StepRequest,
+    previous: SessionState | undefined,
+    citizen: CitizenProfile,
+    now: Date,
+  ): Promise<{ state: SessionState; screen: Screen }> {
+    const ctx = this.context(request.channel, citizen, now);
+    const { event } = request;
+    const current = previous && previous.flow !== "onboarding" && !previous.ended ? previous : undefined;
+
+    if (event.type === "start") {
+      if (event.shortcut) return this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, event.shortcut));
+      return this.enterFlow(ctx, "menu");
+    }
+    if (!current) return this.enterFlow(ctx, "menu");
+    if (event.type === "home") return this.enterFlow(ctx, "menu");
+    if (event.type === "back") {
+      const last = current.history.at(-1);
+      if (!last) return this.enterFlow(ctx, "menu");
+      return this.show(ctx, { ...current, step: last.step, data: last.data, history: current.history.slice(0, -1) });
+    }
+
+    const flow = this.flows.get(current.flow as FlowId);
+    const step = flow?.steps[current.step];
+    if (!flow || !step) return this.enterFlow(ctx, "menu");
+    if (event.type === "choose" && !current.optionKeys.includes(event.key)) {
+      return this.refuse(ctx, current, text("errors.choose_option"));
+    }
+    if (!step.on) return this.refuse(ctx, current, text("errors.choose_option"));
+    let outcome: Outcome<FlowData>;
+    try {
+      outcome = await step.on(ctx, current.data, event);
+    } catch (err) {
+      if (err instanceof DomainError) return this.refuse(ctx, current, err.text);
+      throw err;
+    }
+    return this.applyOutcome(ctx, current, outcome);
+  }
+
+  private async applyOutcome(
+    ctx: StepContext,
+    current: SessionState | undefined,
+    outcome: Outcome<FlowData>,
+  ): Promise<{ state: SessionState; screen: Screen }> {
+    if ("invalid" in outcome) {
+      if (!current) return this.enterFlow(ctx, "menu");
+      return this.refuse(ctx, current, outcome.invalid);
+    }
+    if ("flow" in outcome) return this.enterFlow(ctx, outcome.flow, outcome.args);
+    if (!current) throw new Error("a step outcome needs a current step");
+    if ("to" in outcome) {
+      const history = [...current.history, { step: current.step, data: current.data }].slice(-MAX_HISTORY);
+      return this.show(ctx, { ...current, step: outcome.to, data: outcome.data, history, invalid: 0 });
+    }
+    return this.show(ctx, { ...current, step: outcome.replace, data: outcome.data, invalid: 0 });
+  }
+
+  private async enterFlow(ctx: StepContext, id: FlowId, args?: FlowData) {
+    const flow = this.flow(id);
+    const { step, data } = await flow.begin(ctx, args);
+    return this.show(ctx, {
+      flow: id,
+      step,
+      data,
+      history: [],
+      optionKeys: [],
+      invalid: 0,
+      citizenId: ctx.citizen.id,
+      locale: ctx.locale,
+    });
+  }
+
+  private async refuse(ctx: StepContext, current: SessionState, reason: Text) {
+    const invalid = current.invalid + 1;
+    if (invalid >= MAX_INVALID) {
+      return {
+        state: { ...resetState(current), locale: ctx.locale },
+        screen: tooManyInvalid(this.options.services.hotline),
+      };
+    }
+    const shown = await this.show(ctx, { ...current, invalid });
+    shown.screen.error = reason;
+    return shown;
+  }
+
+  private async show(ctx: StepContext, state: SessionState): Promise<{ state: SessionState; screen: Screen }> {
+    const flow = this.flow(state.flow as FlowId);
+    const step = flow.steps[state.step];
+    if (!step) throw new Error(`flow "${flow.id}" has no step "${state.step}"`);
+    const parts = await step.screen(ctx, state.data);
+    const screen = toScreen(parts, state.history.length > 0 || flow.id !== "menu", flow.id !== "menu");
+    return {
+      state: { ...state, locale: ctx.locale, ended: screen.end, optionKeys: screen.options.map((o) => o.key) },
+      screen,
+    };
+  }
+}
+
+function toScreen(parts: StepScreen, canGoBack: boolean, canGoHome: boolean): Screen {
+  const end = parts.end ?? false;
+  const options = parts.options ?? [];
+  return {
+    body: parts.body,
+    options,
+    input: parts.input ?? (options.length ? { kind: "choice" } : { kind: "none" }),
+    nav: { back: !end && !parts.noBack && canGoBack, home: canGoHome },
+    end,
+    ...(parts.acceptsLocation ? { acceptsLocation: true } : {}),
+  };
+}
+
+function languageScreen(): Screen {
+  return {
+    body: [text("onboarding.choose_language")],
+    options: LOCALES.map((l) => ({ key: l, label: text(`language.name.${l}`) })),
+    input: { kind: "choice" },
+    nav: { back: false, home: false },
+    end: false,
+  };
+}
+
+function tooManyInvalid(hotline: string): Screen {
+  return {
+    body: [text("errors.too_many_invalid"), text("help.hotline_line", { hotline })],
+    options: [],
+    input: { kind: "none" },
+    nav: { back: false, home: true },
+    end: true,
+  };
+}
+
+function resetState(state: SessionState): SessionState {
+  return { ...state, flow: "menu", step: "main", data: {}, history: [], optionKeys: [], invalid: 0, ended: true };
+}
+
+const isInputEvent = (event: ConversationEvent): event is StepInput & ConversationEvent =>
+  event.type === "choose" || event.type === "text" || event.type === "contact" || event.type === "location";
+
+function toProfile(
+  citizen: { id: number; phone: string; pinfl: string | null; fullName: string | null; mahallaId: number | null },
+  locale: Locale,
+): CitizenProfile {
+  return {
+    id: citizen.id,
+    phone: citizen.phone,
+    locale,
+    pinfl: citizen.pinfl,
+    fullName: citizen.fullName,
+    mahallaId: citizen.mahallaId,
+  };
+}

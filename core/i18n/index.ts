@@ -1,0 +1,64 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import i18next, { type i18n } from "i18next";
+import { localesDir } from "../db/paths.js";
+import type { Locale, Param, Params, Text } from "../engine/types.js";
+import { LOCALES } from "../engine/types.js";
+import { formatDate, formatSum } from "./format.js";
+
+export type Resources = Record<string, unknown>;
+
+export function loadResources(dir = localesDir): Record<Locale, Resources> {
+  return Object.fromEntries(
+    LOCALES.map((l) => [l, JSON.parse(readFileSync(join(dir, `${l}.json`), "utf8")) as Resources]),
+  ) as Record<Locale, Resources>;
+}
+
+/**
+ * Turns channel-neutral Text into words. One instance serves every request; it is synchronous
+ * because resources are loaded once at start-up.
+ */
+export class Translator {
+  private readonly i18n: i18n;
+
+  constructor(resources: Record<Locale, Resources> = loadResources()) {
+    this.i18n = i18next.createInstance();
+    void this.i18n.init({
+      initAsync: false,
+      resources: Object.fromEntries(LOCALES.map((l) => [l, { translation: resources[l] }])),
+      lng: "uz",
+      fallbackLng: "uz",
+      supportedLngs: [...LOCALES],
+      interpolation: { escapeValue: false },
+      returnNull: false,
+      showSupportNotice: false,
+    } as Parameters<i18n["init"]>[0]);
+  }
+
+  t(locale: Locale, key: string, params?: Params): string {
+    return this.i18n.t(key, { lng: locale, ...this.resolveParams(locale, params) }) as string;
+  }
+
+  text(locale: Locale, text: Text): string {
+    return "names" in text ? text.names[locale] : this.t(locale, text.key, text.params);
+  }
+
+  has(locale: Locale, key: string): boolean {
+    return this.i18n.exists(key, { lng: locale, fallbackLng: false });
+  }
+
+  private resolveParams(locale: Locale, params: Params | undefined): Record<string, string | number> {
+    if (!params) return {};
+    const out: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(params)) out[name] = this.param(locale, value);
+    return out;
+  }
+
+  private param(locale: Locale, value: Param): string | number {
+    if (typeof value === "string" || typeof value === "number") return value;
+    if ("money" in value) return this.t(locale, "format.money", { amount: formatSum(value.money) });
+    if ("date" in value) return formatDate(value.date);
+    if ("names" in value) return value.names[locale];
+    return this.t(locale, value.t, value.params);
+  }
+}

@@ -1,0 +1,92 @@
+import type { Tx } from "../db/database.js";
+import type { Locale, Params } from "../engine/types.js";
+import { isLocale } from "../engine/types.js";
+
+/** A message to deliver later: a template in locales/ (under `notify.`) and its parameters. */
+export interface Notification {
+  templateKey: string;
+  params: Params;
+  /** Same key, same notification: a second write is ignored (idempotent imports, retries). */
+  dedupeKey?: string;
+}
+
+export type DeliveryChannel = "telegram" | "sms";
+
+interface Recipient {
+  phone: string;
+  telegramChatId: bigint | null;
+  locale: string | null;
+}
+
+/**
+ * Writes the notification in the caller's transaction, so it exists exactly when the change that
+ * caused it does. The channel is chosen now: Telegram when linked, SMS otherwise (or when asked).
+ */
+async function enqueue(
+  tx: Tx,
+  recipient: Recipient,
+  ids: { citizenId?: number; staffId?: number },
+  notification: Notification,
+  preferSms: boolean,
+): Promise<void> {
+  const channel: DeliveryChannel = recipient.telegramChatId !== null && !preferSms ? "telegram" : "sms";
+  const locale: Locale = isLocale(recipient.locale) ? recipient.locale : "uz";
+  const data = {
+    channel,
+    recipientPhone: recipient.phone,
+    recipientChatId: channel === "telegram" ? recipient.telegramChatId : null,
+    citizenId: ids.citizenId ?? null,
+    staffId: ids.staffId ?? null,
+    locale,
+    templateKey: notification.templateKey,
+    params: notification.params as object,
+    dedupeKey: notification.dedupeKey ?? null,
+  };
+  if (notification.dedupeKey) {
+    await tx.outbox.upsert({ where: { dedupeKey: notification.dedupeKey }, create: data, update: {} });
+  } else {
+    await tx.outbox.create({ data });
+  }
+}
+
+export async function notifyCitizen(
+  tx: Tx,
+  citizenId: number,
+  notification: Notification,
+  options: { preferSms?: boolean } = {},
+): Promise<void> {
+  const citizen = await tx.citizen.findUniqueOrThrow({
+    where: { id: citizenId },
+    select: { phone: true, telegramChatId: true, locale: true },
+  });
+  await enqueue(tx, citizen, { citizenId }, notification, options.preferSms ?? false);
+}
+
+export async function notifyStaff(tx: Tx, staffId: number, notification: Notification): Promise<void> {
+  const staff = await tx.staff.findUniqueOrThrow({
+    where: { id: staffId },
+    select: { phone: true, telegramChatId: true, locale: true },
+  });
+  await enqueue(tx, staff, { staffId }, notification, false);
+}
+
+export async function audit(
+  tx: Tx,
+  entry: { actor: string; action: string; entity: string; entityId?: string; before?: unknown; after?: unknown },
+): Promise<void> {
+  await tx.auditLog.create({
+    data: {
+      actor: entry.actor,
+      action: entry.action,
+      entity: entry.entity,
+      entityId: entry.entityId ?? null,
+      before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
+      after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
+    },
+  });
+}
+
+/** BigInt and Date values made JSON-safe for the audit log. */
+function toJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+}

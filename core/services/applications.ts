@@ -1,0 +1,224 @@
+import type { PrismaClient, Tx } from "../db/database.js";
+import { DomainError, NotFoundError } from "../domain/errors.js";
+import {
+  APPEAL_WINDOW_DAYS,
+  type ApplicationStatus,
+  canMoveApplication,
+  OPEN_APPLICATION_STATUSES,
+} from "../domain/statuses.js";
+import type { FlowData } from "../engine/flow.js";
+import type { Channel, Locale, Names } from "../engine/types.js";
+import { audit, notifyCitizen } from "../notifications/outbox.js";
+import { withFreshReference } from "./references.js";
+
+export interface ApplicationSummary {
+  reference: string;
+  status: ApplicationStatus;
+  benefit: Names;
+  submittedAt: Date;
+}
+
+export interface ApplicationDetails extends ApplicationSummary {
+  statusReason: string | null;
+  decidedAt: Date | null;
+  history: { status: ApplicationStatus; at: Date; reason: string | null }[];
+}
+
+const benefitNames = { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
+const toNames = (b: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
+  uz: b.nameUz,
+  "uz-Cyrl": b.nameUzCyrl,
+  ru: b.nameRu,
+});
+
+/** Thrown for a status change the life cycle does not allow (the API answers 409). */
+export class IllegalTransitionError extends Error {
+  override name = "IllegalTransitionError";
+  readonly code = "ILLEGAL_TRANSITION";
+  constructor(
+    readonly from: ApplicationStatus,
+    readonly to: ApplicationStatus,
+  ) {
+    super(`an application cannot go from ${from} to ${to}`);
+  }
+}
+
+export class ApplicationService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** The open application for this benefit, if any: a second one would be a duplicate. */
+  async openFor(citizenId: number, benefitTypeId: number): Promise<string | null> {
+    const open = await this.prisma.application.findFirst({
+      where: { citizenId, benefitTypeId, status: { in: [...OPEN_APPLICATION_STATUSES] } },
+      select: { reference: true },
+    });
+    return open?.reference ?? null;
+  }
+
+  async submit(input: {
+    citizenId: number;
+    benefitTypeId: number;
+    answers: FlowData;
+    channel: Channel;
+    locale: Locale;
+  }): Promise<string> {
+    return withFreshReference("A", (reference) =>
+      this.prisma.$transaction(async (tx) => {
+        // Serialise submissions of one citizen so two quick confirmations cannot both pass the check.
+        await tx.$executeRaw`select pg_advisory_xact_lock(1, ${input.citizenId})`;
+        const open = await tx.application.findFirst({
+          where: {
+            citizenId: input.citizenId,
+            benefitTypeId: input.benefitTypeId,
+            status: { in: [...OPEN_APPLICATION_STATUSES] },
+          },
+          select: { reference: true },
+        });
+        if (open) throw new DomainError("DUPLICATE_APPLICATION", { key: "apply.duplicate", params: open });
+        const created = await tx.application.create({
+          data: {
+            reference,
+            citizenId: input.citizenId,
+            benefitTypeId: input.benefitTypeId,
+            answers: input.answers,
+            status: "submitted",
+            channel: input.channel,
+            locale: input.locale,
+            history: { create: { toStatus: "submitted", actor: "citizen" } },
+          },
+          include: { benefitType: benefitNames },
+        });
+        await tx.draft.deleteMany({ where: { citizenId: input.citizenId, kind: "apply" } });
+        await notifyCitizen(
+          tx,
+          input.citizenId,
+          {
+            templateKey: "notify.application_submitted",
+            params: { reference, benefit: { names: toNames(created.benefitType) } },
+          },
+          { preferSms: input.channel === "ussd" },
+        );
+        return reference;
+      }),
+    );
+  }
+
+  async listForCitizen(citizenId: number, limit = 20): Promise<ApplicationSummary[]> {
+    const rows = await this.prisma.application.findMany({
+      where: { citizenId },
+      orderBy: [{ submittedAt: "desc" }, { id: "desc" }],
+      take: limit,
+      include: { benefitType: benefitNames },
+    });
+    return rows.map((r) => ({
+      reference: r.reference,
+      status: r.status as ApplicationStatus,
+      benefit: toNames(r.benefitType),
+      submittedAt: r.submittedAt,
+    }));
+  }
+
+  /** One application with its history; only the citizen's own (another's reference finds nothing). */
+  async findForCitizen(citizenId: number, reference: string): Promise<ApplicationDetails | null> {
+    const r = await this.prisma.application.findFirst({
+      where: { citizenId, reference },
+      include: { benefitType: benefitNames, history: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } },
+    });
+    if (!r) return null;
+    return {
+      reference: r.reference,
+      status: r.status as ApplicationStatus,
+      benefit: toNames(r.benefitType),
+      submittedAt: r.submittedAt,
+      statusReason: r.statusReason,
+      decidedAt: r.decidedAt,
+      history: r.history.map((h) => ({ status: h.toStatus as ApplicationStatus, at: h.createdAt, reason: h.reason })),
+    };
+  }
+
+  /** Rejected applications decided within the appeal window and not yet appealed. */
+  async appealable(citizenId: number, now: Date): Promise<ApplicationSummary[]> {
+    const since = new Date(now.getTime() - APPEAL_WINDOW_DAYS * 86_400_000);
+    const rows = await this.prisma.application.findMany({
+      where: { citizenId, status: "rejected", decidedAt: { gte: since }, appeals: { none: {} } },
+      orderBy: { decidedAt: "desc" },
+      include: { benefitType: benefitNames },
+    });
+    return rows.map((r) => ({
+      reference: r.reference,
+      status: "rejected" as const,
+      benefit: toNames(r.benefitType),
+      submittedAt: r.submittedAt,
+    }));
+  }
+
+  /** A status change from the back office: checked against the life cycle, recorded, notified. */
+  async changeStatus(input: {
+    reference: string;
+    status: ApplicationStatus;
+    reason?: string | undefined;
+    actor: string;
+    now?: Date;
+  }) {
+    return this.prisma.$transaction(async (tx) => {
+      const app = await tx.application.findUnique({
+        where: { reference: input.reference },
+        include: { benefitType: benefitNames },
+      });
+      if (!app) throw new NotFoundError(`no application ${input.reference}`);
+      const from = app.status as ApplicationStatus;
+      if (!canMoveApplication(from, input.status)) throw new IllegalTransitionError(from, input.status);
+      const decided = input.status === "approved" || input.status === "rejected";
+      const updated = await tx.application.update({
+        where: { id: app.id },
+        data: {
+          status: input.status,
+          statusReason: input.reason ?? null,
+          ...(decided ? { decidedAt: input.now ?? new Date() } : {}),
+          history: {
+            create: { fromStatus: from, toStatus: input.status, reason: input.reason ?? null, actor: input.actor },
+          },
+        },
+      });
+      await notifyApplicationStatus(tx, app.citizenId, {
+        reference: app.reference,
+        status: input.status,
+        reason: input.reason,
+        benefit: toNames(app.benefitType),
+      });
+      await audit(tx, {
+        actor: input.actor,
+        action: "application.status",
+        entity: "Application",
+        entityId: app.reference,
+        before: { status: from, statusReason: app.statusReason },
+        after: { status: updated.status, statusReason: updated.statusReason },
+      });
+      return updated;
+    });
+  }
+}
+
+async function notifyApplicationStatus(
+  tx: Tx,
+  citizenId: number,
+  change: { reference: string; status: ApplicationStatus; reason: string | undefined; benefit: Names },
+) {
+  const params = {
+    reference: change.reference,
+    benefit: { names: change.benefit },
+    status: { t: `status.application.${change.status}` },
+  };
+  const templateKey =
+    change.status === "rejected"
+      ? change.reason
+        ? "notify.application_rejected_reason"
+        : "notify.application_rejected"
+      : change.status === "approved"
+        ? "notify.application_approved"
+        : "notify.application_status";
+  await notifyCitizen(tx, citizenId, {
+    templateKey,
+    params: change.reason ? { ...params, reason: change.reason } : params,
+  });
+}

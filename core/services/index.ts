@@ -1,0 +1,34 @@
+import type { PrismaClient } from "../db/database.js";
+import { AppealService } from "./appeals.js";
+import { ApplicationService } from "./applications.js";
+import { CitizenService } from "./citizens.js";
+import { DraftService } from "./drafts.js";
+import { PaymentService } from "./payments.js";
+import { ReferenceService } from "./reference.js";
+import { VisitService } from "./visits.js";
+
+/** The domain services flows and front ends use; each one owns its tables. */
+export interface Services {
+  citizens: CitizenService;
+  reference: ReferenceService;
+  applications: ApplicationService;
+  drafts: DraftService;
+  payments: PaymentService;
+  visits: VisitService;
+  appeals: AppealService;
+  /** The national hotline, shown on help screens and when a conversation gives up. */
+  hotline: string;
+}
+
+export function createServices(prisma: PrismaClient, options: { hotline?: string } = {}): Services {
+  return {
+    citizens: new CitizenService(prisma),
+    reference: new ReferenceService(prisma),
+    applications: new ApplicationService(prisma),
+    drafts: new DraftService(prisma),
+    payments: new PaymentService(prisma),
+    visits: new VisitService(prisma),
+    appeals: new AppealService(prisma),
+    hotline: options.hotline ?? "1146",
+  };
+}

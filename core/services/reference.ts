@@ -1,0 +1,140 @@
+import type { PrismaClient } from "../db/database.js";
+import type { Names } from "../engine/types.js";
+
+export interface NamedItem {
+  id: number;
+  code: string;
+  names: Names;
+}
+
+export interface CatalogueItem extends NamedItem {
+  shortNames: Names;
+}
+
+const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
+  uz: r.nameUz,
+  "uz-Cyrl": r.nameUzCyrl,
+  ru: r.nameRu,
+});
+const shortNames = (r: { shortUz: string; shortUzCyrl: string; shortRu: string }): Names => ({
+  uz: r.shortUz,
+  "uz-Cyrl": r.shortUzCyrl,
+  ru: r.shortRu,
+});
+
+/** Uzbek letters with a modifier apostrophe compare as their plain letters when people type. */
+export function foldForSearch(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[ʻʼ'`‘’]/g, "")
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "");
+}
+
+/**
+ * Reference data changes only on seed or import, and is read on almost every screen, so it is
+ * cached in memory for a short while.
+ */
+export class ReferenceService {
+  private cache = new Map<string, { at: number; value: unknown }>();
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly ttlMs = 60_000,
+  ) {}
+
+  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value as T;
+    const value = await load();
+    this.cache.set(key, { at: Date.now(), value });
+    return value;
+  }
+
+  /** Forget cached lists (after an import). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  regions(): Promise<NamedItem[]> {
+    return this.cached("regions", async () =>
+      (await this.prisma.region.findMany({ orderBy: { code: "asc" } })).map((r) => ({
+        id: r.id,
+        code: r.code,
+        names: names(r),
+      })),
+    );
+  }
+
+  /** Districts of a region that have at least one active mahalla (others cannot be chosen yet). */
+  districts(regionId: number): Promise<NamedItem[]> {
+    return this.cached(`districts:${regionId}`, async () =>
+      (
+        await this.prisma.district.findMany({
+          where: { regionId, mahallas: { some: { active: true } } },
+          orderBy: { nameUz: "asc" },
+        })
+      ).map((d) => ({ id: d.id, code: d.code, names: names(d) })),
+    );
+  }
+
+  regionsWithMahallas(): Promise<NamedItem[]> {
+    return this.cached("regions:with-mahallas", async () =>
+      (
+        await this.prisma.region.findMany({
+          where: { districts: { some: { mahallas: { some: { active: true } } } } },
+          orderBy: { code: "asc" },
+        })
+      ).map((r) => ({ id: r.id, code: r.code, names: names(r) })),
+    );
+  }
+
+  async mahallas(districtId: number, filter?: string): Promise<NamedItem[]> {
+    const all = await this.cached(`mahallas:${districtId}`, async () =>
+      (await this.prisma.mahalla.findMany({ where: { districtId, active: true }, orderBy: { nameUz: "asc" } })).map(
+        (m) => ({ id: m.id, code: m.code, names: names(m) }),
+      ),
+    );
+    if (!filter) return all;
+    const needle = foldForSearch(filter.trim());
+    return all.filter((m) => Object.values(m.names).some((n) => foldForSearch(n).startsWith(needle)));
+  }
+
+  async mahalla(id: number) {
+    const m = await this.prisma.mahalla.findUnique({ where: { id }, include: { district: true } });
+    if (!m) return null;
+    return {
+      id: m.id,
+      code: m.code,
+      names: names(m),
+      district: {
+        id: m.district.id,
+        names: names(m.district),
+        insonPhone: m.district.insonPhone,
+        insonAddress: (m.district.insonAddress as Names | null) ?? null,
+      },
+    };
+  }
+
+  benefitTypes(now: Date): Promise<CatalogueItem[]> {
+    return this.cached(`benefits:${now.toISOString().slice(0, 10)}`, async () =>
+      (
+        await this.prisma.benefitType.findMany({
+          where: { active: true, OR: [{ availableFrom: null }, { availableFrom: { lte: now } }] },
+          orderBy: { sortOrder: "asc" },
+        })
+      ).map((b) => ({ id: b.id, code: b.code, names: names(b), shortNames: shortNames(b) })),
+    );
+  }
+
+  visitReasons(): Promise<CatalogueItem[]> {
+    return this.cached("reasons", async () =>
+      (await this.prisma.visitReason.findMany({ where: { active: true }, orderBy: { sortOrder: "asc" } })).map((r) => ({
+        id: r.id,
+        code: r.code,
+        names: names(r),
+        shortNames: shortNames(r),
+      })),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+import type { PrismaClient } from "../../core/db/database.js";
+import { type CoreOptions, createCore } from "../../core/engine/index.js";
+import type { Channel, ConversationEvent, Identity, Locale, Screen } from "../../core/engine/types.js";
+import { Translator } from "../../core/i18n/index.js";
+
+const translator = new Translator();
+
+/** The screen as plain text in one language, for assertions. */
+export function screenText(screen: Screen, locale: Locale): string {
+  const parts = [
+    ...(screen.error ? [translator.text(locale, screen.error)] : []),
+    ...screen.body.map((t) => translator.text(locale, t)),
+    ...screen.options.map((o, i) => `${i + 1}. ${translator.text(locale, o.label)}`),
+  ];
+  return parts.join("\n");
+}
+
+/**
+ * Drives the engine the way a channel would, without any channel: `pick(n)` chooses the n-th
+ * option of the screen on display, `say` types text.
+ */
+export class Conversation {
+  screen!: Screen;
+  locale: Locale = "uz";
+  private sequence = 0;
+  readonly core: ReturnType<typeof createCore>;
+
+  constructor(
+    prisma: PrismaClient,
+    readonly identity: Identity,
+    readonly channel: Channel = "ussd",
+    readonly sessionKey = `s-${Math.random().toString(36).slice(2)}`,
+    options: CoreOptions = {},
+  ) {
+    this.core = createCore(prisma, options);
+  }
+
+  async send(event: ConversationEvent): Promise<Screen> {
+    const reply = await this.core.engine.step({
+      channel: this.channel,
+      sessionKey: this.sessionKey,
+      identity: this.identity,
+      event,
+      sequence: this.sequence++,
+    });
+    this.screen = reply.screen;
+    this.locale = reply.locale;
+    return reply.screen;
+  }
+
+  start(shortcut?: string) {
+    return this.send(shortcut ? { type: "start", shortcut } : { type: "start" });
+  }
+
+  pick(position: number) {
+    const option = this.screen.options[position - 1];
+    if (!option) throw new Error(`no option ${position} on screen:\n${this.text()}`);
+    return this.send({ type: "choose", key: option.key });
+  }
+
+  /** Chooses the option whose label (in the current language) contains `label`. */
+  pickLabel(label: string) {
+    const index = this.screen.options.findIndex((o) => translator.text(this.locale, o.label).includes(label));
+    if (index < 0) throw new Error(`no option "${label}" on screen:\n${this.text()}`);
+    return this.pick(index + 1);
+  }
+
+  say(value: string) {
+    return this.send({ type: "text", value });
+  }
+
+  text(): string {
+    return screenText(this.screen, this.locale);
+  }
+}

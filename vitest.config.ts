@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "core/**/*.test.ts", "bot/**/*.test.ts", "ussd/**/*.test.ts", "app/**/*.test.ts"],
+    // Each file gets its own database; two cores run two files at a time.
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    env: { NODE_ENV: "test" },
+  },
+});
