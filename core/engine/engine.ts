@@ -1,6 +1,16 @@
 import { DomainError } from "../domain/errors.js";
 import type { Services } from "../services/index.js";
-import type { CitizenProfile, Flow, FlowData, FlowId, Outcome, StepContext, StepInput, StepScreen } from "./flow.js";
+import type {
+  CitizenProfile,
+  Flow,
+  FlowData,
+  FlowId,
+  JsonValue,
+  Outcome,
+  StepContext,
+  StepInput,
+  StepScreen,
+} from "./flow.js";
 import { text } from "./flow.js";
 import type { SessionState, SessionStore } from "./session-store.js";
 import type { Channel, ConversationEvent, Identity, Locale, Screen, Text } from "./types.js";
@@ -15,26 +25,45 @@ export interface EngineOptions {
   clock?: () => Date;
 }
 
+/** What the channel saw last time in this session: the screen on display and its own view state. */
+export interface PreviousTurn {
+  screen: Screen;
+  view: JsonValue;
+  locale: Locale;
+  steps: number;
+}
+
+/**
+ * How a channel turns its raw input into an event, knowing the previous turn (USSD resends the
+ * whole input history; only the channel can tell which part is new).
+ *  - `event`: process it; `view` is stored with the new screen (e.g. the raw input seen so far).
+ *  - `replay`: a retry of a step already processed; answer the stored screen, change nothing.
+ *  - `redisplay`: same screen, new view (a page turn); the flow does not move.
+ */
+export type ChannelDecision =
+  | { event: ConversationEvent; view?: JsonValue }
+  | { replay: true }
+  | { redisplay: true; view: JsonValue };
+
 export interface StepRequest {
   channel: Channel;
   /** USSD sessionId or Telegram chat id. */
   sessionKey: string;
   identity: Identity;
-  event: ConversationEvent;
-  /**
-   * The position of this event in the channel's session (USSD: number of inputs so far). A request
-   * whose position was already processed is a retry: the stored screen is returned, nothing changes.
-   */
-  sequence?: number;
+  event: ConversationEvent | ((previous: PreviousTurn | undefined) => ChannelDecision);
 }
 
 export interface StepReply {
   screen: Screen;
   locale: Locale;
   citizenId: number | null;
-  /** True when the reply is a replay of an already processed step. */
+  /** The channel's view state stored with this screen. */
+  view: JsonValue;
+  /** True when nothing was processed (a retry or a page turn). */
   replayed: boolean;
 }
+
+type ResolvedRequest = Omit<StepRequest, "event"> & { event: ConversationEvent };
 
 const MAX_INVALID = 3;
 const MAX_HISTORY = 30;
@@ -62,12 +91,33 @@ export class ConversationEngine {
     return flow;
   }
 
-  async step(request: StepRequest): Promise<StepReply> {
+  async step(input: StepRequest): Promise<StepReply> {
     const now = this.clock();
-    const stored = await this.options.sessions.load(request.channel, request.sessionKey);
-    if (stored && request.sequence !== undefined && stored.sequence >= request.sequence && stored.lastScreen) {
-      return { screen: stored.lastScreen, locale: stored.locale, citizenId: stored.citizenId, replayed: true };
+    const stored = await this.options.sessions.load(input.channel, input.sessionKey);
+    const previous: PreviousTurn | undefined = stored?.lastScreen
+      ? { screen: stored.lastScreen, view: stored.view, locale: stored.locale, steps: stored.steps }
+      : undefined;
+    const decision: ChannelDecision =
+      typeof input.event === "function" ? input.event(previous) : { event: input.event };
+    const idle = this.options.idleSeconds[input.channel];
+    if (stored && previous && !("event" in decision)) {
+      const replay = "replay" in decision;
+      if (!replay) {
+        await this.options.sessions.save({
+          ...stored,
+          channel: input.channel,
+          sessionKey: input.sessionKey,
+          lastScreen: previous.screen,
+          view: decision.view,
+          expiresAt: new Date(now.getTime() + idle * 1000),
+          isNew: false,
+        });
+      }
+      const view = replay ? previous.view : decision.view;
+      return { screen: previous.screen, locale: previous.locale, citizenId: stored.citizenId, view, replayed: true };
     }
+    const request = { ...input, event: "event" in decision ? decision.event : ({ type: "start" } as const) };
+    const view = "event" in decision ? (decision.view ?? null) : null;
     const live = stored && stored.expiresAt > now ? stored : undefined;
     const citizen = await this.identify(request, live?.citizenId ?? null);
 
@@ -81,23 +131,23 @@ export class ConversationEngine {
       ({ state, screen } = await this.advance(request, live?.state, profile, now));
       locale = state.locale ?? profile.locale;
     }
-    const idle = this.options.idleSeconds[request.channel];
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
     await this.options.sessions.save({
       channel: request.channel,
       sessionKey: request.sessionKey,
       citizenId: sessionCitizen,
       state,
-      sequence: request.sequence ?? (stored?.sequence ?? 0) + 1,
+      steps: (stored?.steps ?? 0) + 1,
       lastScreen: screen,
+      view,
       locale,
       expiresAt: new Date(now.getTime() + idle * 1000),
       isNew: !stored,
     });
-    return { screen, locale, citizenId: sessionCitizen, replayed: false };
+    return { screen, locale, citizenId: sessionCitizen, view, replayed: false };
   }
 
-  private async identify(request: StepRequest, sessionCitizenId: number | null) {
+  private async identify(request: ResolvedRequest, sessionCitizenId: number | null) {
     const { citizens } = this.options.services;
     const { identity } = request;
     if (identity.phone) {
@@ -116,7 +166,7 @@ export class ConversationEngine {
    * share the phone number. Then the conversation continues where the person was heading.
    */
   private async onboard(
-    request: StepRequest,
+    request: ResolvedRequest,
     previous: SessionState | undefined,
     citizen: Awaited<ReturnType<ConversationEngine["identify"]>>,
   ): Promise<{ state: SessionState; screen: Screen; locale: Locale }> {
@@ -185,7 +235,7 @@ export class ConversationEngine {
   }
 
   private async afterOnboarding(
-    request: StepRequest,
+    request: ResolvedRequest,
     state: SessionState,
     citizen: {
       id: number;
@@ -235,7 +285,7 @@ export class ConversationEngine {
   }
 
   private async advance(
-    request: StepRequest,
+    request: ResolvedRequest,
     previous: SessionState | undefined,
     citizen: CitizenProfile,
     now: Date,

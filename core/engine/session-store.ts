@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../db/database.js";
-import type { FlowData } from "./flow.js";
+import type { FlowData, JsonValue } from "./flow.js";
 import type { Channel, Locale, Screen } from "./types.js";
 import { isLocale } from "./types.js";
 
@@ -26,8 +26,11 @@ export interface SessionState {
 export interface StoredSession {
   citizenId: number | null;
   state: SessionState;
-  sequence: number;
+  /** Steps processed in this session. */
+  steps: number;
   lastScreen: Screen | null;
+  /** The channel's own state for the screen on display (USSD: input seen so far, page). */
+  view: JsonValue;
   locale: Locale;
   expiresAt: Date;
 }
@@ -37,8 +40,9 @@ export interface SessionWrite {
   sessionKey: string;
   citizenId: number | null;
   state: SessionState;
-  sequence: number;
+  steps: number;
   lastScreen: Screen;
+  view: JsonValue;
   locale: Locale;
   expiresAt: Date;
   isNew: boolean;
@@ -59,11 +63,12 @@ export class PrismaSessionStore implements SessionStore {
       select: { citizenId: true, state: true, stepCount: true, lastScreen: true, expiresAt: true },
     });
     if (!row) return undefined;
-    const state = row.state as unknown as SessionState;
+    const { view, ...state } = row.state as unknown as SessionState & { view?: JsonValue };
     return {
       citizenId: row.citizenId,
       state,
-      sequence: row.stepCount,
+      steps: row.stepCount,
+      view: view ?? null,
       lastScreen: (row.lastScreen as unknown as Screen | null) ?? null,
       locale: isLocale(state.locale) ? state.locale : "uz",
       expiresAt: row.expiresAt,
@@ -73,8 +78,9 @@ export class PrismaSessionStore implements SessionStore {
   async save(session: SessionWrite): Promise<void> {
     const columns = {
       citizenId: session.citizenId,
-      state: session.state as object,
-      stepCount: session.sequence,
+      // The channel's view rides along in the state column: one row, one write per step.
+      state: { ...session.state, view: session.view } as object,
+      stepCount: session.steps,
       lastScreen: session.lastScreen as object,
       expiresAt: session.expiresAt,
     };

@@ -22,7 +22,6 @@ export function screenText(screen: Screen, locale: Locale): string {
 export class Conversation {
   screen!: Screen;
   locale: Locale = "uz";
-  private sequence = 0;
   readonly core: ReturnType<typeof createCore>;
 
   constructor(
@@ -41,7 +40,6 @@ export class Conversation {
       sessionKey: this.sessionKey,
       identity: this.identity,
       event,
-      sequence: this.sequence++,
     });
     this.screen = reply.screen;
     this.locale = reply.locale;
