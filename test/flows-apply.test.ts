@@ -41,7 +41,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("apply for a benefit (%s)", (loc
     await c.pick(1);
     expect(keyOf(c)).toBe("apply.submitted");
     expect(c.screen.end).toBe(true);
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
     expect(reference).toMatch(/^A-\d{4}-\d{4}$/);
 
     const app = await db.prisma.application.findUniqueOrThrow({ where: { reference }, include: { history: true } });
@@ -61,7 +61,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("apply for a benefit (%s)", (loc
     await c.send({ type: "choose", key: "DISABILITY_PENSION" });
     await c.send({ type: "choose", key: "2" });
     await c.send({ type: "choose", key: "confirm" });
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
     const again = new Conversation(db.prisma, { phone: citizen.phone });
     await again.start("1");
     await again.send({ type: "choose", key: "DISABILITY_PENSION" });
@@ -169,7 +169,7 @@ describe("apply: navigation", () => {
     await next.say("900000");
     expect(keyOf(next)).toBe("apply.summary_title");
     await next.send({ type: "choose", key: "confirm" });
-    const reference = (next.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = next.reference();
     const app = await db.prisma.application.findUniqueOrThrow({ where: { reference } });
     expect(app.answers).toEqual({ household_size: 6, children_under_18: 2, monthly_income: 90_000_000 });
   });

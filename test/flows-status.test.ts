@@ -162,7 +162,7 @@ describe("appeal a decision", () => {
     await c.say("Our family income fell after my husband lost his job");
     await c.send({ type: "choose", key: "confirm" });
     expect(keyOf(c)).toBe("appeal.filed");
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
     expect(reference).toMatch(/^P-\d{4}-\d{4}$/);
     const appeal = await db.prisma.appeal.findUniqueOrThrow({ where: { reference } });
     expect(appeal).toMatchObject({ applicationId: app.id, status: "received", citizenId: citizen.id });

@@ -50,7 +50,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("book a social worker visit (%s)
     expect(keyOf(c)).toBe("visit.summary");
     await c.send({ type: "choose", key: "confirm" });
     expect(keyOf(c)).toBe("visit.booked");
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
     expect(reference).toMatch(/^V-\d{4}-\d{4}$/);
 
     const visit = await db.prisma.visitRequest.findUniqueOrThrow({ where: { reference } });
@@ -98,7 +98,7 @@ describe("book a visit: details", () => {
     expect(c.screen.acceptsLocation).toBe(true);
     await c.send({ type: "location", latitude: 41.11, longitude: 69.05 });
     await c.send({ type: "choose", key: "confirm" });
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
     const visit = await db.prisma.visitRequest.findUniqueOrThrow({ where: { reference } });
     expect([visit.latitude, visit.longitude, visit.address]).toEqual([41.11, 69.05, null]);
     expect(visit.assignedStaffId).toBeNull();
@@ -137,7 +137,7 @@ describe("my visits", () => {
     await c.send({ type: "choose", key: "2026-11-30:afternoon" });
     await c.say("Bogʻ koʻchasi 3");
     await c.send({ type: "choose", key: "confirm" });
-    const reference = (c.screen.body[0] as { params: { reference: string } }).params.reference;
+    const reference = c.reference();
 
     const m = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { clock });
     await m.start("5");

@@ -67,6 +67,14 @@ export class Conversation {
     return this.send({ type: "text", value });
   }
 
+  /** The reference a confirmation screen announces (its first text's `reference` parameter). */
+  reference(): string {
+    const first = this.screen.body[0];
+    const value = first && "key" in first ? first.params?.reference : undefined;
+    if (typeof value !== "string") throw new Error(`no reference on screen:\n${this.text()}`);
+    return value;
+  }
+
   text(): string {
     return screenText(this.screen, this.locale);
   }
