@@ -34,6 +34,7 @@ const EnvSchema = Type.Object({
   USSD_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 10, default: 180 }),
   TELEGRAM_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
   API_TOKENS: Type.Optional(Type.String()),
+  RATE_LIMIT_STEPS_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
   SIMULATOR_ENABLED: Type.Optional(Type.Boolean()),
   SEED_DEMO: Type.Optional(Type.Boolean()),
 });
@@ -57,6 +58,8 @@ export interface AppConfig {
   sms: { username: string; apiKey: string; senderId: string | undefined; apiRoot: string | undefined } | undefined;
   ussd: { callbackToken: string | undefined; maxCharsUcs2: number; sessionIdleSeconds: number };
   apiTokens: ApiToken[];
+  /** Conversation steps per person per minute on USSD and Telegram (0: unlimited). */
+  stepsPerMinute: number;
   simulatorEnabled: boolean;
   /** Load the demo mahalla set on start (default: only on the embedded database). */
   seedDemo: boolean;
@@ -131,6 +134,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       sessionIdleSeconds: env.USSD_SESSION_IDLE_SECONDS,
     },
     apiTokens: parseApiTokens(env.API_TOKENS),
+    stepsPerMinute: env.RATE_LIMIT_STEPS_PER_MINUTE,
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
     seedDemo: env.SEED_DEMO ?? database.kind === "pglite",
   };

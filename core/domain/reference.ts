@@ -34,7 +34,11 @@ export function newReference(kind: ReferenceKind): string {
 
 /** Canonical form of a typed reference, or null when it cannot be one (wrong length or check digit). */
 export function parseReference(input: string, defaultKind?: ReferenceKind): string | null {
-  const cleaned = input.toUpperCase().replace(/[\s\-_.*#]/g, "");
+  // A Cyrillic keyboard gives А/В/Р, which look exactly like the Latin kind letters.
+  const cleaned = input
+    .toUpperCase()
+    .replace(/[\s\-_.*#]/g, "")
+    .replace(/^[АВР]/, (c) => ({ А: "A", В: "V", Р: "P" })[c] ?? c);
   const m = /^([AVP])?(\d{8})$/.exec(cleaned);
   if (!m) return null;
   const kind = (m[1] as ReferenceKind | undefined) ?? defaultKind;

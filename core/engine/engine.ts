@@ -12,6 +12,7 @@ import type {
   StepScreen,
 } from "./flow.js";
 import { text } from "./flow.js";
+import type { RateLimiter } from "./rate-limit.js";
 import type { SessionState, SessionStore } from "./session-store.js";
 import type { Channel, ConversationEvent, Identity, Locale, Screen, Text } from "./types.js";
 import { isLocale, LOCALES } from "./types.js";
@@ -23,6 +24,8 @@ export interface EngineOptions {
   /** Idle time after which a session starts afresh (drafts survive in their own table). */
   idleSeconds: Record<Channel, number>;
   clock?: () => Date;
+  /** Steps per person (phone or Telegram user) and window; over it the person is asked to wait. */
+  stepLimiter?: RateLimiter;
 }
 
 /** What the channel saw last time in this session: the screen on display and its own view state. */
@@ -76,6 +79,8 @@ const MAX_HISTORY = 30;
 export class ConversationEngine {
   private readonly flows: Map<FlowId, Flow>;
   private readonly clock: () => Date;
+  /** The language each recent person used, so a refusal without a database read is still theirs. */
+  private readonly recentLocales = new Map<string, Locale>();
 
   constructor(private readonly options: EngineOptions) {
     this.flows = new Map(options.flows.map((f) => [f.id, f]));
@@ -93,6 +98,23 @@ export class ConversationEngine {
 
   async step(input: StepRequest): Promise<StepReply> {
     const now = this.clock();
+    const person = input.identity.phone ?? input.identity.telegramUserId?.toString();
+    if (person && this.options.stepLimiter && !(await this.options.stepLimiter.hit(person, now.getTime()))) {
+      // Answered without touching the database: the point is to shed load.
+      return {
+        screen: {
+          body: [text("errors.rate_limited")],
+          options: [],
+          input: { kind: "none" },
+          nav: { back: false, home: false },
+          end: true,
+        },
+        locale: this.recentLocales.get(person) ?? input.identity.localeHint ?? "uz",
+        citizenId: null,
+        view: null,
+        replayed: true,
+      };
+    }
     const stored = await this.options.sessions.load(input.channel, input.sessionKey);
     const previous: PreviousTurn | undefined = stored?.lastScreen
       ? { screen: stored.lastScreen, view: stored.view, locale: stored.locale, steps: stored.steps }
@@ -124,13 +146,14 @@ export class ConversationEngine {
     let state: SessionState;
     let screen: Screen;
     let locale: Locale;
-    if (!citizen || !citizen.locale) {
+    if (!citizen?.locale) {
       ({ state, screen, locale } = await this.onboard(request, live?.state, citizen));
     } else {
       const profile = toProfile(citizen, citizen.locale);
       ({ state, screen } = await this.advance(request, live?.state, profile, now));
       locale = state.locale ?? profile.locale;
     }
+    if (person) this.rememberLocale(person, locale);
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
     await this.options.sessions.save({
       channel: request.channel,
@@ -145,6 +168,11 @@ export class ConversationEngine {
       isNew: !stored,
     });
     return { screen, locale, citizenId: sessionCitizen, view, replayed: false };
+  }
+
+  private rememberLocale(person: string, locale: Locale) {
+    if (this.recentLocales.size >= 100_000) this.recentLocales.clear();
+    this.recentLocales.set(person, locale);
   }
 
   private async identify(request: ResolvedRequest, sessionCitizenId: number | null) {

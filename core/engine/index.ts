@@ -2,17 +2,21 @@ import type { PrismaClient } from "../db/database.js";
 import { citizenFlows } from "../flows/index.js";
 import { createServices, type Services } from "../services/index.js";
 import { ConversationEngine } from "./engine.js";
+import { MemoryRateLimiter } from "./rate-limit.js";
 import { PrismaSessionStore } from "./session-store.js";
 import type { Channel } from "./types.js";
 
 export type { StepReply, StepRequest } from "./engine.js";
 export { ConversationEngine } from "./engine.js";
+export { MemoryRateLimiter, type RateLimiter } from "./rate-limit.js";
 export * from "./types.js";
 
 export interface CoreOptions {
   idleSeconds?: Partial<Record<Channel, number>>;
   hotline?: string;
   clock?: () => Date;
+  /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
+  stepsPerMinute?: number;
 }
 
 /** The engine with every citizen flow and the Prisma-backed services: what the channels use. */
@@ -27,6 +31,7 @@ export function createCore(
     flows: citizenFlows,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
   });
   return { engine, services };
 }

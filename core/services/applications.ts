@@ -43,6 +43,9 @@ export class IllegalTransitionError extends Error {
   }
 }
 
+/** A person applies for a handful of benefits at most; more in one day is a script or a mistake. */
+export const MAX_APPLICATIONS_PER_DAY = 5;
+
 export class ApplicationService {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -75,6 +78,12 @@ export class ApplicationService {
           select: { reference: true },
         });
         if (open) throw new DomainError("DUPLICATE_APPLICATION", { key: "apply.duplicate", params: open });
+        const today = await tx.application.count({
+          where: { citizenId: input.citizenId, submittedAt: { gte: new Date(Date.now() - 86_400_000) } },
+        });
+        if (today >= MAX_APPLICATIONS_PER_DAY) {
+          throw new DomainError("TOO_MANY_APPLICATIONS", { key: "errors.too_many_applications" });
+        }
         const created = await tx.application.create({
           data: {
             reference,
