@@ -1,6 +1,10 @@
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type {
+  SqlDriverAdapter,
+  SqlMigrationAwareDriverAdapterFactory,
+  SqlQueryable,
+} from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 
@@ -9,9 +13,15 @@ export type DatabaseTarget =
   | { kind: "pglite"; dataDir: string | "memory" }
   | { kind: "postgres"; url: string; poolSize?: number };
 
+/** Statements sent to the database by this process: for the /metrics endpoint and benchmarks. */
+export interface QueryCounter {
+  queries: number;
+}
+
 export interface DriverHandle {
   readonly target: DatabaseTarget;
   readonly factory: SqlMigrationAwareDriverAdapterFactory;
+  readonly counter: QueryCounter;
   /** A cheap round trip, used by /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,13 +47,46 @@ function withSchemaName(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigr
   };
 }
 
+function countingQueries<T extends SqlQueryable>(queryable: T, counter: QueryCounter): T {
+  const queryRaw = queryable.queryRaw.bind(queryable);
+  const executeRaw = queryable.executeRaw.bind(queryable);
+  return Object.assign(queryable, {
+    queryRaw: (query: Parameters<T["queryRaw"]>[0]) => {
+      counter.queries++;
+      return queryRaw(query);
+    },
+    executeRaw: (query: Parameters<T["executeRaw"]>[0]) => {
+      counter.queries++;
+      return executeRaw(query);
+    },
+  });
+}
+
+function counting(factory: SqlMigrationAwareDriverAdapterFactory, counter: QueryCounter) {
+  const wrap = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    return Object.assign(countingQueries(adapter, counter), {
+      startTransaction: async (...args: Parameters<SqlDriverAdapter["startTransaction"]>) =>
+        countingQueries(await startTransaction(...args), counter),
+    });
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => wrap(await factory.connect()),
+    connectToShadowDb: () => factory.connectToShadowDb(),
+  };
+}
+
 export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> {
+  const counter: QueryCounter = { queries: 0 };
   if (target.kind === "pglite") {
     const client = target.dataDir === "memory" ? new PGlite() : new PGlite(target.dataDir);
     await client.waitReady;
     return {
       target,
-      factory: withSchemaName(new PrismaPGlite(client)),
+      factory: counting(withSchemaName(new PrismaPGlite(client)), counter),
+      counter,
       ping: async () => {
         if (client.closed) throw new Error("embedded database is closed");
         await client.query("select 1");
@@ -64,7 +107,8 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
   pool.on("error", () => {});
   return {
     target,
-    factory: new PrismaPg(pool),
+    factory: counting(new PrismaPg(pool), counter),
+    counter,
     ping: async () => {
       await pool.query("select 1");
     },

@@ -11,6 +11,8 @@ export interface Database {
   readonly kind: DatabaseTarget["kind"];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
+  /** Statements sent since the database was opened. */
+  queryCount(): number;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ function databaseOver(driver: DriverHandle): Database {
     prisma,
     kind: driver.target.kind,
     ping: () => driver.ping(),
+    queryCount: () => driver.counter.queries,
     close: async () => {
       await prisma.$disconnect();
       await driver.close();
