@@ -12,26 +12,25 @@ export interface Notification {
 
 export type DeliveryChannel = "telegram" | "sms";
 
-interface Recipient {
+export interface Recipient {
   phone: string;
   telegramChatId: bigint | null;
   locale: string | null;
 }
 
 /**
- * Writes the notification in the caller's transaction, so it exists exactly when the change that
- * caused it does. The channel is chosen now: Telegram when linked, SMS otherwise (or when asked).
+ * The Outbox row for a notification (for bulk writers such as imports, which insert many at
+ * once). The channel is chosen now: Telegram when linked, SMS otherwise (or when asked).
  */
-async function enqueue(
-  tx: Tx,
+export function outboxData(
   recipient: Recipient,
   ids: { citizenId?: number; staffId?: number },
   notification: Notification,
-  preferSms: boolean,
-): Promise<void> {
+  preferSms = false,
+) {
   const channel: DeliveryChannel = recipient.telegramChatId !== null && !preferSms ? "telegram" : "sms";
   const locale: Locale = isLocale(recipient.locale) ? recipient.locale : "uz";
-  const data = {
+  return {
     channel,
     recipientPhone: recipient.phone,
     recipientChatId: channel === "telegram" ? recipient.telegramChatId : null,
@@ -42,6 +41,20 @@ async function enqueue(
     params: notification.params as object,
     dedupeKey: notification.dedupeKey ?? null,
   };
+}
+
+/**
+ * Writes the notification in the caller's transaction, so it exists exactly when the change that
+ * caused it does.
+ */
+async function enqueue(
+  tx: Tx,
+  recipient: Recipient,
+  ids: { citizenId?: number; staffId?: number },
+  notification: Notification,
+  preferSms: boolean,
+): Promise<void> {
+  const data = outboxData(recipient, ids, notification, preferSms);
   if (notification.dedupeKey) {
     await tx.outbox.upsert({ where: { dedupeKey: notification.dedupeKey }, create: data, update: {} });
   } else {
@@ -83,6 +96,23 @@ export async function audit(
       before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
       after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
     },
+  });
+}
+
+export type AuditEntry = Parameters<typeof audit>[1];
+
+/** Many audit entries in one statement (imports). */
+export async function auditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.auditLog.createMany({
+    data: entries.map((entry) => ({
+      actor: entry.actor,
+      action: entry.action,
+      entity: entry.entity,
+      entityId: entry.entityId ?? null,
+      before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
+      after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
+    })),
   });
 }
 

@@ -1,0 +1,107 @@
+import swagger from "@fastify/swagger";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import type { PrismaClient } from "../../core/db/database.js";
+import { NotificationRenderer } from "../../core/notifications/render.js";
+import { ApplicationService } from "../../core/services/applications.js";
+import { BackOfficeService } from "../../core/services/backoffice.js";
+import { StaffService } from "../../core/services/staff.js";
+import type { AppConfig } from "../config.js";
+import { applicationRoutes } from "./applications.js";
+import { bearerToken, matchToken } from "./auth.js";
+import { beneficiaryRoutes } from "./beneficiaries.js";
+import type { ApiContext } from "./context.js";
+import { ApiError, apiErrorHandler } from "./errors.js";
+import { notificationRoutes } from "./notifications.js";
+import { paymentRoutes } from "./payments.js";
+import { referenceRoutes } from "./reference.js";
+import { smsDeliveryRoutes } from "./sms-delivery.js";
+import { staffRoutes } from "./staff.js";
+import { visitRoutes } from "./visits.js";
+
+export interface ApiPluginOptions {
+  config: Pick<AppConfig, "apiTokens" | "ussd">;
+  prisma: PrismaClient;
+  clock?: () => Date;
+  /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
+  maxCsvBytes?: number;
+}
+
+const UNAUTHORIZED = { code: "UNAUTHORIZED", message: "a valid bearer token is required" };
+
+/**
+ * The back-office API under /api/v1 (bearer tokens from API_TOKENS), its OpenAPI document at
+ * /docs/json generated from the route schemas, and the SMS delivery-report callback.
+ */
+export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app, options) => {
+  const clock = options.clock ?? (() => new Date());
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Mahalla Connect back-office API",
+        version: "1.0.0",
+        description:
+          'The agency\'s interface to Mahalla Connect: reference data, staff, beneficiary and payment imports, application decisions, visit requests and notifications. Errors are `{"error": {"code", "message"}}` with stable codes.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+
+  const ctx: ApiContext = {
+    prisma: options.prisma,
+    backoffice: new BackOfficeService(options.prisma, new NotificationRenderer()),
+    staff: new StaffService(options.prisma, clock),
+    applications: new ApplicationService(options.prisma),
+    clock,
+    maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
+  };
+
+  await app.register(
+    async (v1) => {
+      v1.decorateRequest("apiActor", "");
+      // CSV imports are read as a stream by the route (in batches), never buffered whole here.
+      v1.addContentTypeParser("text/csv", (_request, payload, done) => done(null, payload));
+      v1.setErrorHandler(apiErrorHandler);
+      v1.setNotFoundHandler((_request, reply) => {
+        void reply.code(404).send({ error: { code: "NOT_FOUND", message: "no such endpoint" } });
+      });
+      const tokens = options.config.apiTokens;
+      if (tokens.length === 0) app.log.warn("API_TOKENS is not set: the back-office API refuses every request");
+      v1.addHook("onRequest", async (request, reply) => {
+        const presented = bearerToken(request.headers.authorization);
+        const token = presented === null ? null : matchToken(tokens, presented);
+        if (!token) {
+          return reply
+            .code(401)
+            .header("www-authenticate", 'Bearer realm="mahalla-connect"')
+            .send({ error: UNAUTHORIZED });
+        }
+        request.apiActor = `api:${token.name}`;
+      });
+      for (const routes of [
+        referenceRoutes,
+        staffRoutes,
+        beneficiaryRoutes,
+        paymentRoutes,
+        applicationRoutes,
+        visitRoutes,
+        notificationRoutes,
+      ]) {
+        await v1.register(routes, ctx);
+      }
+    },
+    { prefix: "/api/v1" },
+  );
+
+  await app.register(smsDeliveryRoutes, {
+    prisma: options.prisma,
+    callbackToken: options.config.ussd.callbackToken,
+    clock,
+  });
+
+  app.get("/docs/json", { schema: { hide: true } }, async () => (app as unknown as FastifyInstance).swagger());
+};
+
+export { ApiError };

@@ -1,0 +1,64 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { VISIT_STATUSES } from "../../core/domain/statuses.js";
+import type { ApiContext } from "./context.js";
+import { errorResponses, Names, NullableString, PageOf, PageQuery, Timestamp, wire } from "./schemas.js";
+
+const Status = Type.Enum(VISIT_STATUSES);
+const Day = Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", description: "YYYY-MM-DD" });
+
+const Visit = Type.Object({
+  reference: Type.String({ examples: ["V-1234-5678"] }),
+  status: Status,
+  reason: Type.Object({ code: Type.String(), names: Names }),
+  slotDate: Day,
+  slotPart: Type.String({ description: "morning | afternoon" }),
+  mahalla: Type.Object({ code: Type.String(), names: Names }),
+  districtCode: Type.String(),
+  citizen: Type.Object({ phone: Type.String(), fullName: NullableString }),
+  address: NullableString,
+  location: Type.Union([Type.Object({ latitude: Type.Number(), longitude: Type.Number() }), Type.Null()]),
+  assignedStaff: Type.Union([Type.Object({ id: Type.Integer(), fullName: Type.String() }), Type.Null()]),
+  outcomeNote: NullableString,
+  channel: Type.String(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** Home-visit requests, for the district's overview. */
+export const visitRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
+  app.get(
+    "/visit-requests",
+    {
+      schema: {
+        tags: ["visits"],
+        summary: "List visit requests by district, mahalla, status and visit day",
+        querystring: Type.Object({
+          district: Type.Optional(Type.String({ maxLength: 10, description: "District code" })),
+          mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
+          status: Type.Optional(Status),
+          staffId: Type.Optional(Type.Integer({ minimum: 1 })),
+          from: Type.Optional(Day),
+          to: Type.Optional(Day),
+          ...PageQuery,
+        }),
+        response: { 200: PageOf(Visit), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return wire(
+        await ctx.backoffice.visits({
+          districtCode: q.district,
+          mahallaCode: q.mahalla,
+          status: q.status,
+          staffId: q.staffId,
+          from: q.from,
+          to: q.to,
+          limit: q.limit,
+          offset: q.offset,
+        }),
+      );
+    },
+  );
+};

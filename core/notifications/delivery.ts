@@ -1,0 +1,286 @@
+import type { Outbox } from "../../generated/prisma/client.js";
+import type { PrismaClient } from "../db/database.js";
+import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./policy.js";
+import { NotificationRenderer } from "./render.js";
+import {
+  describeSendError,
+  type LogSink,
+  PermanentSendError,
+  RecipientUnreachableError,
+  type SmsSender,
+  silentLog,
+  type TelegramSender,
+} from "./senders.js";
+
+export type OutboxRow = Outbox;
+
+/**
+ * Outbox.status values:
+ * - pending: waiting for its first attempt;
+ * - sending: claimed by a worker (until `nextAttemptAt`, the lease);
+ * - sent: the provider accepted it (`providerMessageId` holds the provider's id);
+ * - logged: no SMS credentials, the text was only logged;
+ * - delivered: the provider reported delivery to the handset;
+ * - failed: without a provider id, the last attempt failed and another is due at `nextAttemptAt`;
+ *   with one, the provider reported that delivery failed (final: never sent again);
+ * - dead: given up (permanent error or too many attempts); listed by the API's dead-letter view.
+ */
+export const OUTBOX_STATUSES = ["pending", "sending", "sent", "logged", "delivered", "failed", "dead"] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+export type DeliveryChannelName = "sms" | "telegram";
+
+export type DeliveryOutcome =
+  | { outcome: "sent" | "logged"; channel: DeliveryChannelName; providerMessageId: string | null }
+  | { outcome: "retry"; error: string; nextAttemptAt: Date }
+  | { outcome: "dead"; error: string }
+  /** The provider took the message but recording it failed; recovery marks the row sent later. */
+  | { outcome: "interrupted"; error: string };
+
+export interface DeliveryOptions {
+  prisma: PrismaClient;
+  sms: SmsSender;
+  /** Without it, rows addressed to Telegram go by SMS to the same person. */
+  telegram?: TelegramSender | undefined;
+  renderer?: NotificationRenderer;
+  policy?: RetryPolicy;
+  clock?: () => Date;
+  /** Paces sending per channel (see rate-limit.ts); no pacing when absent. */
+  limiter?: { take(channel: DeliveryChannelName): Promise<void> };
+  log?: LogSink;
+}
+
+interface Accepted {
+  channel: DeliveryChannelName;
+  providerMessageId: string | null;
+  status: "sent" | "logged";
+}
+
+/**
+ * Sends Outbox rows. The engines (relay.ts without Redis, queue.ts with BullMQ) decide *when*;
+ * this decides *how*, the same way for both:
+ *
+ * 1. claim: one UPDATE moves the row to `sending` only if it is still waiting, so two instances
+ *    can never both send it; the claim is a lease (`nextAttemptAt` = now + lease);
+ * 2. send through the row's channel, in the row's language;
+ * 3. record the provider's message id, then mark the row `sent`.
+ *
+ * Where a crash can fall:
+ * - before the provider took the message: the lease expires, `recover()` releases the row and it
+ *   is sent (once): nothing is lost;
+ * - after the provider id was recorded: the row is never sent again; `recover()` marks it `sent`
+ *   when the lease expires: nothing is sent twice;
+ * - in between (the provider accepted, its id never reached the database; or the HTTP call timed
+ *   out after the provider took it): the row is sent again after the lease. That narrow window is
+ *   the remaining at-least-once case; Africa's Talking's SMS API offers no idempotency key that
+ *   would close it. Recording the id first, in its own write, keeps the window to that one
+ *   round trip.
+ * Every write after the claim is fenced by the row's attempt number, so a worker whose lease was
+ * taken over changes nothing.
+ */
+export class NotificationDelivery {
+  readonly policy: RetryPolicy;
+  readonly renderer: NotificationRenderer;
+  private readonly prisma: PrismaClient;
+  private readonly clock: () => Date;
+  private readonly log: LogSink;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.prisma = options.prisma;
+    this.policy = options.policy ?? DEFAULT_RETRY_POLICY;
+    this.renderer = options.renderer ?? new NotificationRenderer();
+    this.clock = options.clock ?? (() => new Date());
+    this.log = options.log ?? silentLog;
+  }
+
+  /** Waiting rows whose time has come and that no provider has accepted yet. */
+  private dueWhere(now: Date) {
+    return {
+      status: { in: ["pending", "failed"] },
+      providerMessageId: null,
+      nextAttemptAt: { lte: now },
+    };
+  }
+
+  private leaseEnd(now: Date): Date {
+    return new Date(now.getTime() + this.policy.leaseMs);
+  }
+
+  /**
+   * Rows left `sending` by a worker that stopped (a crash, or another instance that died), once
+   * their lease has expired, so a live worker's rows are never touched: those a provider accepted
+   * are marked sent (never sent again); those without a provider id are released for another
+   * attempt. Runs at start-up and then now and then.
+   */
+  async recover(): Promise<{ reconciled: number; released: number }> {
+    const now = this.clock();
+    const reconciled = await this.prisma.outbox.updateMany({
+      where: { status: "sending", providerMessageId: { not: null }, nextAttemptAt: { lte: now } },
+      data: { status: "sent", lastError: null },
+    });
+    const released = await this.prisma.outbox.updateMany({
+      where: { status: "sending", providerMessageId: null, nextAttemptAt: { lte: now } },
+      data: { status: "failed", lastError: "LEASE_EXPIRED: the worker stopped while sending", nextAttemptAt: now },
+    });
+    if (reconciled.count || released.count) {
+      this.log.warn({ reconciled: reconciled.count, released: released.count }, "outbox recovered interrupted sends");
+    }
+    return { reconciled: reconciled.count, released: released.count };
+  }
+
+  /** Claims up to `limit` due rows, oldest first (the relay). */
+  async claimDue(limit: number): Promise<OutboxRow[]> {
+    const now = this.clock();
+    const ids = await this.dueIds(now, limit);
+    if (ids.length === 0) return [];
+    return this.prisma.outbox.updateManyAndReturn({
+      // The condition is checked again by the UPDATE itself: rows another instance took are skipped.
+      where: { id: { in: ids }, ...this.dueWhere(now) },
+      data: { status: "sending", attempts: { increment: 1 }, nextAttemptAt: this.leaseEnd(now) },
+    });
+  }
+
+  /**
+   * Claims one row by id, whatever its schedule (the BullMQ worker: the job's own delay is the
+   * schedule). Null when the row is not waiting: already sent, dead, or being sent elsewhere.
+   */
+  async claimOne(id: number): Promise<OutboxRow | null> {
+    const now = this.clock();
+    const rows = await this.prisma.outbox.updateManyAndReturn({
+      where: { id, status: { in: ["pending", "failed"] }, providerMessageId: null },
+      data: { status: "sending", attempts: { increment: 1 }, nextAttemptAt: this.leaseEnd(now) },
+    });
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Hands up to `limit` due rows to a queue (the BullMQ dispatcher): their `nextAttemptAt` moves a
+   * lease ahead, so the next round does not hand them over again; if the queue loses them, they
+   * become due again when it passes.
+   */
+  async takeForQueue(limit: number): Promise<number[]> {
+    const now = this.clock();
+    const ids = await this.dueIds(now, limit);
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.outbox.updateManyAndReturn({
+      where: { id: { in: ids }, ...this.dueWhere(now) },
+      data: { nextAttemptAt: this.leaseEnd(now) },
+      select: { id: true },
+    });
+    return rows.map((r) => r.id).sort((a, b) => a - b);
+  }
+
+  private async dueIds(now: Date, limit: number): Promise<number[]> {
+    const rows = await this.prisma.outbox.findMany({
+      where: this.dueWhere(now),
+      orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
+      take: limit,
+      select: { id: true },
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** Sends one claimed row and records the outcome. */
+  async deliver(row: OutboxRow): Promise<DeliveryOutcome> {
+    const attempt = row.attempts;
+    if (attempt > this.policy.maxAttempts) {
+      return this.giveUp(row, attempt, `MAX_ATTEMPTS: ${row.lastError ?? "interrupted too often"}`);
+    }
+    let accepted: Accepted;
+    try {
+      accepted = await this.send(row);
+    } catch (err) {
+      return this.failed(row, attempt, err);
+    }
+    try {
+      if (accepted.providerMessageId !== null) await this.recordAccepted(row, attempt, accepted);
+      await this.markDone(row, attempt, accepted);
+    } catch (err) {
+      const error = describeSendError(err);
+      this.log.error({ outboxId: row.id, err }, "provider accepted the message but the outbox row was not updated");
+      return { outcome: "interrupted", error };
+    }
+    return { outcome: accepted.status, channel: accepted.channel, providerMessageId: accepted.providerMessageId };
+  }
+
+  /** The exactly-once pivot: from here on the row is never sent again. */
+  private async recordAccepted(row: OutboxRow, attempt: number, accepted: Accepted): Promise<void> {
+    const { count } = await this.prisma.outbox.updateMany({
+      where: { id: row.id, status: "sending", attempts: attempt },
+      data: { providerMessageId: accepted.providerMessageId, channel: accepted.channel, sentAt: this.clock() },
+    });
+    if (count === 0) this.log.warn({ outboxId: row.id }, "outbox row was taken over while sending");
+  }
+
+  private async markDone(row: OutboxRow, attempt: number, accepted: Accepted): Promise<void> {
+    await this.prisma.outbox.updateMany({
+      where: { id: row.id, status: "sending", attempts: attempt },
+      data: {
+        status: accepted.status,
+        channel: accepted.channel,
+        lastError: null,
+        ...(accepted.providerMessageId === null ? { sentAt: this.clock() } : {}),
+      },
+    });
+  }
+
+  private async failed(row: OutboxRow, attempt: number, err: unknown): Promise<DeliveryOutcome> {
+    const error = describeSendError(err);
+    const permanent = err instanceof PermanentSendError || err instanceof RecipientUnreachableError;
+    if (permanent || attempt >= this.policy.maxAttempts) return this.giveUp(row, attempt, error);
+    const nextAttemptAt = new Date(this.clock().getTime() + backoffDelay(this.policy, attempt));
+    await this.prisma.outbox.updateMany({
+      where: { id: row.id, status: "sending", attempts: attempt },
+      data: { status: "failed", lastError: error, nextAttemptAt },
+    });
+    this.log.warn({ outboxId: row.id, attempt, error, nextAttemptAt }, "notification not sent, will retry");
+    return { outcome: "retry", error, nextAttemptAt };
+  }
+
+  private async giveUp(row: OutboxRow, attempt: number, error: string): Promise<DeliveryOutcome> {
+    await this.prisma.outbox.updateMany({
+      where: { id: row.id, status: "sending", attempts: attempt },
+      data: { status: "dead", lastError: error },
+    });
+    this.log.error({ outboxId: row.id, attempt, error }, "notification given up (dead letter)");
+    return { outcome: "dead", error };
+  }
+
+  private async send(row: OutboxRow): Promise<Accepted> {
+    if (!this.renderer.knows(row)) {
+      throw new PermanentSendError("UNKNOWN_TEMPLATE", `no text for ${row.templateKey}`);
+    }
+    const telegram = this.options.telegram;
+    if (row.channel === "telegram" && row.recipientChatId !== null && telegram) {
+      try {
+        await this.options.limiter?.take("telegram");
+        const card = staffVisitCard(row);
+        const sent =
+          card && telegram.sendStaffVisitCard
+            ? await telegram.sendStaffVisitCard(card)
+            : await telegram.sendMessage(row.recipientChatId, this.renderer.text(row));
+        // Telegram message ids are per chat; the chat makes them unique among provider ids.
+        return {
+          channel: "telegram",
+          providerMessageId: `tg:${row.recipientChatId}:${sent.messageId}`,
+          status: "sent",
+        };
+      } catch (err) {
+        if (!(err instanceof RecipientUnreachableError) || !row.recipientPhone) throw err;
+        this.log.info({ outboxId: row.id }, "telegram chat unreachable, sending by sms");
+      }
+    }
+    if (!row.recipientPhone) throw new PermanentSendError("NO_RECIPIENT", "no phone number to send an SMS to");
+    const sms = this.renderer.sms(row);
+    await this.options.limiter?.take("sms");
+    const accepted = await this.options.sms.send({ to: row.recipientPhone, text: sms.text, outboxId: row.id });
+    return { channel: "sms", ...accepted };
+  }
+}
+
+/** A new visit request for a worker: the bot can show it as a card with action buttons. */
+function staffVisitCard(row: OutboxRow): { staffId: number; reference: string } | null {
+  if (row.templateKey !== "notify.visit_requested_staff" || row.staffId === null) return null;
+  const reference = (row.params as { reference?: unknown } | null)?.reference;
+  return typeof reference === "string" ? { staffId: row.staffId, reference } : null;
+}

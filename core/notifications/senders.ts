@@ -1,0 +1,81 @@
+/**
+ * The channels a notification leaves through. Delivery takes senders by injection: SMS always
+ * (Africa's Talking, or a logging stand-in without credentials), Telegram when a bot runs.
+ */
+
+/** What the provider said when it took the message. */
+export interface SmsAccepted {
+  /**
+   * The provider's id for the message, or null when nothing was sent (logging sender). A row with a
+   * provider id is never sent again: the provider has it.
+   */
+  providerMessageId: string | null;
+  /** `sent`: handed to the provider; `logged`: recorded only (no SMS credentials configured). */
+  status: "sent" | "logged";
+}
+
+export interface SmsSender {
+  /** `to` is E.164; `text` is final (transliterated, fitted to its segments). */
+  send(message: { to: string; text: string; outboxId?: number }): Promise<SmsAccepted>;
+}
+
+/**
+ * Implemented by the Telegram front end (bot/). Throw `RecipientUnreachableError` when the chat
+ * cannot be reached any more (bot blocked, chat deleted): delivery then falls back to SMS at
+ * once. Throw `PermanentSendError` for a message Telegram will never take; anything else is
+ * retried with backoff.
+ */
+export interface TelegramSender {
+  sendMessage(chatId: bigint, text: string): Promise<{ messageId: string | number }>;
+  /**
+   * Optional: a new visit request shown to the social worker as the bot's visit card (with its
+   * action buttons) instead of plain text. Used for `notify.visit_requested_staff` rows.
+   */
+  sendStaffVisitCard?(input: { staffId: number; reference: string }): Promise<{ messageId: string | number }>;
+}
+
+/** A failure that will not go away by retrying (invalid number, blacklisted): the row goes dead. */
+export class PermanentSendError extends Error {
+  override name = "PermanentSendError";
+  constructor(
+    readonly code: string,
+    message: string = code,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure worth retrying later (network, provider outage, rate limit, insufficient balance). */
+export class TransientSendError extends Error {
+  override name = "TransientSendError";
+  constructor(
+    readonly code: string,
+    message: string = code,
+  ) {
+    super(message);
+  }
+}
+
+/** This channel cannot reach the recipient (Telegram: bot blocked); another channel may. */
+export class RecipientUnreachableError extends Error {
+  override name = "RecipientUnreachableError";
+  readonly code = "RECIPIENT_UNREACHABLE";
+}
+
+/** The short, stable text stored in Outbox.lastError for a failure. */
+export function describeSendError(err: unknown): string {
+  if (err instanceof PermanentSendError || err instanceof TransientSendError) {
+    return err.message === err.code ? err.code : `${err.code}: ${err.message}`;
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return message.slice(0, 500);
+}
+
+/** The minimal logger delivery needs (pino's Logger fits). */
+export interface LogSink {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLog: LogSink = { info() {}, warn() {}, error() {} };
