@@ -1,0 +1,74 @@
+import { normalizeUzPhone } from "../core/domain/phone.js";
+import type { ConversationEngine } from "../core/engine/engine.js";
+import type { Locale, Screen } from "../core/engine/types.js";
+import type { Translator } from "../core/i18n/index.js";
+import { decide, toView } from "./input.js";
+import { type Encoding, pageCount, type RenderOptions, renderScreen } from "./render.js";
+
+/** One Africa's Talking USSD callback, already validated. */
+export interface UssdRequest {
+  sessionId: string;
+  serviceCode: string;
+  phoneNumber: string;
+  networkCode: string;
+  text: string;
+}
+
+export interface UssdAnswer {
+  /** "CON …" or "END …", as the gateway expects it. */
+  text: string;
+  locale: Locale;
+  encoding: Encoding;
+  page: number;
+  pages: number;
+}
+
+/**
+ * The USSD front end: one gateway request → one engine step → one rendered page. It owns no flow
+ * logic: which part of the gateway's `text` is new, and how a screen fits the budget, are all it
+ * decides.
+ */
+export class UssdChannel {
+  private readonly render: RenderOptions;
+
+  constructor(
+    private readonly engine: ConversationEngine,
+    translator: Translator,
+    options: { maxCharsUcs2: number },
+  ) {
+    this.render = { translator, maxCharsUcs2: options.maxCharsUcs2 };
+  }
+
+  async handle(request: UssdRequest): Promise<UssdAnswer> {
+    const phone = normalizeUzPhone(request.phoneNumber);
+    if (!phone) return this.final("uz", "errors.phone_not_uz");
+    const reply = await this.engine.step({
+      channel: "ussd",
+      sessionKey: request.sessionId,
+      identity: { phone },
+      event: (previous) => decide(request.text, previous, (screen, locale) => pageCount(screen, locale, this.render)),
+    });
+    const page = toView(reply.view)?.page ?? 1;
+    const rendered = renderScreen(reply.screen, reply.locale, page, this.render);
+    return {
+      text: rendered.text,
+      locale: reply.locale,
+      encoding: rendered.encoding,
+      page: rendered.page,
+      pages: rendered.pages,
+    };
+  }
+
+  /** A closing message outside any flow: a foreign number, or the apology when something failed. */
+  final(locale: Locale, key: string): UssdAnswer {
+    const screen: Screen = {
+      body: [{ key }],
+      options: [],
+      input: { kind: "none" },
+      nav: { back: false, home: false },
+      end: true,
+    };
+    const rendered = renderScreen(screen, locale, 1, this.render);
+    return { text: rendered.text, locale, encoding: rendered.encoding, page: 1, pages: 1 };
+  }
+}

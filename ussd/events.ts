@@ -1,0 +1,52 @@
+import type { PrismaClient } from "../core/db/database.js";
+
+/** Africa's Talking's end-of-session notification, as loosely as it arrives (every field a string). */
+export interface SessionEndNotice {
+  sessionId: string;
+  status?: string | undefined;
+  hopsCount?: string | number | undefined;
+  durationInMillis?: string | number | undefined;
+  input?: string | undefined;
+  errorMessage?: string | undefined;
+  networkCode?: string | undefined;
+  serviceCode?: string | undefined;
+  cost?: string | undefined;
+  date?: string | undefined;
+}
+
+const toNumber = (value: string | number | undefined): number | null => {
+  const n = typeof value === "number" ? value : value !== undefined && value.trim() !== "" ? Number(value) : Number.NaN;
+  return Number.isFinite(n) ? n : null;
+};
+
+const clip = (value: string | undefined, max: number) => (value === undefined ? null : value.slice(0, max));
+
+/** The last input can be a PINFL or an address: keep its shape for monitoring, not the digits. */
+export const maskInput = (input: string | undefined): string | null =>
+  input === undefined ? null : input.slice(0, 200).replace(/\d{5,}/g, (m) => "#".repeat(m.length));
+
+/**
+ * Records how a USSD session ended (completed, dropped by the network, timed out) on its
+ * conversation row, so monitoring can see at which screen citizens give up. Unknown sessions
+ * (the gateway ended it before our first answer) are ignored.
+ */
+export async function recordSessionEnd(prisma: PrismaClient, notice: SessionEndNotice, now = new Date()) {
+  const result = await prisma.conversationSession.updateMany({
+    where: { channel: "ussd", sessionKey: notice.sessionId },
+    data: {
+      endedAt: now,
+      endStatus: clip(notice.status, 40),
+      endInfo: {
+        hopsCount: toNumber(notice.hopsCount),
+        durationInMillis: toNumber(notice.durationInMillis),
+        input: maskInput(notice.input),
+        errorMessage: clip(notice.errorMessage, 500),
+        networkCode: clip(notice.networkCode, 20),
+        serviceCode: clip(notice.serviceCode, 40),
+        cost: clip(notice.cost, 40),
+        date: clip(notice.date, 40),
+      },
+    },
+  });
+  return result.count > 0;
+}

@@ -1,0 +1,173 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import formbody from "@fastify/formbody";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import type { AppConfig } from "../app/config.js";
+import type { PrismaClient } from "../core/db/database.js";
+import { normalizeUzPhone } from "../core/domain/phone.js";
+import type { ConversationEngine } from "../core/engine/engine.js";
+import { createCore } from "../core/engine/index.js";
+import type { Locale } from "../core/engine/types.js";
+import { Translator } from "../core/i18n/index.js";
+import type { Services } from "../core/services/index.js";
+import { UssdChannel } from "./channel.js";
+import { recordSessionEnd } from "./events.js";
+import type { SlidingWindowLimiter } from "./rate-limit.js";
+import { simulatorPage } from "./simulator.js";
+import { SmsInbound } from "./sms-inbound.js";
+
+export interface UssdPluginOptions {
+  config: Pick<AppConfig, "ussd" | "simulatorEnabled" | "stepsPerMinute">;
+  prisma: PrismaClient;
+  /** The core to serve; by default one is created with the USSD idle time from the config. */
+  core?: { engine: ConversationEngine; services: Services };
+  translator?: Translator;
+  /** Per-number limit on inbound SMS (default: 5 in 10 minutes). */
+  smsLimiter?: SlidingWindowLimiter;
+}
+
+const str = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra });
+
+/** Africa's Talking USSD callback; every field is required, as the gateway always sends them. */
+const UssdBody = Type.Object({
+  sessionId: str(128, { minLength: 1, pattern: "^[A-Za-z0-9_.:-]+$" }),
+  serviceCode: str(40, { minLength: 1, pattern: "^[0-9*#+]+$" }),
+  phoneNumber: str(32, { minLength: 3, pattern: "^[+0-9 ()-]+$" }),
+  networkCode: str(20, { pattern: "^[0-9A-Za-z_-]*$" }),
+  text: str(2000),
+});
+
+const loose = Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Number()]));
+
+/** The session-end notification: only the session id is needed, the rest is recorded if present. */
+const EventsBody = Type.Object({
+  sessionId: str(128, { minLength: 1 }),
+  status: Type.Optional(str(100)),
+  hopsCount: loose,
+  durationInMillis: loose,
+  input: Type.Optional(str(2000)),
+  errorMessage: Type.Optional(str(2000)),
+  networkCode: Type.Optional(str(100)),
+  serviceCode: Type.Optional(str(100)),
+  cost: Type.Optional(str(100)),
+  date: Type.Optional(str(100)),
+});
+
+const SmsBody = Type.Object({
+  from: str(32, { minLength: 3 }),
+  to: Type.Optional(str(32)),
+  text: str(2000),
+  date: Type.Optional(str(100)),
+  id: Type.Optional(str(200)),
+  linkId: Type.Optional(str(200)),
+});
+
+const TEXT = "text/plain; charset=utf-8";
+
+/**
+ * The Africa's Talking front end: `POST /ussd`, `POST /ussd/events`, `POST /sms/inbound` and,
+ * unless disabled, the web phone at `GET /simulator`. Form bodies are parsed here; the callback
+ * token, when configured, guards every gateway callback.
+ */
+export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify, options) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  if (!app.hasContentTypeParser("application/x-www-form-urlencoded")) await app.register(formbody);
+
+  const { config, prisma } = options;
+  const core =
+    options.core ??
+    createCore(prisma, {
+      idleSeconds: { ussd: config.ussd.sessionIdleSeconds },
+      stepsPerMinute: config.stepsPerMinute,
+    });
+  const translator = options.translator ?? new Translator();
+  const channel = new UssdChannel(core.engine, translator, { maxCharsUcs2: config.ussd.maxCharsUcs2 });
+  const sms = new SmsInbound(prisma, core.services, options.smsLimiter);
+  const guard = tokenGuard(config.ussd.callbackToken);
+
+  /** The apology, in the caller's language when it can still be looked up. */
+  const apology = async (phoneNumber: unknown): Promise<string> => {
+    let locale: Locale = "uz";
+    try {
+      const phone = typeof phoneNumber === "string" ? normalizeUzPhone(phoneNumber) : null;
+      const citizen = phone ? await core.services.citizens.findByPhone(phone) : null;
+      locale = citizen?.locale ?? "uz";
+    } catch {
+      // The database is what failed: apologise in Uzbek.
+    }
+    return channel.final(locale, "errors.unavailable").text;
+  };
+
+  // The gateway shows a 5xx as a network error: a failure still answers END with an apology.
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply
+        .code(status)
+        .type(TEXT)
+        .send(`${status === 400 ? "Bad Request" : "Error"}: ${error.message}`);
+    }
+    request.log.error({ err: error }, "ussd channel request failed");
+    if (request.routeOptions.url === "/ussd") {
+      const body = request.body as { phoneNumber?: unknown } | undefined;
+      return reply
+        .code(200)
+        .type(TEXT)
+        .send(await apology(body?.phoneNumber));
+    }
+    return reply.code(500).type(TEXT).send("Internal Server Error");
+  });
+
+  app.post("/ussd", { onRequest: guard, schema: { body: UssdBody } }, async (request, reply) => {
+    try {
+      const answer = await channel.handle(request.body);
+      return reply
+        .type(TEXT)
+        .header("x-ussd-locale", answer.locale)
+        .header("x-ussd-encoding", answer.encoding)
+        .header("x-ussd-page", `${answer.page}/${answer.pages}`)
+        .send(answer.text);
+    } catch (err) {
+      request.log.error({ err }, "ussd step failed");
+      return reply
+        .code(200)
+        .type(TEXT)
+        .send(await apology(request.body.phoneNumber));
+    }
+  });
+
+  app.post("/ussd/events", { onRequest: guard, schema: { body: EventsBody } }, async (request, reply) => {
+    await recordSessionEnd(prisma, request.body);
+    return reply.type(TEXT).send("OK");
+  });
+
+  app.post("/sms/inbound", { onRequest: guard, schema: { body: SmsBody } }, async (request, reply) => {
+    const outcome = await sms.handle(request.body);
+    if (outcome.kind === "ignored") request.log.info({ reason: outcome.reason }, "inbound sms not answered");
+    return reply.type(TEXT).send("OK");
+  });
+
+  if (config.simulatorEnabled) {
+    app.get("/simulator", async (request, reply) => {
+      const query = request.query as { lang?: unknown };
+      return reply
+        .type("text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .send(simulatorPage(translator, typeof query.lang === "string" ? query.lang : undefined));
+    });
+  }
+};
+
+/** `?token=` must equal the configured callback token (compared in constant time). */
+function tokenGuard(token: string | undefined) {
+  const expected = token ? digest(token) : null;
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!expected) return;
+    const given = (request.query as { token?: unknown } | undefined)?.token;
+    if (typeof given === "string" && timingSafeEqual(digest(given), expected)) return;
+    return reply.code(403).type(TEXT).send("Forbidden");
+  };
+}
+
+const digest = (value: string) => createHash("sha256").update(value).digest();

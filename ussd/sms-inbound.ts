@@ -1,0 +1,159 @@
+import type { PrismaClient } from "../core/db/database.js";
+import { normalizeUzPhone } from "../core/domain/phone.js";
+import { parseReference } from "../core/domain/reference.js";
+import type { Locale, Params } from "../core/engine/types.js";
+import type { ApplicationDetails } from "../core/services/applications.js";
+import type { Services } from "../core/services/index.js";
+import { SlidingWindowLimiter } from "./rate-limit.js";
+
+export type SmsKeyword = "status" | "help";
+
+export interface ParsedSms {
+  keyword: SmsKeyword | null;
+  /** The language the keyword was written in; null when it does not tell (STATUS, HELP, other text). */
+  locale: Locale | null;
+  /** What follows the keyword (a reference for HOLAT). */
+  argument: string;
+}
+
+/** Keywords in the three languages, plus the Latin/Cyrillic look-alikes people type on old phones. */
+const KEYWORDS: Record<string, { keyword: SmsKeyword; locale: Locale | null }> = {
+  HOLAT: { keyword: "status", locale: "uz" },
+  ҲОЛАТ: { keyword: "status", locale: "uz-Cyrl" },
+  ХОЛАТ: { keyword: "status", locale: "uz-Cyrl" },
+  СТАТУС: { keyword: "status", locale: "ru" },
+  STATUS: { keyword: "status", locale: null },
+  YORDAM: { keyword: "help", locale: "uz" },
+  ЁРДАМ: { keyword: "help", locale: "uz-Cyrl" },
+  ЕРДАМ: { keyword: "help", locale: "uz-Cyrl" },
+  ПОМОЩЬ: { keyword: "help", locale: "ru" },
+  ПОМОЩ: { keyword: "help", locale: "ru" },
+  HELP: { keyword: "help", locale: null },
+};
+
+/** Reads an inbound SMS: the first word is the keyword, the rest its argument. */
+export function parseSms(text: string): ParsedSms {
+  const cleaned = text.normalize("NFC").replace(/\s+/g, " ").trim();
+  const space = cleaned.indexOf(" ");
+  const word = (space < 0 ? cleaned : cleaned.slice(0, space)).toUpperCase().replace(/[.,:;!?]+$/, "");
+  const argument = space < 0 ? "" : cleaned.slice(space + 1).trim();
+  const found = KEYWORDS[word];
+  return found ? { ...found, argument } : { keyword: null, locale: null, argument: cleaned };
+}
+
+/** The reply to write to the outbox: an `sms.` template and its parameters. */
+export interface SmsReply {
+  templateKey: string;
+  params: Params;
+}
+
+export interface InboundSms {
+  from: string;
+  text: string;
+  /** The gateway's message id: a redelivered message is answered once. */
+  id?: string | undefined;
+}
+
+export type InboundOutcome =
+  | { kind: "answered"; templateKey: string; locale: Locale }
+  | { kind: "ignored"; reason: "foreign_number" | "rate_limited" };
+
+/**
+ * Inbound SMS keywords (HOLAT <reference>, YORDAM, in all three languages), answered by SMS
+ * through the outbox, so nothing is sent inside the request. A status is only ever told for the
+ * sender's own applications, visits and appeals; anyone else's reference is "not found".
+ */
+export class SmsInbound {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly services: Services,
+    private readonly limiter = new SlidingWindowLimiter(5, 10 * 60_000),
+    private readonly ussdCode = "*1146#",
+  ) {}
+
+  async handle(message: InboundSms, now = new Date()): Promise<InboundOutcome> {
+    const phone = normalizeUzPhone(message.from);
+    if (!phone) return { kind: "ignored", reason: "foreign_number" };
+    if (!this.limiter.take(phone, now.getTime())) return { kind: "ignored", reason: "rate_limited" };
+    const parsed = parseSms(message.text);
+    const citizen = await this.services.citizens.findByPhone(phone);
+    const locale: Locale = parsed.locale ?? citizen?.locale ?? "uz";
+    const reply = await this.reply(parsed, citizen?.id ?? null, now);
+    const data = {
+      channel: "sms",
+      recipientPhone: phone,
+      citizenId: citizen?.id ?? null,
+      locale,
+      templateKey: reply.templateKey,
+      params: reply.params as object,
+      dedupeKey: message.id ? `sms-inbound:${message.id}` : null,
+    };
+    if (data.dedupeKey) {
+      await this.prisma.outbox.upsert({ where: { dedupeKey: data.dedupeKey }, create: data, update: {} });
+    } else {
+      await this.prisma.outbox.create({ data });
+    }
+    return { kind: "answered", templateKey: reply.templateKey, locale };
+  }
+
+  private async reply(parsed: ParsedSms, citizenId: number | null, now: Date): Promise<SmsReply> {
+    const code = this.ussdCode;
+    if (parsed.keyword === "help") return { templateKey: "sms.help", params: { code, hotline: this.services.hotline } };
+    if (parsed.keyword !== "status") return { templateKey: "sms.unknown", params: { code } };
+    if (!parsed.argument) return this.latest(citizenId, code);
+    const reference = parseReference(parsed.argument, "A");
+    if (!reference) return { templateKey: "sms.bad_reference", params: {} };
+    const notFound = { templateKey: "sms.not_found", params: { reference } };
+    if (citizenId === null) return notFound;
+    if (reference.startsWith("A")) {
+      const app = await this.services.applications.findForCitizen(citizenId, reference);
+      return app ? applicationReply(app) : notFound;
+    }
+    if (reference.startsWith("V")) {
+      const visit = (await this.services.visits.listForCitizen(citizenId, now, 50)).find(
+        (v) => v.reference === reference,
+      );
+      if (!visit) return notFound;
+      return {
+        templateKey: "sms.visit_status",
+        params: {
+          reference,
+          date: { date: visit.date },
+          part: { t: `visit.part.${visit.part}` },
+          status: { t: `status.visit.${visit.status}` },
+        },
+      };
+    }
+    const appeal = await this.prisma.appeal.findFirst({
+      where: { citizenId, reference },
+      select: { status: true, application: { select: { reference: true } } },
+    });
+    if (!appeal) return notFound;
+    return {
+      templateKey: "sms.appeal_status",
+      params: { reference, application: appeal.application.reference, status: { t: `sms.appeal.${appeal.status}` } },
+    };
+  }
+
+  /** HOLAT alone: the newest application. */
+  private async latest(citizenId: number | null, code: string): Promise<SmsReply> {
+    const [newest] = citizenId === null ? [] : await this.services.applications.listForCitizen(citizenId, 1);
+    if (!newest) return { templateKey: "sms.no_applications", params: { code } };
+    const app =
+      citizenId === null ? null : await this.services.applications.findForCitizen(citizenId, newest.reference);
+    return app ? applicationReply(app) : { templateKey: "sms.no_applications", params: { code } };
+  }
+}
+
+function applicationReply(app: ApplicationDetails): SmsReply {
+  const params: Params = {
+    reference: app.reference,
+    benefit: { names: app.benefit },
+    status: { t: `status.application.${app.status}` },
+    date: { date: (app.history.at(-1)?.at ?? app.submittedAt).toISOString() },
+  };
+  if (app.status === "rejected" && app.statusReason) {
+    return { templateKey: "sms.application_status_reason", params: { ...params, reason: app.statusReason } };
+  }
+  return { templateKey: "sms.application_status", params };
+}
