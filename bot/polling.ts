@@ -1,0 +1,26 @@
+import { run } from "@grammyjs/runner";
+import type { Logger } from "../app/logger.js";
+import type { TelegramBot } from "./bot.js";
+
+export interface Polling {
+  stop(): Promise<void>;
+}
+
+/**
+ * Long polling for development (no TELEGRAM_WEBHOOK_SECRET): grammY runner fetches updates and
+ * runs them concurrently; the bot's own middleware keeps each chat in order.
+ */
+export async function startPolling(telegram: TelegramBot, logger: Logger): Promise<Polling> {
+  await telegram.init();
+  // Telegram refuses getUpdates while a webhook is set.
+  await telegram.bot.api.deleteWebhook();
+  const runner = run(telegram.bot, {
+    runner: { fetch: { allowed_updates: ["message", "callback_query"] } },
+  });
+  logger.info({ bot: telegram.bot.botInfo.username }, "telegram: long polling started");
+  return {
+    async stop() {
+      if (runner.isRunning()) await runner.stop();
+    },
+  };
+}

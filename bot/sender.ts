@@ -1,0 +1,65 @@
+import { type Api, GrammyError, HttpError } from "grammy";
+import {
+  PermanentSendError,
+  RecipientUnreachableError,
+  type TelegramSender,
+  TransientSendError,
+} from "../core/notifications/senders.js";
+import { MAX_TEXT_LENGTH } from "./render.js";
+
+export type { TelegramSender } from "../core/notifications/senders.js";
+
+/** What the outbox relay gets from the bot: plain notifications and the staff visit card. */
+export interface BotSender extends TelegramSender {
+  sendMessage(chatId: bigint, text: string): Promise<{ messageId: string }>;
+  /**
+   * For Outbox rows with templateKey `notify.visit_requested_staff` (staffId set, params.reference
+   * the visit): the visit card with its action buttons instead of the plain text.
+   */
+  sendStaffVisitCard(input: { staffId: number; reference: string }): Promise<{ messageId: string }>;
+}
+
+/** Telegram's answers that mean this chat cannot be reached any more (another channel may). */
+const UNREACHABLE = /bot was blocked|user is deactivated|chat not found|bot was kicked|not enough rights/i;
+
+/**
+ * A failed Bot API call in the relay's terms. Rate limits and server errors were already waited
+ * out by auto-retry, so what is left is either the recipient (blocked the bot: fall back to SMS),
+ * a message Telegram will never take, or an outage worth retrying later.
+ */
+export function toSendError(err: unknown): Error {
+  if (err instanceof GrammyError) {
+    if (err.error_code === 403 || UNREACHABLE.test(err.description)) {
+      return new RecipientUnreachableError(err.description);
+    }
+    if (err.error_code === 400) return new PermanentSendError("TELEGRAM_REJECTED", err.description);
+    return new TransientSendError("TELEGRAM_ERROR", `${err.error_code}: ${err.description}`);
+  }
+  if (err instanceof HttpError) return new TransientSendError("TELEGRAM_UNREACHABLE", err.message);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Plain-text notifications over the bot's own Api, so they share its throttle and retries. */
+export function createTelegramSender(
+  api: Api,
+  sendCard: (input: { staffId: number; reference: string }) => Promise<{ messageId: string }>,
+): BotSender {
+  return {
+    async sendMessage(chatId, text) {
+      const body = text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH - 1)}…` : text;
+      try {
+        const message = await api.sendMessage(Number(chatId), body);
+        return { messageId: String(message.message_id) };
+      } catch (err) {
+        throw toSendError(err);
+      }
+    },
+    async sendStaffVisitCard(input) {
+      try {
+        return await sendCard(input);
+      } catch (err) {
+        throw toSendError(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { type Api, GrammyError } from "grammy";
+import type { InlineKeyboardMarkup, ReplyKeyboardMarkup } from "grammy/types";
+import type { Logger } from "../app/logger.js";
+import type { RenderedScreen } from "./render.js";
+
+const NO_BUTTONS: InlineKeyboardMarkup = { inline_keyboard: [] };
+
+/** Telegram refuses an edit that changes nothing; for us that edit has simply succeeded. */
+const notModified = (err: unknown) => err instanceof GrammyError && /message is not modified/i.test(err.description);
+
+/**
+ * The few Bot API calls the bot makes for screens, over the throttled, auto-retrying Api. Failures
+ * that only affect cosmetics (removing an old keyboard) are logged and swallowed.
+ */
+export class TelegramIo {
+  constructor(
+    readonly api: Api,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(chatId: number, rendered: RenderedScreen): Promise<number> {
+    const markup = rendered.markup;
+    const message = await this.api.sendMessage(chatId, rendered.text, {
+      ...(markup.kind === "none" ? {} : { reply_markup: markup.keyboard }),
+    });
+    return message.message_id;
+  }
+
+  /** A plain message; it can take away the reply keyboard, or show the current one again. */
+  async sendText(
+    chatId: number,
+    text: string,
+    options: { removeKeyboard?: boolean; replyKeyboard?: ReplyKeyboardMarkup } = {},
+  ): Promise<number> {
+    const reply_markup = options.removeKeyboard ? { remove_keyboard: true as const } : options.replyKeyboard;
+    const message = await this.api.sendMessage(chatId, text, reply_markup ? { reply_markup } : {});
+    return message.message_id;
+  }
+
+  /** Shows the screen in place of an earlier message; false when that message cannot be edited. */
+  async edit(chatId: number, messageId: number, rendered: RenderedScreen): Promise<boolean> {
+    if (rendered.markup.kind === "reply") return false;
+    const reply_markup = rendered.markup.kind === "inline" ? rendered.markup.keyboard : NO_BUTTONS;
+    try {
+      await this.api.editMessageText(chatId, messageId, rendered.text, { reply_markup });
+      return true;
+    } catch (err) {
+      if (notModified(err)) return true;
+      this.logger.debug({ err, chatId }, "telegram: message not editable, sending a new one");
+      return false;
+    }
+  }
+
+  async editCard(chatId: number, messageId: number, text: string, keyboard: InlineKeyboardMarkup): Promise<boolean> {
+    try {
+      await this.api.editMessageText(chatId, messageId, text, { reply_markup: keyboard });
+      return true;
+    } catch (err) {
+      if (notModified(err)) return true;
+      this.logger.debug({ err, chatId }, "telegram: card not editable");
+      return false;
+    }
+  }
+
+  /** Removes the buttons of a message that no longer shows the current screen. */
+  async strip(chatId: number, messageId: number): Promise<void> {
+    try {
+      await this.api.editMessageReplyMarkup(chatId, messageId, { reply_markup: NO_BUTTONS });
+    } catch (err) {
+      if (!notModified(err)) this.logger.debug({ err, chatId }, "telegram: could not remove an old keyboard");
+    }
+  }
+
+  /** Stops the button's spinner; a late answer (query expired) is harmless. */
+  async answer(queryId: string | undefined, text?: string, alert = false): Promise<void> {
+    if (!queryId) return;
+    try {
+      await this.api.answerCallbackQuery(queryId, text ? { text: text.slice(0, 200), show_alert: alert } : {});
+    } catch (err) {
+      this.logger.debug({ err }, "telegram: callback query answer failed");
+    }
+  }
+}
