@@ -1,0 +1,135 @@
+import type { PrismaClient } from "../db/database.js";
+import type { AppealRow, ApplicationRow, OpenDataInput, VisitRow } from "./types.js";
+
+/** Where the aggregation gets its rows; a seam for tests that count or delay loads. */
+export interface OpenDataSource {
+  load(): Promise<OpenDataInput>;
+}
+
+/** Rows per query: keeps each result set (and the driver's memory) bounded on a large register. */
+const PAGE = 20_000;
+
+/** Reads everything page by page in id order (keyset pagination). */
+async function paged<T extends { id: number }>(read: (afterId: number) => Promise<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await read(after);
+    all.push(...page);
+    if (page.length < PAGE) return all;
+    after = (page[page.length - 1] as T).id;
+  }
+}
+
+const toDate = (value: Date | string | null): Date | null =>
+  value === null ? null : value instanceof Date ? value : new Date(value);
+
+/** Reads the narrow rows the open data is computed from: no names, phones, PINFLs or references. */
+export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
+  return {
+    async load() {
+      const [regions, districts, households, benefitTypes, visitReasons] = await Promise.all([
+        prisma.region.findMany({ orderBy: { code: "asc" } }),
+        prisma.district.findMany({ orderBy: { code: "asc" } }),
+        prisma.$queryRaw<{ districtId: number; mahallas: bigint; counted: bigint; households: bigint | null }[]>`
+          select "districtId", count(*) as mahallas, count("households") as counted, sum("households") as households
+          from "Mahalla" where active group by "districtId"`,
+        prisma.benefitType.findMany(),
+        prisma.visitReason.findMany(),
+      ]);
+      const applications = await paged(
+        (after) =>
+          prisma.$queryRaw<(ApplicationRow & { id: number })[]>`
+          select a.id, a."citizenId", m."districtId", a."benefitTypeId", a.status, a.channel, a.locale,
+                 a."submittedAt", a."decidedAt"
+          from "Application" a
+          join "Citizen" c on c.id = a."citizenId"
+          left join "Mahalla" m on m.id = c."mahallaId"
+          where a.id > ${after} order by a.id limit ${PAGE}`,
+      );
+      const appeals = await paged(
+        (after) =>
+          prisma.$queryRaw<(AppealRow & { id: number })[]>`
+          select p.id, p."citizenId", m."districtId", p.status, p."createdAt"
+          from "Appeal" p
+          join "Citizen" c on c.id = p."citizenId"
+          left join "Mahalla" m on m.id = c."mahallaId"
+          where p.id > ${after} order by p.id limit ${PAGE}`,
+      );
+      const visits = await paged(
+        (after) =>
+          prisma.$queryRaw<(VisitRow & { id: number })[]>`
+          select v.id, v."citizenId", m."districtId", v."reasonId", v.status, v.channel, c.locale, v."createdAt",
+                 (select min(h."createdAt") from "VisitStatusChange" h
+                   where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt"
+          from "VisitRequest" v
+          join "Mahalla" m on m.id = v."mahallaId"
+          join "Citizen" c on c.id = v."citizenId"
+          where v.id > ${after} order by v.id limit ${PAGE}`,
+      );
+      const byDistrict = new Map(households.map((h) => [h.districtId, h]));
+      const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }) => ({
+        uz: r.nameUz,
+        "uz-Cyrl": r.nameUzCyrl,
+        ru: r.nameRu,
+      });
+      const category = (r: {
+        id: number;
+        code: string;
+        sortOrder: number;
+        nameUz: string;
+        nameUzCyrl: string;
+        nameRu: string;
+      }) => ({
+        id: r.id,
+        code: r.code,
+        sortOrder: r.sortOrder,
+        names: names(r),
+      });
+      return {
+        regions: regions.map((r) => ({ id: r.id, code: r.code, iso: r.iso, names: names(r) })),
+        districts: districts.map((d) => {
+          const h = byDistrict.get(d.id);
+          const counted = Number(h?.counted ?? 0);
+          return {
+            id: d.id,
+            code: d.code,
+            regionId: d.regionId,
+            names: names(d),
+            households: counted > 0 && h?.households != null ? Number(h.households) : null,
+            mahallas: Number(h?.mahallas ?? 0),
+            mahallasWithHouseholds: counted,
+          };
+        }),
+        benefitTypes: benefitTypes.map(category),
+        visitReasons: visitReasons.map(category),
+        applications: applications.map((a) => ({
+          citizenId: a.citizenId,
+          districtId: a.districtId,
+          benefitTypeId: a.benefitTypeId,
+          status: a.status,
+          channel: a.channel,
+          locale: a.locale,
+          submittedAt: toDate(a.submittedAt) as Date,
+          decidedAt: toDate(a.decidedAt),
+        })),
+        appeals: appeals.map((p) => ({
+          citizenId: p.citizenId,
+          districtId: p.districtId,
+          status: p.status,
+          createdAt: toDate(p.createdAt) as Date,
+        })),
+        visits: visits.map((v) => ({
+          citizenId: v.citizenId,
+          districtId: v.districtId,
+          reasonId: v.reasonId,
+          status: v.status,
+          channel: v.channel,
+          locale: v.locale,
+          createdAt: toDate(v.createdAt) as Date,
+          doneAt: toDate(v.doneAt),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { Names } from "../engine/types.js";
+
+/**
+ * What the open-data aggregation reads: narrow rows without names, phone numbers or references.
+ * `citizenId` is only used to count distinct people behind a cell and never leaves this module.
+ */
+export interface ApplicationRow {
+  citizenId: number;
+  /** District of the citizen's mahalla; null when the citizen has no mahalla (excluded). */
+  districtId: number | null;
+  benefitTypeId: number;
+  status: string;
+  channel: string;
+  locale: string | null;
+  submittedAt: Date;
+  decidedAt: Date | null;
+}
+
+export interface AppealRow {
+  citizenId: number;
+  /** District of the appealing citizen's mahalla; null when unknown (excluded). */
+  districtId: number | null;
+  status: string;
+  createdAt: Date;
+}
+
+export interface VisitRow {
+  citizenId: number;
+  /** District of the mahalla the visit is for (VisitRequest.mahallaId). */
+  districtId: number | null;
+  reasonId: number;
+  status: string;
+  channel: string;
+  /** The requesting citizen's language (a visit request has none of its own). */
+  locale: string | null;
+  createdAt: Date;
+  /** The earliest change to status "done", if any. */
+  doneAt: Date | null;
+}
+
+export interface RegionRef {
+  id: number;
+  code: string;
+  iso: string | null;
+  names: Names;
+}
+
+export interface DistrictRef {
+  id: number;
+  code: string;
+  regionId: number;
+  names: Names;
+  /** Sum of households over the district's active mahallas that have a value; null when none has one. */
+  households: number | null;
+  /** Active mahallas in the register, and how many of them carry a household count. */
+  mahallas: number;
+  mahallasWithHouseholds: number;
+}
+
+export interface CategoryRef {
+  id: number;
+  code: string;
+  sortOrder: number;
+  names: Names;
+}
+
+export interface OpenDataInput {
+  regions: RegionRef[];
+  districts: DistrictRef[];
+  benefitTypes: CategoryRef[];
+  visitReasons: CategoryRef[];
+  applications: ApplicationRow[];
+  appeals: AppealRow[];
+  visits: VisitRow[];
+}
+
+/** A published number: null and `suppressed: true` when it could identify fewer than 10 people. */
+export interface Cell {
+  value: number | null;
+  suppressed: boolean;
+}
