@@ -37,6 +37,8 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_STEPS_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
   SIMULATOR_ENABLED: Type.Optional(Type.Boolean()),
   SEED_DEMO: Type.Optional(Type.Boolean()),
+  NOTIFY_WORKER: Type.Union([Type.Literal("inline"), Type.Literal("off")], { default: "inline" }),
+  NOTIFY_SMS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -63,6 +65,8 @@ export interface AppConfig {
   simulatorEnabled: boolean;
   /** Load the demo mahalla set on start (default: only on the embedded database). */
   seedDemo: boolean;
+  /** `inline`: this process delivers notifications; `off`: a separate `npm run worker` does. */
+  notifications: { worker: "inline" | "off"; smsPerSecond: number };
 }
 
 /** `API_TOKENS` entries are `name:secret` or a bare secret (named token1, token2, …). */
@@ -137,5 +141,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     stepsPerMinute: env.RATE_LIMIT_STEPS_PER_MINUTE,
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
     seedDemo: env.SEED_DEMO ?? database.kind === "pglite",
+    notifications: { worker: env.NOTIFY_WORKER, smsPerSecond: env.NOTIFY_SMS_PER_SECOND },
   };
 }

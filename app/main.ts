@@ -1,8 +1,10 @@
+import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
-import { buildServer } from "./server.js";
+import { notificationEngineFromConfig } from "./notifications.js";
+import { buildServer, createAppCore } from "./server.js";
 
 /** `npm start`: migrate, seed reference data, serve. */
 async function main() {
@@ -23,14 +25,26 @@ async function main() {
   logger.info(seeded, "reference data seeded");
   if (!config.telegram.enabled) logger.info("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off");
 
-  const app = await buildServer({ config, db, logger });
+  const core = createAppCore(config, db);
+  const telegram = config.telegram.enabled
+    ? createTelegram({ config: config.telegram, prisma: db.prisma, logger, core })
+    : undefined;
+  const app = await buildServer({ config, db, logger, telegram, core });
+  const notifications =
+    config.notifications.worker === "inline"
+      ? notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender)
+      : undefined;
+  if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
+  let polling: Polling | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     logger.info({ signal }, "shutting down: finishing in-flight requests");
     try {
+      await polling?.stop();
       await app.close();
+      await notifications?.stop();
       await db.close();
       process.exit(0);
     } catch (err) {
@@ -41,6 +55,14 @@ async function main() {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   await app.listen({ port: config.http.port, host: config.http.host });
+  await notifications?.start();
+  if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
+    // The other channels keep serving if Telegram cannot be reached.
+    polling = await startPolling(telegram, logger).catch((err: unknown) => {
+      logger.error({ err }, "telegram: long polling could not start");
+      return undefined;
+    });
+  }
 }
 
 main().catch((err: unknown) => {

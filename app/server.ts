@@ -1,12 +1,35 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { createTelegram, type TelegramBot, telegramWebhook } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
+import { createCore } from "../core/engine/index.js";
+import { ussdRoutes } from "../ussd/routes.js";
+import { apiPlugin } from "./api/index.js";
 import type { AppConfig } from "./config.js";
 import type { Logger } from "./logger.js";
+import { metricsRoutes } from "./metrics.js";
+import { openDataPlugin } from "./open/plugin.js";
 
 export interface ServerDeps {
   config: AppConfig;
   db: Database;
   logger: Logger;
+  /** The Telegram bot, shared with polling and the notification relay (built here when absent). */
+  telegram?: TelegramBot;
+  /** The conversation core every channel serves (built here when absent). */
+  core?: Core;
+}
+
+export type Core = ReturnType<typeof createCore>;
+
+/** One engine for every channel: one reference-data cache, one per-person step limit. */
+export function createAppCore(config: AppConfig, db: Database): Core {
+  return createCore(db.prisma, {
+    idleSeconds: {
+      ussd: config.ussd.sessionIdleSeconds,
+      telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,
+    },
+    stepsPerMinute: config.stepsPerMinute,
+  });
 }
 
 /** Builds the HTTP server; channels and the API register themselves as plugins. */
@@ -16,7 +39,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     // Behind a load balancer, closing idle keep-alive sockets lets shutdown finish promptly.
     forceCloseConnections: "idle",
-    disableRequestLogging: deps.config.env === "test",
   });
 
   app.get(
@@ -38,6 +60,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }
     },
   );
+
+  const core = deps.core ?? createAppCore(deps.config, deps.db);
+  await app.register(ussdRoutes, { config: deps.config, prisma: deps.db.prisma, core });
+  await app.register(apiPlugin, { config: deps.config, prisma: deps.db.prisma });
+
+  const telegram = deps.config.telegram;
+  if (telegram.enabled && telegram.webhookSecret) {
+    await app.register(telegramWebhook, {
+      telegram:
+        deps.telegram ?? createTelegram({ config: telegram, prisma: deps.db.prisma, logger: deps.logger, core }),
+      secret: telegram.webhookSecret,
+    });
+  }
+
+  await app.register(openDataPlugin, { prisma: deps.db.prisma });
+
+  await app.register(metricsRoutes, { db: deps.db });
 
   return app;
 }

@@ -158,5 +158,6 @@ describe("npm start (app/main.ts)", () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two cold starts of the real process; generous because the suite runs other files beside it.
+  }, 180_000);
 });
