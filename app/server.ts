@@ -23,7 +23,7 @@ export type Core = ReturnType<typeof createCore>;
 
 /** One engine for every channel: one reference-data cache, one per-person step limit. */
 export function createAppCore(config: AppConfig, db: Database): Core {
-  return createCore(db.prisma, {
+  return createCore(db, {
     idleSeconds: {
       ussd: config.ussd.sessionIdleSeconds,
       telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,

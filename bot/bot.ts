@@ -5,7 +5,7 @@ import { Bot } from "grammy";
 import type { Update, UserFromGetMe } from "grammy/types";
 import type { AppConfig } from "../app/config.js";
 import type { Logger } from "../app/logger.js";
-import type { PrismaClient } from "../core/db/database.js";
+import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import { type ConversationEngine, createCore } from "../core/engine/index.js";
 import { Translator } from "../core/i18n/index.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
@@ -78,11 +78,14 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
 
   const { engine } =
     options.core ??
-    createCore(prisma, {
-      idleSeconds: { telegram: config.sessionIdleSeconds },
-      ...(options.hotline ? { hotline: options.hotline } : {}),
-      clock,
-    });
+    createCore(
+      { prisma, sql: prismaSql(prisma) },
+      {
+        idleSeconds: { telegram: config.sessionIdleSeconds },
+        ...(options.hotline ? { hotline: options.hotline } : {}),
+        clock,
+      },
+    );
   const io = new TelegramIo(bot.api, logger);
   const staffVisits = new StaffVisitService(prisma, { clock });
   const staff = new StaffChat({
@@ -103,7 +106,9 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
       logger.error({ err, updateId: ctx.update.update_id }, "telegram update failed");
       if (ctx.callbackQuery) await io.answer(ctx.callbackQuery.id);
       if (ctx.chat?.type === "private") {
-        const locale = localeHint(ctx.from?.language_code) ?? "uz";
+        // The language the person last used here (from memory: the database may be what failed).
+        const known = ctx.from ? engine.knownLocale(String(ctx.from.id)) : undefined;
+        const locale = known ?? localeHint(ctx.from?.language_code) ?? "uz";
         await io.sendText(ctx.chat.id, translator.t(locale, "errors.unavailable")).catch(() => undefined);
       }
     }

@@ -106,7 +106,7 @@ describe("the engine under random input", () => {
               channel === "ussd"
                 ? { phone: citizen.phone }
                 : { phone: citizen.phone, telegramUserId: BigInt(900_000 + run) };
-            const c = new Conversation(db.prisma, identity, channel, sessionKey);
+            const c = new Conversation(db, identity, channel, sessionKey);
             await c.start();
             assertRenders(c.screen);
             for (const move of plan) {

@@ -15,7 +15,7 @@ const keyOf = (c: Conversation, i = 0) => (c.screen.body[i] as { key?: string })
 
 async function citizenConversation(locale: "uz" | "uz-Cyrl" | "ru", withPinfl = false) {
   const citizen = await createCitizen(db.prisma, { locale, ...(withPinfl ? { pinfl: nextPinfl() } : {}) });
-  const c = new Conversation(db.prisma, { phone: citizen.phone });
+  const c = new Conversation(db, { phone: citizen.phone });
   await c.start("1");
   return { c, citizen };
 }
@@ -62,7 +62,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("apply for a benefit (%s)", (loc
     await c.send({ type: "choose", key: "2" });
     await c.send({ type: "choose", key: "confirm" });
     const reference = c.reference();
-    const again = new Conversation(db.prisma, { phone: citizen.phone });
+    const again = new Conversation(db, { phone: citizen.phone });
     await again.start("1");
     await again.send({ type: "choose", key: "DISABILITY_PENSION" });
     expect(again.screen.error).toEqual({ key: "apply.duplicate", params: { reference } });
@@ -160,7 +160,7 @@ describe("apply: navigation", () => {
     await c.send({ type: "choose", key: "CHILD_ALLOWANCE" });
     await c.say("6");
     // The USSD call drops here. A new session (new key) starts from the menu.
-    const next = new Conversation(db.prisma, { phone: citizen.phone });
+    const next = new Conversation(db, { phone: citizen.phone });
     await next.start("1");
     expect(keyOf(next)).toBe("apply.resume");
     await next.send({ type: "choose", key: "continue" });
@@ -177,7 +177,7 @@ describe("apply: navigation", () => {
   it("starting over from the resume screen discards the draft", async () => {
     const { c, citizen } = await citizenConversation("ru", true);
     await c.send({ type: "choose", key: "LOW_INCOME_ASSISTANCE" });
-    const next = new Conversation(db.prisma, { phone: citizen.phone });
+    const next = new Conversation(db, { phone: citizen.phone });
     await next.start("1");
     await next.send({ type: "choose", key: "restart" });
     expect(keyOf(next)).toBe("apply.choose_benefit");
@@ -189,7 +189,7 @@ describe("apply: navigation", () => {
     await c.send({ type: "choose", key: "SURVIVOR_PENSION" });
     expect(keyOf(c)).toBe("apply.q.dependants.prompt");
     // A new engine instance (as after a restart) on the same database and session key.
-    const resumed = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", c.sessionKey);
+    const resumed = new Conversation(db, { phone: citizen.phone }, "ussd", c.sessionKey);
     await resumed.say("3");
     expect(keyOf(resumed)).toBe("apply.summary_title");
     expect(resumed.locale).toBe("uz-Cyrl");
@@ -198,7 +198,7 @@ describe("apply: navigation", () => {
   it("an expired session starts from the main menu, but the draft is kept", async () => {
     const { citizen } = await citizenConversation("uz", true);
     let now = new Date("2026-11-25T08:00:00Z");
-    const c = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", "expiring", { clock: () => now });
+    const c = new Conversation(db, { phone: citizen.phone }, "ussd", "expiring", { clock: () => now });
     await c.start("1");
     await c.send({ type: "choose", key: "CHILD_ALLOWANCE" });
     now = new Date(now.getTime() + 181_000);

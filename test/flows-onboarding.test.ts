@@ -19,7 +19,7 @@ describe("first contact", () => {
     [2, "uz-Cyrl"],
     [3, "ru"],
   ] as const)("a new phone chooses its language first (option %i → %s) and gets the menu in it", async (n, locale) => {
-    const c = new Conversation(db.prisma, { phone: nextPhone() });
+    const c = new Conversation(db, { phone: nextPhone() });
     await c.start();
     expect(firstBody(c)).toEqual({ key: "onboarding.choose_language" });
     expect(c.screen.options.map((o) => o.key)).toEqual(["uz", "uz-Cyrl", "ru"]);
@@ -30,17 +30,17 @@ describe("first contact", () => {
 
   it("remembers the language per phone number: the next session opens the menu directly", async () => {
     const phone = nextPhone();
-    const first = new Conversation(db.prisma, { phone });
+    const first = new Conversation(db, { phone });
     await first.start();
     await first.pick(3);
-    const second = new Conversation(db.prisma, { phone });
+    const second = new Conversation(db, { phone });
     await second.start();
     expect(second.locale).toBe("ru");
     expect(second.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
   });
 
   it("opens a dialled shortcut after the language choice of a new number", async () => {
-    const c = new Conversation(db.prisma, { phone: nextPhone() });
+    const c = new Conversation(db, { phone: nextPhone() });
     await c.start("3");
     expect(firstBody(c)).toEqual({ key: "onboarding.choose_language" });
     await c.pick(2);
@@ -50,7 +50,7 @@ describe("first contact", () => {
 
   it("opens a dialled shortcut directly for a known number, in the menu's stable order", async () => {
     const phone = nextPhone();
-    const c = new Conversation(db.prisma, { phone });
+    const c = new Conversation(db, { phone });
     await c.start();
     await c.pick(1);
     for (const [index, expectedFirstKey] of [
@@ -60,7 +60,7 @@ describe("first contact", () => {
       [7, "help.title"],
       [8, "language.choose"],
     ] as const) {
-      const d = new Conversation(db.prisma, { phone });
+      const d = new Conversation(db, { phone });
       await d.start(String(index));
       expect((firstBody(d) as { key: string }).key).toBe(expectedFirstKey);
     }
@@ -68,16 +68,16 @@ describe("first contact", () => {
 
   it("an unknown shortcut falls back to the main menu", async () => {
     const phone = nextPhone();
-    const c = new Conversation(db.prisma, { phone });
+    const c = new Conversation(db, { phone });
     await c.start();
     await c.pick(1);
-    const d = new Conversation(db.prisma, { phone });
+    const d = new Conversation(db, { phone });
     await d.start("42");
     expect(d.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
   });
 
   it("refuses anything but a language on the first screen and gives up politely after three tries", async () => {
-    const c = new Conversation(db.prisma, { phone: nextPhone() });
+    const c = new Conversation(db, { phone: nextPhone() });
     await c.start();
     await c.say("hello");
     expect(c.screen.error).toEqual({ key: "errors.choose_option" });
@@ -95,11 +95,7 @@ describe("first contact", () => {
 
 describe("first contact on Telegram", () => {
   it("asks for the contact in the language Telegram suggests, then links the phone", async () => {
-    const c = new Conversation(
-      db.prisma,
-      { telegramUserId: 555001n, telegramChatId: 555001n, localeHint: "ru" },
-      "telegram",
-    );
+    const c = new Conversation(db, { telegramUserId: 555001n, telegramChatId: 555001n, localeHint: "ru" }, "telegram");
     await c.start();
     expect(c.screen.input).toEqual({ kind: "contact" });
     expect(c.locale).toBe("ru");
@@ -113,10 +109,10 @@ describe("first contact on Telegram", () => {
 
   it("asks for the language first when Telegram suggests none, and links an existing USSD citizen", async () => {
     const phone = nextPhone();
-    const ussd = new Conversation(db.prisma, { phone });
+    const ussd = new Conversation(db, { phone });
     await ussd.start();
     await ussd.pick(1);
-    const c = new Conversation(db.prisma, { telegramUserId: 555002n, telegramChatId: 555002n }, "telegram");
+    const c = new Conversation(db, { telegramUserId: 555002n, telegramChatId: 555002n }, "telegram");
     await c.start();
     expect(firstBody(c)).toEqual({ key: "onboarding.choose_language" });
     await c.pick(2);
@@ -133,7 +129,7 @@ describe("first contact on Telegram", () => {
 
 describe("menu item 8: language", () => {
   it("switches the language and answers the menu in the new one at once", async () => {
-    const c = new Conversation(db.prisma, { phone: nextPhone() });
+    const c = new Conversation(db, { phone: nextPhone() });
     await c.start();
     await c.pick(1);
     await c.pick(8);

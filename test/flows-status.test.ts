@@ -38,7 +38,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("application status (%s)", (loca
       reason: "Income above threshold",
       actor: "api:test",
     });
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("2");
     expect(keyOf(c)).toBe("status.list_title");
     expect(c.screen.options.map((o) => o.key)).toEqual([newer, older, "lookup"]);
@@ -58,7 +58,7 @@ describe("application status: lookup by reference", () => {
     const mine = await submitted(citizen.id, "SURVIVOR_PENSION", new Date());
     const stranger = await createCitizen(db.prisma, { pinfl: nextPinfl() });
     const theirs = await submitted(stranger.id, "SURVIVOR_PENSION", new Date());
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("2");
     await c.send({ type: "choose", key: "lookup" });
     await c.say("12");
@@ -71,7 +71,7 @@ describe("application status: lookup by reference", () => {
     expect(screenText(c.screen, "uz")).toContain(mine);
 
     // One digit misheard over the phone fails the check digit and is not looked up at all.
-    const d = new Conversation(db.prisma, { phone: citizen.phone });
+    const d = new Conversation(db, { phone: citizen.phone });
     await d.start("2");
     await d.send({ type: "choose", key: "lookup" });
     await d.say(mine.slice(0, -1) + String((Number(mine.at(-1)) + 1) % 10));
@@ -80,7 +80,7 @@ describe("application status: lookup by reference", () => {
 
   it("says so when the citizen has no application yet", async () => {
     const citizen = await createCitizen(db.prisma);
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("2");
     expect(keyOf(c)).toBe("status.none");
   });
@@ -89,7 +89,7 @@ describe("application status: lookup by reference", () => {
 describe.each(["uz", "uz-Cyrl", "ru"] as const)("social card payments (%s)", (locale) => {
   it("explains when there is no card, and shows the masked card and latest payments in so'm", async () => {
     const citizen = await createCitizen(db.prisma, { locale });
-    const none = new Conversation(db.prisma, { phone: citizen.phone });
+    const none = new Conversation(db, { phone: citizen.phone });
     await none.start("3");
     expect(keyOf(none)).toBe("payments.no_card");
 
@@ -110,7 +110,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("social card payments (%s)", (lo
         },
       });
     }
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("3");
     const shown = screenText(c.screen, locale);
     expect(shown).toContain("**** 4821");
@@ -150,7 +150,7 @@ describe("appeal a decision", () => {
         decidedAt: new Date(Date.now() - 40 * 86_400_000),
       },
     });
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("6");
     expect(c.screen.options.map((o) => o.key)).toEqual(["A-1111-1110"]);
     await c.pick(1);
@@ -170,7 +170,7 @@ describe("appeal a decision", () => {
       await db.prisma.outbox.count({ where: { citizenId: citizen.id, templateKey: "notify.appeal_received" } }),
     ).toBe(1);
 
-    const again = new Conversation(db.prisma, { phone: citizen.phone });
+    const again = new Conversation(db, { phone: citizen.phone });
     await again.start("6");
     expect(keyOf(again)).toBe("appeal.none");
   });
@@ -181,7 +181,7 @@ describe("help and contacts", () => {
     const district = await db.prisma.district.findUniqueOrThrow({ where: { code: "1727259" } });
     const mahalla = await db.prisma.mahalla.findFirstOrThrow({ where: { districtId: district.id } });
     const known = await createCitizen(db.prisma, { locale: "uz", mahallaId: mahalla.id });
-    const c = new Conversation(db.prisma, { phone: known.phone });
+    const c = new Conversation(db, { phone: known.phone });
     await c.start("7");
     expect(c.screen.body.map((t) => (t as { key: string }).key)).toEqual([
       "help.title",
@@ -191,7 +191,7 @@ describe("help and contacts", () => {
     ]);
     expect(screenText(c.screen, "uz")).toContain(district.insonPhone ?? "missing");
     const unknown = await createCitizen(db.prisma, { locale: "ru" });
-    const d = new Conversation(db.prisma, { phone: unknown.phone });
+    const d = new Conversation(db, { phone: unknown.phone });
     await d.start("7");
     expect(d.screen.body.map((t) => (t as { key: string }).key)).toEqual([
       "help.title",

@@ -18,7 +18,7 @@ const clock = () => NOW;
 
 async function visitor(locale: "uz" | "uz-Cyrl" | "ru", mahallaId?: number) {
   const citizen = await createCitizen(db.prisma, { locale, ...(mahallaId ? { mahallaId } : {}) });
-  const c = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { clock });
+  const c = new Conversation(db, { phone: citizen.phone }, "ussd", undefined, { clock });
   await c.start("4");
   return { c, citizen };
 }
@@ -70,7 +70,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("book a social worker visit (%s)
     expect((await db.prisma.citizen.findUniqueOrThrow({ where: { id: citizen.id } })).mahallaId).toBe(world.mahallaId);
 
     // The mahalla is remembered: the next booking starts at the reason.
-    const again = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { clock });
+    const again = new Conversation(db, { phone: citizen.phone }, "ussd", undefined, { clock });
     await again.start("4");
     expect(keyOf(again)).toBe("visit.choose_reason");
     await db.prisma.visitRequest.update({ where: { reference }, data: { status: "cancelled" } });
@@ -139,7 +139,7 @@ describe("my visits", () => {
     await c.send({ type: "choose", key: "confirm" });
     const reference = c.reference();
 
-    const m = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { clock });
+    const m = new Conversation(db, { phone: citizen.phone }, "ussd", undefined, { clock });
     await m.start("5");
     expect(keyOf(m)).toBe("my_visits.title");
     expect(m.screen.options.map((o) => o.key)).toEqual([reference]);
@@ -156,7 +156,7 @@ describe("my visits", () => {
     ).toBe(1);
 
     // A cancelled visit offers no cancel button.
-    const again = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { clock });
+    const again = new Conversation(db, { phone: citizen.phone }, "ussd", undefined, { clock });
     await again.start("5");
     await again.pick(1);
     expect(again.screen.options).toEqual([]);
@@ -166,7 +166,7 @@ describe("my visits", () => {
 
   it("says so when there are no visits", async () => {
     const citizen = await createCitizen(db.prisma);
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("5");
     expect(keyOf(c)).toBe("my_visits.none");
     expect(c.screen.end).toBe(true);

@@ -28,7 +28,7 @@ describe("per-person step limit", () => {
 
   it("answers a person over the limit with a localized wait message and changes nothing", async () => {
     const citizen = await createCitizen(db.prisma, { locale: "ru" });
-    const c = new Conversation(db.prisma, { phone: citizen.phone }, "ussd", undefined, { stepsPerMinute: 4 });
+    const c = new Conversation(db, { phone: citizen.phone }, "ussd", undefined, { stepsPerMinute: 4 });
     await c.start();
     await c.send({ type: "home" });
     await c.send({ type: "home" });
@@ -59,7 +59,7 @@ describe("applications per day", () => {
         locale: "uz",
       });
     }
-    const c = new Conversation(db.prisma, { phone: citizen.phone });
+    const c = new Conversation(db, { phone: citizen.phone });
     await c.start("1");
     await c.send({ type: "choose", key: benefits[5]?.code ?? "" });
     while (c.screen.options.length === 0 || c.screen.options[0]?.key !== "confirm") {

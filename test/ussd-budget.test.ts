@@ -28,7 +28,7 @@ let serial = 100;
 beforeAll(async () => {
   db = await createTestDatabase();
   await seedReferenceData(db.prisma, { demo: true });
-  core = createCore(db.prisma, { idleSeconds: { ussd: 3600 } });
+  core = createCore(db, { idleSeconds: { ussd: 3600 } });
   // Someone else's PINFL, to meet "taken".
   await db.prisma.citizen.create({ data: { phone: "+998935559999", pinfl: takenPinfl, locale: "uz" } });
 });

@@ -13,7 +13,7 @@ let core: ReturnType<typeof createCore>;
 
 beforeAll(async () => {
   t = await startApp();
-  core = createCore(t.db.prisma);
+  core = createCore(t.db);
 });
 afterAll(() => t.close());
 

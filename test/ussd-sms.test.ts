@@ -12,7 +12,7 @@ let phones = 0;
 
 beforeAll(async () => {
   t = await startApp();
-  core = createCore(t.db.prisma);
+  core = createCore(t.db);
 });
 afterAll(() => t.close());
 

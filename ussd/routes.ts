@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { AppConfig } from "../app/config.js";
-import type { PrismaClient } from "../core/db/database.js";
+import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
 import { createCore } from "../core/engine/index.js";
@@ -77,10 +77,13 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   const { config, prisma } = options;
   const core =
     options.core ??
-    createCore(prisma, {
-      idleSeconds: { ussd: config.ussd.sessionIdleSeconds },
-      stepsPerMinute: config.stepsPerMinute,
-    });
+    createCore(
+      { prisma, sql: prismaSql(prisma) },
+      {
+        idleSeconds: { ussd: config.ussd.sessionIdleSeconds },
+        stepsPerMinute: config.stepsPerMinute,
+      },
+    );
   const translator = options.translator ?? new Translator();
   const channel = new UssdChannel(core.engine, translator, { maxCharsUcs2: config.ussd.maxCharsUcs2 });
   const sms = new SmsInbound(prisma, core.services, options.smsLimiter);
@@ -89,12 +92,13 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   /** The apology, in the caller's language when it can still be looked up. */
   const apology = async (phoneNumber: unknown): Promise<string> => {
     let locale: Locale = "uz";
+    const phone = typeof phoneNumber === "string" ? normalizeUzPhone(phoneNumber) : null;
     try {
-      const phone = typeof phoneNumber === "string" ? normalizeUzPhone(phoneNumber) : null;
       const citizen = phone ? await core.services.citizens.findByPhone(phone) : null;
       locale = citizen?.locale ?? "uz";
     } catch {
-      // The database is what failed: apologise in Uzbek.
+      // The database is what failed: the language this caller used in earlier steps, else Uzbek.
+      locale = (phone ? core.engine.knownLocale(phone) : undefined) ?? "uz";
     }
     return channel.final(locale, "errors.unavailable").text;
   };

@@ -18,10 +18,19 @@ export interface QueryCounter {
   queries: number;
 }
 
+/**
+ * Plain parameterised SQL on the same connection(s) Prisma uses, without Prisma's per-query
+ * planning: for the two statements every conversation step runs (see PrismaSessionStore).
+ */
+export interface SqlExecutor {
+  query<Row>(text: string, values: unknown[]): Promise<Row[]>;
+}
+
 export interface DriverHandle {
   readonly target: DatabaseTarget;
   readonly factory: SqlMigrationAwareDriverAdapterFactory;
   readonly counter: QueryCounter;
+  readonly sql: SqlExecutor;
   /** A cheap round trip, used by /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -87,6 +96,12 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
       target,
       factory: counting(withSchemaName(new PrismaPGlite(client)), counter),
       counter,
+      sql: {
+        query: async <Row>(text: string, values: unknown[]) => {
+          counter.queries++;
+          return (await client.query<Row>(text, values)).rows;
+        },
+      },
       ping: async () => {
         if (client.closed) throw new Error("embedded database is closed");
         await client.query("select 1");
@@ -109,6 +124,12 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
     target,
     factory: counting(new PrismaPg(pool), counter),
     counter,
+    sql: {
+      query: async <Row>(text: string, values: unknown[]) => {
+        counter.queries++;
+        return (await pool.query({ text, values })).rows as Row[];
+      },
+    },
     ping: async () => {
       await pool.query("select 1");
     },

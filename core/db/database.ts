@@ -1,5 +1,5 @@
 import { PrismaClient } from "../../generated/prisma/client.js";
-import { type DatabaseTarget, type DriverHandle, openDriver } from "./adapters.js";
+import { type DatabaseTarget, type DriverHandle, openDriver, type SqlExecutor } from "./adapters.js";
 import { applyPendingMigrations } from "./migrations.js";
 
 export type { Prisma, PrismaClient } from "../../generated/prisma/client.js";
@@ -13,6 +13,8 @@ export interface Database {
   ping(): Promise<void>;
   /** Statements sent since the database was opened. */
   queryCount(): number;
+  /** Plain SQL beside Prisma, for the hottest statements only. */
+  readonly sql: SqlExecutor;
   close(): Promise<void>;
 }
 
@@ -28,11 +30,20 @@ function databaseOver(driver: DriverHandle): Database {
     kind: driver.target.kind,
     ping: () => driver.ping(),
     queryCount: () => driver.counter.queries,
+    sql: driver.sql,
     close: async () => {
       await prisma.$disconnect();
       await driver.close();
     },
   };
+}
+
+/**
+ * The plain-SQL executor over a Prisma client, for code that holds only the client (it pays
+ * Prisma's raw-query cost; `Database.sql` is the fast path).
+ */
+export function prismaSql(prisma: PrismaClient): SqlExecutor {
+  return { query: <Row>(text: string, values: unknown[]) => prisma.$queryRawUnsafe<Row[]>(text, ...values) };
 }
 
 const isMemory = (target: DatabaseTarget) => target.kind === "pglite" && target.dataDir === "memory";

@@ -1,4 +1,5 @@
 import { DomainError } from "../domain/errors.js";
+import type { CitizenRecord } from "../services/citizens.js";
 import type { Services } from "../services/index.js";
 import type {
   CitizenProfile,
@@ -141,7 +142,7 @@ export class ConversationEngine {
     const request = { ...input, event: "event" in decision ? decision.event : ({ type: "start" } as const) };
     const view = "event" in decision ? (decision.view ?? null) : null;
     const live = stored && stored.expiresAt > now ? stored : undefined;
-    const citizen = await this.identify(request, live?.citizenId ?? null);
+    const citizen = await this.identify(request, live?.citizen ?? null);
 
     let state: SessionState;
     let screen: Screen;
@@ -170,14 +171,26 @@ export class ConversationEngine {
     return { screen, locale, citizenId: sessionCitizen, view, replayed: false };
   }
 
+  /**
+   * The language a person (phone, or Telegram user id) last used here, from memory: lets a channel
+   * apologise in their language when the database cannot be asked.
+   */
+  knownLocale(person: string): Locale | undefined {
+    return this.recentLocales.get(person);
+  }
+
   private rememberLocale(person: string, locale: Locale) {
     if (this.recentLocales.size >= 100_000) this.recentLocales.clear();
     this.recentLocales.set(person, locale);
   }
 
-  private async identify(request: ResolvedRequest, sessionCitizenId: number | null) {
+  private async identify(request: ResolvedRequest, known: CitizenRecord | null): Promise<CitizenRecord | null> {
     const { citizens } = this.options.services;
     const { identity } = request;
+    // The session's citizen was read with the session; it is the caller when the identities agree.
+    if (known && (identity.phone ? known.phone === identity.phone : identity.telegramUserId === known.telegramUserId)) {
+      if (identity.telegramUserId === undefined || known.telegramUserId === identity.telegramUserId) return known;
+    }
     if (identity.phone) {
       const byPhone = await citizens.findByPhone(identity.phone);
       if (byPhone && identity.telegramUserId !== undefined && byPhone.telegramUserId !== identity.telegramUserId) {
@@ -186,7 +199,7 @@ export class ConversationEngine {
       return byPhone ?? (request.channel === "ussd" ? citizens.create({ phone: identity.phone }) : null);
     }
     if (identity.telegramUserId !== undefined) return citizens.findByTelegram(identity.telegramUserId);
-    return sessionCitizenId ? citizens.findById(sessionCitizenId) : null;
+    return known;
   }
 
   /**

@@ -1,9 +1,9 @@
-import type { PrismaClient } from "../db/database.js";
+import type { Database } from "../db/database.js";
 import { citizenFlows } from "../flows/index.js";
 import { createServices, type Services } from "../services/index.js";
 import { ConversationEngine } from "./engine.js";
 import { MemoryRateLimiter } from "./rate-limit.js";
-import { PrismaSessionStore } from "./session-store.js";
+import { SqlSessionStore } from "./session-store.js";
 import type { Channel } from "./types.js";
 
 export type { StepReply, StepRequest } from "./engine.js";
@@ -19,15 +19,18 @@ export interface CoreOptions {
   stepsPerMinute?: number;
 }
 
+/** What the core needs of the database: the Prisma client, and plain SQL for the session row. */
+export type CoreDatabase = Pick<Database, "prisma" | "sql">;
+
 /** The engine with every citizen flow and the Prisma-backed services: what the channels use. */
 export function createCore(
-  prisma: PrismaClient,
+  db: CoreDatabase,
   options: CoreOptions = {},
 ): { engine: ConversationEngine; services: Services } {
-  const services = createServices(prisma, { hotline: options.hotline });
+  const services = createServices(db.prisma, { hotline: options.hotline });
   const engine = new ConversationEngine({
     services,
-    sessions: new PrismaSessionStore(prisma),
+    sessions: new SqlSessionStore(db.sql),
     flows: citizenFlows,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),

@@ -1,4 +1,5 @@
-import type { PrismaClient } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import type { CitizenRecord } from "../services/citizens.js";
 import type { FlowData, JsonValue } from "./flow.js";
 import type { Channel, Locale, Screen } from "./types.js";
 import { isLocale } from "./types.js";
@@ -33,6 +34,8 @@ export interface StoredSession {
   view: JsonValue;
   locale: Locale;
   expiresAt: Date;
+  /** The session's citizen as stored now (read with the session, saving a query per step). */
+  citizen: CitizenRecord | null;
 }
 
 export interface SessionWrite {
@@ -53,41 +56,91 @@ export interface SessionStore {
   save(session: SessionWrite): Promise<void>;
 }
 
-/** Sessions in the ConversationSession table: one read and one write per step. */
-export class PrismaSessionStore implements SessionStore {
-  constructor(private readonly prisma: PrismaClient) {}
+interface SessionRow {
+  citizenId: number | null;
+  state: (SessionState & { view?: JsonValue }) | string;
+  stepCount: number;
+  lastScreen: Screen | string | null;
+  expiresMs: number;
+  cId: number | null;
+  cPhone: string | null;
+  cTelegramUserId: string | null;
+  cTelegramChatId: string | null;
+  cPinfl: string | null;
+  cFullName: string | null;
+  cLocale: string | null;
+  cMahallaId: number | null;
+}
+
+// Both drivers return jsonb parsed; text is accepted too in case a driver does not.
+const json = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
+const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
+
+const LOAD_SQL = `
+  select s."citizenId", s.state, s."stepCount", s."lastScreen",
+         (extract(epoch from s."expiresAt") * 1000)::float8 as "expiresMs",
+         c.id as "cId", c.phone as "cPhone", c."telegramUserId"::text as "cTelegramUserId",
+         c."telegramChatId"::text as "cTelegramChatId", c.pinfl as "cPinfl", c."fullName" as "cFullName",
+         c.locale as "cLocale", c."mahallaId" as "cMahallaId"
+    from "ConversationSession" s
+    left join "Citizen" c on c.id = s."citizenId"
+   where s.channel = $1 and s."sessionKey" = $2`;
+
+const SAVE_SQL = `
+  insert into "ConversationSession"
+    (channel, "sessionKey", "citizenId", state, "stepCount", "lastScreen", "expiresAt", "createdAt", "updatedAt")
+  values ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::timestamp, $8::timestamp, $8::timestamp)
+  on conflict (channel, "sessionKey") do update set
+    "citizenId" = excluded."citizenId", state = excluded.state, "stepCount" = excluded."stepCount",
+    "lastScreen" = excluded."lastScreen", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"`;
+
+/**
+ * Sessions in the ConversationSession table. Every step of every conversation reads and writes
+ * one row, so these two statements are plain SQL (no per-query planning) and the read brings the
+ * citizen along: a step costs one read and one write besides what its flow needs.
+ */
+export class SqlSessionStore implements SessionStore {
+  constructor(private readonly sql: SqlExecutor) {}
 
   async load(channel: Channel, sessionKey: string): Promise<StoredSession | undefined> {
-    const row = await this.prisma.conversationSession.findUnique({
-      where: { channel_sessionKey: { channel, sessionKey } },
-      select: { citizenId: true, state: true, stepCount: true, lastScreen: true, expiresAt: true },
-    });
+    const [row] = await this.sql.query<SessionRow>(LOAD_SQL, [channel, sessionKey]);
     if (!row) return undefined;
-    const { view, ...state } = row.state as unknown as SessionState & { view?: JsonValue };
+    const { view, ...state } = json(row.state);
     return {
       citizenId: row.citizenId,
       state,
       steps: row.stepCount,
       view: view ?? null,
-      lastScreen: (row.lastScreen as unknown as Screen | null) ?? null,
+      lastScreen: row.lastScreen === null ? null : json(row.lastScreen),
       locale: isLocale(state.locale) ? state.locale : "uz",
-      expiresAt: row.expiresAt,
+      expiresAt: new Date(row.expiresMs),
+      citizen:
+        row.cId === null || row.cPhone === null
+          ? null
+          : {
+              id: row.cId,
+              phone: row.cPhone,
+              telegramUserId: bigintOrNull(row.cTelegramUserId),
+              telegramChatId: bigintOrNull(row.cTelegramChatId),
+              pinfl: row.cPinfl,
+              fullName: row.cFullName,
+              locale: isLocale(row.cLocale) ? row.cLocale : null,
+              mahallaId: row.cMahallaId,
+            },
     };
   }
 
   async save(session: SessionWrite): Promise<void> {
-    const columns = {
-      citizenId: session.citizenId,
+    await this.sql.query(SAVE_SQL, [
+      session.channel,
+      session.sessionKey,
+      session.citizenId,
       // The channel's view rides along in the state column: one row, one write per step.
-      state: { ...session.state, view: session.view } as object,
-      stepCount: session.steps,
-      lastScreen: session.lastScreen as object,
-      expiresAt: session.expiresAt,
-    };
-    await this.prisma.conversationSession.upsert({
-      where: { channel_sessionKey: { channel: session.channel, sessionKey: session.sessionKey } },
-      create: { channel: session.channel, sessionKey: session.sessionKey, ...columns },
-      update: columns,
-    });
+      JSON.stringify({ ...session.state, view: session.view }),
+      session.steps,
+      JSON.stringify(session.lastScreen),
+      session.expiresAt.toISOString(),
+      new Date().toISOString(),
+    ]);
   }
 }

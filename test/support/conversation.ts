@@ -1,5 +1,4 @@
-import type { PrismaClient } from "../../core/db/database.js";
-import { type CoreOptions, createCore } from "../../core/engine/index.js";
+import { type CoreDatabase, type CoreOptions, createCore } from "../../core/engine/index.js";
 import type { Channel, ConversationEvent, Identity, Locale, Screen } from "../../core/engine/types.js";
 import { Translator } from "../../core/i18n/index.js";
 
@@ -25,13 +24,13 @@ export class Conversation {
   readonly core: ReturnType<typeof createCore>;
 
   constructor(
-    prisma: PrismaClient,
+    db: CoreDatabase,
     readonly identity: Identity,
     readonly channel: Channel = "ussd",
     readonly sessionKey = `s-${Math.random().toString(36).slice(2)}`,
     options: CoreOptions = {},
   ) {
-    this.core = createCore(prisma, options);
+    this.core = createCore(db, options);
   }
 
   async send(event: ConversationEvent): Promise<Screen> {
