@@ -1,29 +1,17 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { Translator } from "../core/i18n/index.js";
+import { hasChromium, launchChromium } from "./support/browser.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { generateOpenDataWorld } from "./support/open-data.js";
 import { projectRoot } from "./support/spawn.js";
 
 /* The public /open page in a real headless Chromium (Debian's, never a downloaded build). */
-
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 type Json = Record<string, unknown>;
 type Cell = { value: number | null; suppressed: boolean };
@@ -65,7 +53,7 @@ async function tableRows(page: Page, selector: string, attribute: string): Promi
   );
 }
 
-describe.skipIf(!existsSync(CHROMIUM))("public open-data page in Chromium", () => {
+describe.skipIf(!hasChromium)("public open-data page in Chromium", () => {
   let db: TestDatabase;
   let app: FastifyInstance;
   let browser: Browser;
@@ -81,7 +69,7 @@ describe.skipIf(!existsSync(CHROMIUM))("public open-data page in Chromium", () =
     const address = app.server.address();
     if (!address || typeof address === "string") throw new Error("no port");
     base = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -5,6 +5,7 @@ import type { ConversationEngine } from "../core/engine/engine.js";
 import { createCore } from "../core/engine/index.js";
 import type { Locale, Names } from "../core/engine/types.js";
 import { isGsm7 } from "../core/i18n/gsm.js";
+import { namesOf as names, shortNamesOf as shortNames } from "../core/services/names.js";
 import { ussdRoutes } from "../ussd/routes.js";
 import { nextPhone, shown, shownName, startApp, type TestApp, translator, UssdPhone } from "./ussd-support.js";
 
@@ -16,17 +17,6 @@ beforeAll(async () => {
   core = createCore(t.db);
 });
 afterAll(() => t.close());
-
-const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
-  uz: r.nameUz,
-  "uz-Cyrl": r.nameUzCyrl,
-  ru: r.nameRu,
-});
-const shortNames = (r: { shortUz: string; shortUzCyrl: string; shortRu: string }): Names => ({
-  uz: r.shortUz,
-  "uz-Cyrl": r.shortUzCyrl,
-  ru: r.shortRu,
-});
 
 async function benefit(code: string) {
   return t.db.prisma.benefitType.findUniqueOrThrow({ where: { code } });

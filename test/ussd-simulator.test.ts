@@ -1,13 +1,11 @@
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasChromium, launchChromium } from "./support/browser.js";
 import { startApp, type TestApp, translator } from "./ussd-support.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-
 /** The web phone in a real headless Chromium (Debian's, never a downloaded one). */
-describe.skipIf(!existsSync(CHROMIUM))("the web USSD simulator", () => {
+describe.skipIf(!hasChromium)("the web USSD simulator", () => {
   let t: TestApp;
   let browser: Browser;
   let base: string;
@@ -16,19 +14,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the web USSD simulator", () => {
     t = await startApp();
     await t.app.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

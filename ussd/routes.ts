@@ -8,12 +8,12 @@ import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
 import { createCore } from "../core/engine/index.js";
+import type { RateLimiter } from "../core/engine/rate-limit.js";
 import type { Locale } from "../core/engine/types.js";
 import { Translator } from "../core/i18n/index.js";
 import type { Services } from "../core/services/index.js";
 import { UssdChannel } from "./channel.js";
 import { recordSessionEnd } from "./events.js";
-import type { SlidingWindowLimiter } from "./rate-limit.js";
 import { simulatorPage } from "./simulator.js";
 import { SmsInbound } from "./sms-inbound.js";
 
@@ -24,7 +24,7 @@ export interface UssdPluginOptions {
   core?: { engine: ConversationEngine; services: Services };
   translator?: Translator;
   /** Per-number limit on inbound SMS (default: 5 in 10 minutes). */
-  smsLimiter?: SlidingWindowLimiter;
+  smsLimiter?: RateLimiter;
 }
 
 const str = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra });

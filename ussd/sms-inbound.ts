@@ -1,10 +1,10 @@
 import type { PrismaClient } from "../core/db/database.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import { parseReference } from "../core/domain/reference.js";
+import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
 import type { Locale, Params } from "../core/engine/types.js";
 import type { ApplicationDetails } from "../core/services/applications.js";
 import type { Services } from "../core/services/index.js";
-import { SlidingWindowLimiter } from "./rate-limit.js";
 
 export type SmsKeyword = "status" | "help";
 
@@ -67,14 +67,14 @@ export class SmsInbound {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly services: Services,
-    private readonly limiter = new SlidingWindowLimiter(5, 10 * 60_000),
+    private readonly limiter: RateLimiter = new MemoryRateLimiter(5, 10 * 60_000),
     private readonly ussdCode = "*1146#",
   ) {}
 
   async handle(message: InboundSms, now = new Date()): Promise<InboundOutcome> {
     const phone = normalizeUzPhone(message.from);
     if (!phone) return { kind: "ignored", reason: "foreign_number" };
-    if (!this.limiter.take(phone, now.getTime())) return { kind: "ignored", reason: "rate_limited" };
+    if (!(await this.limiter.hit(phone, now.getTime()))) return { kind: "ignored", reason: "rate_limited" };
     const parsed = parseSms(message.text);
     const citizen = await this.services.citizens.findByPhone(phone);
     const locale: Locale = parsed.locale ?? citizen?.locale ?? "uz";

@@ -9,6 +9,7 @@ import {
 import type { FlowData } from "../engine/flow.js";
 import type { Channel, Locale, Names } from "../engine/types.js";
 import { audit, notifyCitizen } from "../notifications/outbox.js";
+import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 
 export interface ApplicationSummary {
@@ -25,11 +26,6 @@ export interface ApplicationDetails extends ApplicationSummary {
 }
 
 const benefitNames = { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
-const toNames = (b: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
-  uz: b.nameUz,
-  "uz-Cyrl": b.nameUzCyrl,
-  ru: b.nameRu,
-});
 
 /** Thrown for a status change the life cycle does not allow (the API answers 409). */
 export class IllegalTransitionError extends Error {
@@ -103,7 +99,7 @@ export class ApplicationService {
           input.citizenId,
           {
             templateKey: "notify.application_submitted",
-            params: { reference, benefit: { names: toNames(created.benefitType) } },
+            params: { reference, benefit: { names: namesOf(created.benefitType) } },
           },
           { preferSms: input.channel === "ussd" },
         );
@@ -122,7 +118,7 @@ export class ApplicationService {
     return rows.map((r) => ({
       reference: r.reference,
       status: r.status as ApplicationStatus,
-      benefit: toNames(r.benefitType),
+      benefit: namesOf(r.benefitType),
       submittedAt: r.submittedAt,
     }));
   }
@@ -137,7 +133,7 @@ export class ApplicationService {
     return {
       reference: r.reference,
       status: r.status as ApplicationStatus,
-      benefit: toNames(r.benefitType),
+      benefit: namesOf(r.benefitType),
       submittedAt: r.submittedAt,
       statusReason: r.statusReason,
       decidedAt: r.decidedAt,
@@ -156,7 +152,7 @@ export class ApplicationService {
     return rows.map((r) => ({
       reference: r.reference,
       status: "rejected" as const,
-      benefit: toNames(r.benefitType),
+      benefit: namesOf(r.benefitType),
       submittedAt: r.submittedAt,
     }));
   }
@@ -193,7 +189,7 @@ export class ApplicationService {
         reference: app.reference,
         status: input.status,
         reason: input.reason,
-        benefit: toNames(app.benefitType),
+        benefit: namesOf(app.benefitType),
       });
       await audit(tx, {
         actor: input.actor,

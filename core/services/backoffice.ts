@@ -6,6 +6,7 @@ import type { OutboxStatus } from "../notifications/delivery.js";
 import { audit } from "../notifications/outbox.js";
 import { NotificationRenderer } from "../notifications/render.js";
 import { ConflictError } from "./backoffice-errors.js";
+import { namesOf } from "./names.js";
 
 export interface Page<T> {
   items: T[];
@@ -24,12 +25,6 @@ export interface DateRange {
   from?: string | undefined;
   to?: string | undefined;
 }
-
-const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
-  uz: r.nameUz,
-  "uz-Cyrl": r.nameUzCyrl,
-  ru: r.nameRu,
-});
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const dayStart = (day: string) => new Date(`${day}T00:00:00+05:00`);
@@ -100,7 +95,7 @@ const applicationItem = (a: ApplicationRow): ApplicationItem => ({
   reference: a.reference,
   status: a.status as ApplicationStatus,
   statusReason: a.statusReason,
-  benefit: { code: a.benefitType.code, names: names(a.benefitType) },
+  benefit: { code: a.benefitType.code, names: namesOf(a.benefitType) },
   citizen: {
     phone: a.citizen.phone,
     fullName: a.citizen.fullName,
@@ -164,7 +159,7 @@ export class BackOfficeService {
 
   async regions() {
     const rows = await this.prisma.region.findMany({ orderBy: { code: "asc" } });
-    return rows.map((r) => ({ id: r.id, code: r.code, iso: r.iso, names: names(r) }));
+    return rows.map((r) => ({ id: r.id, code: r.code, iso: r.iso, names: namesOf(r) }));
   }
 
   async districts(filter: { regionId?: number | undefined; regionCode?: string | undefined }) {
@@ -181,7 +176,7 @@ export class BackOfficeService {
       code: d.code,
       kind: d.kind,
       regionCode: d.region.code,
-      names: names(d),
+      names: namesOf(d),
       insonPhone: d.insonPhone,
       mahallaCount: d._count.mahallas,
     }));
@@ -223,7 +218,7 @@ export class BackOfficeService {
         id: m.id,
         code: m.code,
         districtCode: m.district.code,
-        names: names(m),
+        names: namesOf(m),
         households: m.households,
         active: m.active,
         isDemo: m.isDemo,
@@ -342,10 +337,10 @@ export class BackOfficeService {
       items: rows.map((v) => ({
         reference: v.reference,
         status: v.status as VisitStatus,
-        reason: { code: v.reason.code, names: names(v.reason) },
+        reason: { code: v.reason.code, names: namesOf(v.reason) },
         slotDate: v.slotDate.toISOString().slice(0, 10),
         slotPart: v.slotPart,
-        mahalla: { code: v.mahalla.code, names: names(v.mahalla) },
+        mahalla: { code: v.mahalla.code, names: namesOf(v.mahalla) },
         districtCode: v.mahalla.district.code,
         citizen: { phone: v.citizen.phone, fullName: v.citizen.fullName },
         address: v.address,

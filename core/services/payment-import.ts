@@ -2,6 +2,7 @@ import type { PrismaClient, Tx } from "../db/database.js";
 import type { Names } from "../engine/types.js";
 import { type AuditEntry, auditMany, outboxData, type Recipient } from "../notifications/outbox.js";
 import { IMPORT_TX, type RawRecord, RowErrors, type RowProblem, RowReader, readerFor } from "./import-rows.js";
+import { shortNamesOf } from "./names.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
 
@@ -141,7 +142,7 @@ export async function importPayments(
     ).map((b) => [b.code, b]),
   );
   // Short names keep a payment SMS within its segments.
-  const benefitNames = new Map([...benefits.values()].map((b) => [b.id, shortNames(b)]));
+  const benefitNames = new Map([...benefits.values()].map((b) => [b.id, shortNamesOf(b)]));
   const errors = new RowErrors();
   const plans: PaymentPlan[] = [];
   const recipients = new Map<number, CitizenRow>();
@@ -362,12 +363,6 @@ async function insertNotifications(tx: Tx, rows: ReturnType<typeof outboxData>[]
     ) AS u(ch, ph, chat, c, l, k, pr, d)
     ON CONFLICT ("dedupeKey") DO NOTHING`;
 }
-
-const shortNames = (b: { shortUz: string; shortUzCyrl: string; shortRu: string }): Names => ({
-  uz: b.shortUz,
-  "uz-Cyrl": b.shortUzCyrl,
-  ru: b.shortRu,
-});
 
 /** "2025-01" → "01.2025", the way dates are written in every language of the product. */
 const displayPeriod = (period: string) => `${period.slice(5, 7)}.${period.slice(0, 4)}`;

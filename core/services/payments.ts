@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
 import type { Names } from "../engine/types.js";
+import { shortNamesOf } from "./names.js";
 
 export interface CardOverview {
   maskedNumber: string;
@@ -34,7 +35,7 @@ export class PaymentService {
     return {
       cards,
       payments: payments.map((p) => ({
-        benefit: { uz: p.benefitType.shortUz, "uz-Cyrl": p.benefitType.shortUzCyrl, ru: p.benefitType.shortRu },
+        benefit: shortNamesOf(p.benefitType),
         amountTiyin: Number(p.amountTiyin),
         period: p.period,
         creditedAt: p.creditedAt,

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
 import type { Names } from "../engine/types.js";
+import { namesOf, shortNamesOf } from "./names.js";
 
 export interface NamedItem {
   id: number;
@@ -10,17 +11,6 @@ export interface NamedItem {
 export interface CatalogueItem extends NamedItem {
   shortNames: Names;
 }
-
-const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
-  uz: r.nameUz,
-  "uz-Cyrl": r.nameUzCyrl,
-  ru: r.nameRu,
-});
-const shortNames = (r: { shortUz: string; shortUzCyrl: string; shortRu: string }): Names => ({
-  uz: r.shortUz,
-  "uz-Cyrl": r.shortUzCyrl,
-  ru: r.shortRu,
-});
 
 /** Uzbek letters with a modifier apostrophe compare as their plain letters when people type. */
 export function foldForSearch(value: string): string {
@@ -61,7 +51,7 @@ export class ReferenceService {
       (await this.prisma.region.findMany({ orderBy: { code: "asc" } })).map((r) => ({
         id: r.id,
         code: r.code,
-        names: names(r),
+        names: namesOf(r),
       })),
     );
   }
@@ -74,7 +64,7 @@ export class ReferenceService {
           where: { regionId, mahallas: { some: { active: true } } },
           orderBy: { nameUz: "asc" },
         })
-      ).map((d) => ({ id: d.id, code: d.code, names: names(d) })),
+      ).map((d) => ({ id: d.id, code: d.code, names: namesOf(d) })),
     );
   }
 
@@ -85,14 +75,14 @@ export class ReferenceService {
           where: { districts: { some: { mahallas: { some: { active: true } } } } },
           orderBy: { code: "asc" },
         })
-      ).map((r) => ({ id: r.id, code: r.code, names: names(r) })),
+      ).map((r) => ({ id: r.id, code: r.code, names: namesOf(r) })),
     );
   }
 
   async mahallas(districtId: number, filter?: string): Promise<NamedItem[]> {
     const all = await this.cached(`mahallas:${districtId}`, async () =>
       (await this.prisma.mahalla.findMany({ where: { districtId, active: true }, orderBy: { nameUz: "asc" } })).map(
-        (m) => ({ id: m.id, code: m.code, names: names(m) }),
+        (m) => ({ id: m.id, code: m.code, names: namesOf(m) }),
       ),
     );
     if (!filter) return all;
@@ -106,10 +96,10 @@ export class ReferenceService {
     return {
       id: m.id,
       code: m.code,
-      names: names(m),
+      names: namesOf(m),
       district: {
         id: m.district.id,
-        names: names(m.district),
+        names: namesOf(m.district),
         insonPhone: m.district.insonPhone,
         insonAddress: (m.district.insonAddress as Names | null) ?? null,
       },
@@ -123,7 +113,7 @@ export class ReferenceService {
           where: { active: true, OR: [{ availableFrom: null }, { availableFrom: { lte: now } }] },
           orderBy: { sortOrder: "asc" },
         })
-      ).map((b) => ({ id: b.id, code: b.code, names: names(b), shortNames: shortNames(b) })),
+      ).map((b) => ({ id: b.id, code: b.code, names: namesOf(b), shortNames: shortNamesOf(b) })),
     );
   }
 
@@ -132,8 +122,8 @@ export class ReferenceService {
       (await this.prisma.visitReason.findMany({ where: { active: true }, orderBy: { sortOrder: "asc" } })).map((r) => ({
         id: r.id,
         code: r.code,
-        names: names(r),
-        shortNames: shortNames(r),
+        names: namesOf(r),
+        shortNames: shortNamesOf(r),
       })),
     );
   }

@@ -4,6 +4,7 @@ import { nextWorkingDays, SLOT_PARTS, type Slot, type SlotPart } from "../domain
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
 import type { Channel, Names } from "../engine/types.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
+import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 
 /** Half-day capacity when a mahalla has no social worker on record yet. */
@@ -21,11 +22,6 @@ export interface VisitSummary {
 }
 
 const reasonNames = { select: { nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
-const toNames = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({
-  uz: r.nameUz,
-  "uz-Cyrl": r.nameUzCyrl,
-  ru: r.nameRu,
-});
 const dayDate = (day: string) => new Date(`${day}T00:00:00Z`);
 
 export class VisitService {
@@ -109,7 +105,7 @@ export class VisitService {
         });
         const params = {
           reference,
-          reason: { names: toNames(visit.reason) },
+          reason: { names: namesOf(visit.reason) },
           date: { date: input.slot.date },
           part: { t: `visit.part.${input.slot.part}` },
         };
@@ -136,7 +132,7 @@ export class VisitService {
     return rows.map((v) => ({
       reference: v.reference,
       status: v.status as VisitStatus,
-      reason: toNames(v.reason),
+      reason: namesOf(v.reason),
       date: v.slotDate.toISOString().slice(0, 10),
       part: v.slotPart as SlotPart,
       upcoming: UPCOMING_VISIT_STATUSES.includes(v.status as VisitStatus) && v.slotDate >= today,
@@ -165,7 +161,7 @@ export class VisitService {
           templateKey: "notify.visit_cancelled_staff",
           params: {
             reference,
-            reason: { names: toNames(visit.reason) },
+            reason: { names: namesOf(visit.reason) },
             date: { date: visit.slotDate.toISOString().slice(0, 10) },
             part: { t: `visit.part.${visit.slotPart}` },
           },
