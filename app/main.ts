@@ -41,6 +41,11 @@ async function main() {
     if (closing) return;
     closing = true;
     logger.info({ signal }, "shutting down: finishing in-flight requests");
+    // A dependency that no longer answers (Redis gone, say) must not keep the process alive.
+    setTimeout(() => {
+      logger.error("shutdown did not finish within 15 s: exiting");
+      process.exit(1);
+    }, 15_000).unref();
     try {
       await polling?.stop();
       await app.close();

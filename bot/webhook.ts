@@ -21,7 +21,9 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
 export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async (app, options) => {
   const expected = digest(options.secret);
   const answerWithinMs = options.answerWithinMs ?? 25_000;
-  await options.telegram.init().catch((err: unknown) => {
+  // Not awaited: an unreachable Bot API (retried with back-off) must not keep USSD and the API
+  // from starting. Updates wait for it themselves.
+  void options.telegram.init().catch((err: unknown) => {
     app.log.warn({ err }, "telegram: start-up call to the Bot API failed; retrying on the first update");
   });
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
+import { buildServer } from "../app/server.js";
 import { createTelegram, startPolling } from "../bot/index.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import type { Locale, Params } from "../core/engine/types.js";
@@ -409,10 +411,12 @@ describe("outgoing calls", () => {
 });
 
 describe("start-up and long polling", () => {
-  it("identifies itself and publishes the command menus per language", async () => {
+  it("identifies itself and publishes the command menus per language, without holding up start-up", async () => {
     const double = await new TelegramDouble().start();
     const started = await startTelegramApp(db, { double, getMe: true });
     try {
+      // Start-up does not wait for the Bot API (an unreachable one must not keep USSD down).
+      await started.telegram.init();
       expect(double.callsOf("getMe")).toHaveLength(1);
       const menus = double.callsOf("setMyCommands");
       expect(menus.map((c) => c.payload.language_code ?? "default")).toEqual(["default", "uz", "ru"]);
@@ -447,6 +451,34 @@ describe("start-up and long polling", () => {
     } finally {
       await polling.stop();
       await double.close();
+    }
+  });
+});
+
+describe("start-up without the Bot API", () => {
+  it("serves the other channels when the Bot API cannot be reached", async () => {
+    const closed = new TelegramDouble();
+    const url = (await closed.start()).url;
+    await closed.close();
+    const config = loadConfig({
+      NODE_ENV: "test",
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_ROOT: url,
+      TELEGRAM_WEBHOOK_SECRET: "s3cret-for-the-test",
+    });
+    const app = await buildServer({ config, db, logger: createLogger("silent") });
+    try {
+      const health = await app.inject({ method: "GET", url: "/healthz" });
+      expect(health.statusCode).toBe(200);
+      const ussd = await app.inject({
+        method: "POST",
+        url: "/ussd",
+        payload: "sessionId=tg-down-1&serviceCode=*1146%23&phoneNumber=%2B998901119999&networkCode=1&text=",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(ussd.body).toMatch(/^CON /);
+    } finally {
+      await app.close();
     }
   });
 });
