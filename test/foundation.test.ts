@@ -129,7 +129,7 @@ describe("npm start (app/main.ts)", () => {
     const env = { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1" };
     try {
       const first = spawnEntry("app/main.ts", env);
-      const health = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, first);
+      const health = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, first);
       expect(health.status).toBe(200);
       first.child.kill("SIGTERM");
       expect(await first.exited).toBe(0);
@@ -145,7 +145,7 @@ describe("npm start (app/main.ts)", () => {
       await driver.close();
 
       const second = spawnEntry("app/main.ts", env);
-      expect((await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, second)).status).toBe(200);
+      expect((await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, second)).status).toBe(200);
       second.child.kill("SIGTERM");
       expect(await second.exited).toBe(0);
 
@@ -159,5 +159,5 @@ describe("npm start (app/main.ts)", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
     // Two cold starts of the real process; generous because the suite runs other files beside it.
-  }, 180_000);
+  }, 300_000);
 });

@@ -76,7 +76,7 @@ describe("npm start", () => {
         PORT: String(port),
         ...(db?.target.kind === "postgres" ? { DATABASE_URL: db.target.url } : { DATA_DIR: dataDir }),
       });
-      await waitForHttp(`${base}/healthz`, 90_000, proc);
+      await waitForHttp(`${base}/healthz`, 150_000, proc);
       const phone = await payDay(base, "INLINE");
       await eventually(async () => at.requests.some((r) => r.form.to === phone), 20_000, "SMS at the gateway");
       const sms = at.requests.find((r) => r.form.to === phone)!;
@@ -104,7 +104,7 @@ describe("npm start", () => {
       await db?.close();
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 240_000);
 });
 
 // Two processes share one database only on PostgreSQL (the embedded one belongs to one process).
@@ -127,7 +127,7 @@ describe.runIf(postgresUrl())("npm run worker (BullMQ)", () => {
       const redisUrl = new URL(redis.url).pathname.length > 1 ? redis.url : `${redis.url}/9`;
       const env = { ...smsEnv(), DATABASE_URL: db.target.url, REDIS_URL: redisUrl };
       web = spawnEntry("app/main.ts", { ...env, PORT: String(port), NOTIFY_WORKER: "off" });
-      await waitForHttp(`${base}/healthz`, 90_000, web);
+      await waitForHttp(`${base}/healthz`, 150_000, web);
       const phone = await payDay(base, "WORKER");
       await new Promise((r) => setTimeout(r, 1_500));
       expect(at.requests.some((r) => r.form.to === phone)).toBe(false);
@@ -140,5 +140,5 @@ describe.runIf(postgresUrl())("npm run worker (BullMQ)", () => {
       await stop(web);
       await db.close();
     }
-  });
+  }, 240_000);
 });

@@ -55,6 +55,24 @@ describe("reference data seed", () => {
     expect(before.districts).toHaveLength(208);
   });
 
+  it("brings an edited name in the seed files into the database without touching other rows", async () => {
+    const data = await loadReferenceData();
+    const [first, ...rest] = data.regions;
+    if (!first) throw new Error("no regions");
+    const edited = {
+      ...data,
+      regions: [{ ...first, names: { ...first.names, ru: `${first.names.ru} (edited)` } }, ...rest],
+    };
+    const before = await db.prisma.district.findMany({ orderBy: { id: "asc" } });
+    await seedReferenceData(db.prisma, { data: edited });
+    expect((await db.prisma.region.findUniqueOrThrow({ where: { code: first.code } })).nameRu).toBe(
+      `${first.names.ru} (edited)`,
+    );
+    expect(await db.prisma.district.findMany({ orderBy: { id: "asc" } })).toEqual(before);
+    await seedReferenceData(db.prisma, { data });
+    expect((await db.prisma.region.findUniqueOrThrow({ where: { code: first.code } })).nameRu).toBe(first.names.ru);
+  });
+
   it("leaves every region with districts and marks demo mahallas as demo", async () => {
     const regions = await db.prisma.region.findMany({ include: { _count: { select: { districts: true } } } });
     for (const r of regions) expect(r._count.districts).toBeGreaterThan(0);

@@ -68,6 +68,29 @@ export interface SeedReport {
 }
 
 /**
+ * Makes a table's rows match `desired`, matched by stable code: missing rows are inserted in one
+ * statement, changed ones updated, unchanged ones left alone. A start-up on an already seeded
+ * database therefore costs one read per table.
+ */
+async function syncByCode<Row extends { code: string }>(
+  existing: ({ id: number } & Record<string, unknown>)[],
+  desired: Row[],
+  createMany: (rows: Row[]) => Promise<unknown>,
+  update: (id: number, row: Row) => Promise<unknown>,
+): Promise<void> {
+  const byCode = new Map(existing.map((row) => [row.code as string, row]));
+  const missing: Row[] = [];
+  for (const row of desired) {
+    const current = byCode.get(row.code);
+    if (!current) missing.push(row);
+    else if (Object.entries(row).some(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))) {
+      await update(current.id, row);
+    }
+  }
+  if (missing.length) await createMany(missing);
+}
+
+/**
  * Brings reference data in line with the seed files. Idempotent: rows are matched by their stable
  * code, so running it again changes nothing, and edited names in the files reach the database.
  */
@@ -77,48 +100,63 @@ export async function seedReferenceData(
 ): Promise<SeedReport> {
   const data = options.data ?? (await loadReferenceData());
   const centres = new Map(data.insonCentres.centres.map((c) => [c.districtCode, c]));
-  let districts = 0;
-  for (const region of data.regions) {
-    const row = await prisma.region.upsert({
-      where: { code: region.code },
-      create: { code: region.code, iso: region.iso, ...nameColumns(region.names) },
-      update: { iso: region.iso, ...nameColumns(region.names) },
-    });
-    for (const d of region.districts) {
+
+  await syncByCode(
+    await prisma.region.findMany(),
+    data.regions.map((r) => ({ code: r.code, iso: r.iso, ...nameColumns(r.names) })),
+    (rows) => prisma.region.createMany({ data: rows }),
+    (id, { code: _code, ...row }) => prisma.region.update({ where: { id }, data: row }),
+  );
+  const regionIds = new Map(
+    (await prisma.region.findMany({ select: { id: true, code: true } })).map((r) => [r.code, r.id]),
+  );
+  const districts = data.regions.flatMap((region) =>
+    region.districts.map((d) => {
       const centre = centres.get(d.code);
-      const columns = {
+      return {
+        code: d.code,
         kind: d.kind,
-        regionId: row.id,
+        regionId: regionIds.get(region.code) as number,
         ...nameColumns(d.names),
         ...(centre ? { insonPhone: centre.phone, insonAddress: { ...centre.address } } : {}),
       };
-      await prisma.district.upsert({ where: { code: d.code }, create: { code: d.code, ...columns }, update: columns });
-      districts++;
-    }
-  }
-  for (const b of data.benefitTypes) {
-    const columns = {
+    }),
+  );
+  await syncByCode(
+    await prisma.district.findMany(),
+    districts,
+    (rows) => prisma.district.createMany({ data: rows }),
+    (id, { code: _code, ...row }) => prisma.district.update({ where: { id }, data: row }),
+  );
+  await syncByCode(
+    await prisma.benefitType.findMany(),
+    data.benefitTypes.map((b) => ({
+      code: b.code,
       sortOrder: b.sortOrder,
       active: b.active ?? true,
       availableFrom: b.availableFrom ? new Date(`${b.availableFrom}T00:00:00Z`) : null,
       ...nameColumns(b.names),
       ...shortColumns(b.shortNames),
-    };
-    await prisma.benefitType.upsert({ where: { code: b.code }, create: { code: b.code, ...columns }, update: columns });
-  }
-  for (const r of data.visitReasons) {
-    const columns = {
+    })),
+    (rows) => prisma.benefitType.createMany({ data: rows }),
+    (id, { code: _code, ...row }) => prisma.benefitType.update({ where: { id }, data: row }),
+  );
+  await syncByCode(
+    await prisma.visitReason.findMany(),
+    data.visitReasons.map((r) => ({
+      code: r.code,
       sortOrder: r.sortOrder,
       active: r.active ?? true,
       ...nameColumns(r.names),
       ...shortColumns(r.shortNames),
-    };
-    await prisma.visitReason.upsert({ where: { code: r.code }, create: { code: r.code, ...columns }, update: columns });
-  }
+    })),
+    (rows) => prisma.visitReason.createMany({ data: rows }),
+    (id, { code: _code, ...row }) => prisma.visitReason.update({ where: { id }, data: row }),
+  );
   const demoMahallas = options.demo ? await seedDemoMahallas(prisma) : 0;
   return {
     regions: data.regions.length,
-    districts,
+    districts: districts.length,
     benefitTypes: data.benefitTypes.length,
     visitReasons: data.visitReasons.length,
     demoMahallas,
@@ -131,11 +169,16 @@ export async function seedDemoMahallas(prisma: PrismaClient): Promise<number> {
   const districtIds = new Map(
     (await prisma.district.findMany({ select: { id: true, code: true } })).map((d) => [d.code, d.id]),
   );
-  for (const m of demo.mahallas) {
+  const desired = demo.mahallas.map((m) => {
     const districtId = districtIds.get(m.districtCode);
     if (districtId === undefined) throw new Error(`demo mahalla ${m.code}: unknown district ${m.districtCode}`);
-    const columns = { districtId, ...nameColumns(m.names), households: m.households ?? null, isDemo: true };
-    await prisma.mahalla.upsert({ where: { code: m.code }, create: { code: m.code, ...columns }, update: columns });
-  }
-  return demo.mahallas.length;
+    return { code: m.code, districtId, ...nameColumns(m.names), households: m.households ?? null, isDemo: true };
+  });
+  await syncByCode(
+    await prisma.mahalla.findMany({ where: { code: { in: desired.map((m) => m.code) } } }),
+    desired,
+    (rows) => prisma.mahalla.createMany({ data: rows }),
+    (id, { code: _code, ...row }) => prisma.mahalla.update({ where: { id }, data: row }),
+  );
+  return desired.length;
 }
