@@ -1,0 +1,163 @@
+/** Command-line flags of `npm run bench` (see --help). */
+
+export const BACKENDS = ["pglite", "postgres", "postgres-redis"] as const;
+export type BackendId = (typeof BACKENDS)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  backends: BackendId[];
+  /** False when --backends was not given (quick runs then measure PostgreSQL only). */
+  backendsGiven: boolean;
+  /** Concurrent USSD sessions per measured point. */
+  concurrency: number[];
+  /** Measured seconds per point, after `warmup` unmeasured seconds at the same concurrency. */
+  duration: number;
+  warmup: number;
+  telegramConcurrency: number;
+  telegramDuration: number;
+  /** Citizens seeded per database. */
+  citizens: number;
+  /** Sessions per kind in the one-at-a-time calibration (statements per step by kind). */
+  calibrateSessions: number;
+  /** `dist`: `npm run build` then `node dist/app/main.js`; `tsx`: `node --import tsx app/main.ts`. */
+  server: "dist" | "tsx";
+  profile: boolean;
+  profileSeconds: number;
+  profileConcurrency: number;
+  out: string;
+  keep: boolean;
+  help: boolean;
+}
+
+export const USAGE = `npm run bench -- [flags]
+
+  --quick                  smoke run of about a minute: short points, small population, and only
+                           PostgreSQL (PGlite when PostgreSQL is not installed) unless --backends is given
+  --backends a,b           pglite,postgres,postgres-redis (default: all; skipped with a note when
+                           their binaries are missing)
+  --concurrency 50,200,1000  concurrent USSD sessions per point
+  --duration S             measured seconds per point (default 12; quick 2)
+  --warmup S               unmeasured seconds before each point (default 3; quick 1)
+  --telegram-concurrency N concurrent Telegram chats (default 50; quick 20)
+  --telegram-duration S    measured Telegram seconds (default: --duration)
+  --citizens N             citizens seeded per database (default 40000; quick 8000)
+  --calibrate N            sessions per kind for statements-per-step (default 10; quick 3)
+  --server dist|tsx        how the server runs (default dist, built first; quick tsx)
+  --profile / --no-profile CPU profile of the server at --profile-concurrency (default: on, off in quick)
+  --profile-seconds S      (default 10)
+  --profile-concurrency N  (default 200)
+  --out FILE               report file (default BENCHMARKS.md)
+  --keep                   keep the temporary directory (logs, profile, data)
+`;
+
+export class UsageError extends Error {}
+
+const positive = (flag: string, value: string | undefined): number => {
+  const n = Number(value);
+  if (!value || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
+  return n;
+};
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const o: BenchOptions = {
+    quick,
+    backends: quick ? ["postgres"] : [...BACKENDS],
+    backendsGiven: false,
+    concurrency: [50, 200, 1000],
+    duration: quick ? 2 : 12,
+    warmup: quick ? 1 : 3,
+    telegramConcurrency: quick ? 20 : 50,
+    telegramDuration: Number.NaN,
+    citizens: quick ? 8000 : 40_000,
+    calibrateSessions: quick ? 3 : 10,
+    server: quick ? "tsx" : "dist",
+    profile: !quick,
+    profileSeconds: 10,
+    profileConcurrency: 200,
+    out: "BENCHMARKS.md",
+    keep: false,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--quick":
+        break;
+      case "--backends": {
+        const list = value().split(",").filter(Boolean);
+        for (const b of list) {
+          if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`unknown back end "${b}"`);
+        }
+        o.backends = list as BackendId[];
+        o.backendsGiven = true;
+        break;
+      }
+      case "--concurrency":
+        o.concurrency = value()
+          .split(",")
+          .map((v) => Math.round(positive(flag, v)));
+        break;
+      case "--duration":
+        o.duration = positive(flag, value());
+        break;
+      case "--warmup":
+        o.warmup = Number(value());
+        if (!(o.warmup >= 0)) throw new UsageError("--warmup needs a number ≥ 0");
+        break;
+      case "--telegram-concurrency":
+        o.telegramConcurrency = Math.round(positive(flag, value()));
+        break;
+      case "--telegram-duration":
+        o.telegramDuration = positive(flag, value());
+        break;
+      case "--citizens":
+        o.citizens = Math.round(positive(flag, value()));
+        break;
+      case "--calibrate":
+        o.calibrateSessions = Math.round(positive(flag, value()));
+        break;
+      case "--server": {
+        const v = value();
+        if (v !== "dist" && v !== "tsx") throw new UsageError("--server is dist or tsx");
+        o.server = v;
+        break;
+      }
+      case "--profile":
+        o.profile = true;
+        break;
+      case "--no-profile":
+        o.profile = false;
+        break;
+      case "--profile-seconds":
+        o.profileSeconds = positive(flag, value());
+        break;
+      case "--profile-concurrency":
+        o.profileConcurrency = Math.round(positive(flag, value()));
+        break;
+      case "--out":
+        o.out = value();
+        break;
+      case "--keep":
+        o.keep = true;
+        break;
+      case "--help":
+      case "-h":
+        o.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown flag ${flag}`);
+    }
+  }
+  if (Number.isNaN(o.telegramDuration)) o.telegramDuration = o.duration;
+  const busiest = Math.max(...o.concurrency, o.telegramConcurrency, o.profileConcurrency);
+  if (o.citizens < busiest * 8) {
+    throw new UsageError(`--citizens must be at least 8 × the highest concurrency (${busiest * 8})`);
+  }
+  return o;
+}

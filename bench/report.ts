@@ -1,0 +1,502 @@
+/** BENCHMARKS.md from the figures of one run (pure: no I/O). */
+import type { LoadResult } from "./load.js";
+import type { BackendId, BenchOptions } from "./options.js";
+import { MIX, SESSION_KINDS } from "./population.js";
+import type { ProfileSummary } from "./profile.js";
+import { TELEGRAM_SCRIPTS, USSD_SCRIPTS } from "./scenarios.js";
+import { HISTOGRAM_BOUNDS } from "./stats.js";
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGb: number;
+  os: string;
+  node: string;
+  loadStart: number[];
+  loadEnd: number[];
+}
+
+/** One measured point, with the database statements the server sent during the whole run. */
+export interface PointResult extends LoadResult {
+  /** Δ mc_db_queries_total over the run (null when the server has no such counter). */
+  statements: number | null;
+  /** Seconds between the two counter reads. */
+  statementSeconds: number;
+  /** CPU seconds the server process used during the run (user + system). */
+  serverCpuSeconds: number | null;
+  /** CPU seconds of the PostgreSQL cluster's processes (null: embedded or no PostgreSQL). */
+  dbCpuSeconds: number | null;
+}
+
+export interface TelegramPoint extends PointResult {
+  botApiCalls: Record<string, number>;
+  botApiCallsPerSecond: number;
+}
+
+export interface BackendReport {
+  id: BackendId;
+  label: string;
+  skipped?: string;
+  failed?: string;
+  seedSeconds?: number;
+  startupSeconds?: number;
+  /** Bytes. `loadPeak` is VmHWM after it was reset once the server was up (null if the reset failed). */
+  memory?: { afterStart: number; startPeak: number; loadPeak: number | null; end: number };
+  calibration?: NonNullable<LoadResult["calibration"]>;
+  ussd: PointResult[];
+  telegram?: TelegramPoint;
+  serverErrorCount: number;
+  serverErrors: string[];
+}
+
+export interface CeilingReport {
+  ussd: PointResult[];
+  telegram?: PointResult;
+  failed?: string;
+}
+
+export type ProfileReport =
+  | { backend: BackendId; concurrency: number; stepsPerSecond: number; summary: ProfileSummary; file: string }
+  | { failed: string };
+
+export interface BenchReport {
+  command: string;
+  date: string;
+  seconds: number;
+  options: BenchOptions;
+  machine: MachineInfo;
+  serverCommand: string;
+  serverNote?: string;
+  ceiling: CeilingReport;
+  backends: BackendReport[];
+  profile?: ProfileReport;
+  notes: string[];
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+const ms = (n: number) => (!Number.isFinite(n) ? "n/a" : n < 10 ? n.toFixed(1) : String(Math.round(n)));
+const mb = (bytes: number | null | undefined) =>
+  bytes === null || bytes === undefined || !Number.isFinite(bytes) ? "n/a" : `${Math.round(bytes / 1048576)} MB`;
+const pct = (n: number) => `${n.toFixed(1)} %`;
+const ratio = (value: number, ceiling: number | undefined) =>
+  ceiling && Number.isFinite(value) ? `${((100 * value) / ceiling).toFixed(0)} %` : "n/a";
+
+/** Milliseconds of CPU per step over the whole run (warm-up and drain included, like the steps). */
+const cpuMs = (seconds: number | null, p: PointResult) =>
+  seconds === null || p.totalSteps === 0 ? "n/a" : ((1000 * seconds) / p.totalSteps).toFixed(2);
+
+const errorCount = (r: LoadResult) =>
+  r.errors.network +
+  r.errors.timeout +
+  r.errors.badPrefix +
+  r.errors.noReply +
+  r.errors.apology +
+  Object.values(r.errors.status).reduce((s, n) => s + n, 0);
+
+function errorText(r: LoadResult): string {
+  const outside = r.errorsInRun - errorCount(r);
+  const text = windowErrorText(r);
+  return outside > 0 ? `${text} (+${int(outside)} outside the window)` : text;
+}
+
+function windowErrorText(r: LoadResult): string {
+  const parts: string[] = [];
+  if (r.errors.network) parts.push(`${r.errors.network} network`);
+  if (r.errors.timeout) parts.push(`${r.errors.timeout} timeout`);
+  for (const [status, n] of Object.entries(r.errors.status)) parts.push(`${n} × HTTP ${status}`);
+  if (r.errors.badPrefix) parts.push(`${r.errors.badPrefix} not CON/END`);
+  if (r.errors.noReply) parts.push(`${r.errors.noReply} no reply`);
+  if (r.errors.apology) parts.push(`${r.errors.apology} apologies`);
+  return parts.length ? parts.join(", ") : "0";
+}
+
+/** Statements per step over every USSD point of a back end, less the idle background rate. */
+export function statementsPerStep(b: BackendReport): { raw: number; net: number } | null {
+  const points = b.ussd.filter((p) => p.statements !== null);
+  if (points.length === 0) return null;
+  const steps = points.reduce((s, p) => s + p.totalSteps, 0);
+  const statements = points.reduce((s, p) => s + (p.statements ?? 0), 0);
+  const idle = b.calibration?.idleStatementsPerSecond;
+  const background = Number.isFinite(idle) ? (idle as number) * points.reduce((s, p) => s + p.statementSeconds, 0) : 0;
+  return { raw: statements / steps, net: (statements - background) / steps };
+}
+
+function perUpdate(p: PointResult | undefined, idle: number | undefined): number {
+  if (!p || p.statements === null || p.totalSteps === 0) return Number.NaN;
+  const background = Number.isFinite(idle) ? (idle as number) * p.statementSeconds : 0;
+  return (p.statements - background) / p.totalSteps;
+}
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The issue's targets, judged on one back end (PostgreSQL without Redis is the reference). */
+export function targets(b: BackendReport): Verdict[] {
+  const at = (c: number) => b.ussd.find((p) => p.concurrency === c);
+  const p200 = at(200);
+  const p1000 = at(1000);
+  const peak = b.memory ? Math.max(b.memory.startPeak, b.memory.loadPeak ?? 0) : Number.NaN;
+  const slow1000 = p1000 ? Math.max(p1000.latency.over1s, p1000.slowAfterWarmup) + p1000.errors.timeout : Number.NaN;
+  return [
+    {
+      target: "≥ 2,000 USSD steps/s at 200 concurrent sessions",
+      measured: p200 ? `${int(p200.stepsPerSecond)} steps/s` : "not measured",
+      met: p200 ? p200.stepsPerSecond >= 2000 && errorCount(p200) === 0 : null,
+    },
+    {
+      target: "p99 step latency < 50 ms at 200 concurrent sessions",
+      measured: p200 ? `p99 ${ms(p200.latency.p99)} ms` : "not measured",
+      met: p200 ? p200.latency.p99 < 50 : null,
+    },
+    {
+      target: "no step above 1 s at 1,000 concurrent sessions",
+      measured: p1000
+        ? `${int(slow1000)} steps > 1 s after the warm-up (max ${ms(p1000.latency.max)} ms)` +
+          `${p1000.errorsInRun ? `, ${int(p1000.errorsInRun)} errors` : ""}`
+        : "not measured",
+      met: p1000 ? slow1000 === 0 && p1000.errorsInRun === 0 : null,
+    },
+    {
+      target: "peak RSS < 300 MB",
+      measured: b.memory
+        ? `${mb(peak)} (start-up ${mb(b.memory.startPeak)}, under load ${mb(b.memory.loadPeak)})`
+        : "not measured",
+      met: Number.isFinite(peak) ? peak < 300 * 1048576 : null,
+    },
+  ];
+}
+
+const verdictText = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "**not met**");
+
+/**
+ * Facts from this run that explain missed targets: CPU per step against the budget the throughput
+ * target leaves, statements per step, and the profile's heaviest areas. Derived, never estimated.
+ */
+export function topCosts(r: BenchReport): string[] {
+  const out: string[] = [];
+  const cores = r.machine.cores;
+  const budget = (1000 * cores) / 2000;
+  for (const b of r.backends) {
+    const p = b.ussd.find((x) => x.concurrency === 200) ?? b.ussd[0];
+    if (!p || p.totalSteps === 0 || p.serverCpuSeconds === null) continue;
+    const server = (1000 * p.serverCpuSeconds) / p.totalSteps;
+    const db = p.dbCpuSeconds === null ? 0 : (1000 * p.dbCpuSeconds) / p.totalSteps;
+    const generator = Number.isFinite(p.generatorCpuMsPerStep) ? p.generatorCpuMsPerStep : 0;
+    const ceiling = (1000 * cores) / (server + db + generator);
+    out.push(
+      `${b.label}: one USSD step costs ${server.toFixed(2)} ms of server CPU` +
+        `${p.dbCpuSeconds === null ? "" : ` and ${db.toFixed(2)} ms of PostgreSQL CPU`} ` +
+        `(+ ${generator.toFixed(2)} ms in the generator) at ${p.concurrency} concurrent sessions. ` +
+        `At that cost ${cores} cores carry at most about ${int(ceiling)} steps/s with nothing else running; ` +
+        `2,000 steps/s leaves ${budget.toFixed(2)} ms of CPU per step for everything.`,
+    );
+  }
+  const pg = r.backends.find((b) => b.id === "postgres" && b.calibration);
+  if (pg?.calibration) {
+    const kinds = pg.calibration.kinds;
+    out.push(
+      `Database statements per USSD step (PostgreSQL, one session at a time): ${SESSION_KINDS.map((k) => `${k} ${Number.isFinite(kinds[k]?.perStep) ? (kinds[k]?.perStep ?? 0).toFixed(1) : "n/a"}`).join(", ")}; each is a round trip and a socket write.`,
+    );
+  }
+  if (r.profile && !("failed" in r.profile)) {
+    const areas = r.profile.summary.areas
+      .filter((a) => a.selfPercent >= 3)
+      .map((a) => `${a.area} ${a.selfPercent.toFixed(0)} %`)
+      .join(", ");
+    out.push(`Server CPU by area in the profile (self time): ${areas}.`);
+  }
+  return out;
+}
+
+export function renderReport(r: BenchReport): string {
+  const out: string[] = [];
+  const line = (s = "") => out.push(s);
+  const ceilingAt = (c: number) => r.ceiling.ussd.find((p) => p.concurrency === c)?.stepsPerSecond;
+  const measured = r.backends.filter((b) => !b.skipped && !b.failed);
+
+  line("# Benchmarks");
+  line();
+  line(
+    "Payment-day load on the two citizen channels, measured by `npm run bench` (bench/run.ts). " +
+      "Every figure below comes from the run described here; nothing is estimated.",
+  );
+  line();
+  line(`- **Command:** \`${r.command}\``);
+  line(`- **Date:** ${r.date} (run took ${Math.round(r.seconds)} s)`);
+  line(
+    `- **Machine:** ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memoryGb.toFixed(1)} GB RAM, ${r.machine.os}, Node ${r.machine.node}`,
+  );
+  line(
+    `- **Load average** (1/5/15 min) at start ${r.machine.loadStart.map((n) => n.toFixed(2)).join(" / ")}, ` +
+      `at end ${r.machine.loadEnd.map((n) => n.toFixed(2)).join(" / ")}`,
+  );
+  line(`- **Server:** \`${r.serverCommand}\`${r.serverNote ? ` (${r.serverNote})` : ""}`);
+  line(
+    `- **Points:** ${r.options.concurrency.join(", ")} concurrent USSD sessions, ${r.options.warmup} s warm-up + ` +
+      `${r.options.duration} s measured each; Telegram ${r.options.telegramConcurrency} chats for ` +
+      `${r.options.telegramDuration} s; ${int(r.options.citizens)} citizens seeded per database`,
+  );
+  if (r.options.quick) line("- **Quick smoke run** (`--quick`): points are too short for stable figures.");
+  line(
+    "- **Reproduce:** the command above on a 2-core machine with PostgreSQL server binaries " +
+      "(`/usr/lib/postgresql/*/bin`) and `redis-server` installed; `npm run bench -- --help` lists the flags. " +
+      "Close other work first: the server, PostgreSQL and the load generator share the cores.",
+  );
+  const busy = r.machine.loadStart[0] ?? 0;
+  if (busy > r.machine.cores * 0.5) {
+    line();
+    line(
+      `> **Noisy machine:** the load average was ${busy.toFixed(2)} on ${r.machine.cores} cores when the run began; ` +
+        "other processes took CPU from the server and the generator, so every figure is lower than on an idle machine.",
+    );
+  }
+  line();
+
+  line("## Targets (issue 7)");
+  line();
+  line(
+    "The issue sets them for PostgreSQL on a 2-core machine; the other back ends are judged against the same " +
+      "figures for comparison.",
+  );
+  line();
+  if (measured.length === 0) {
+    line("No back end was measured in this run, so the targets are not judged.");
+  } else {
+    const ordered = [...measured].sort((a, b) => (a.id === "postgres" ? -1 : b.id === "postgres" ? 1 : 0));
+    line(`| target | ${ordered.map((b) => (b.id === "postgres" ? `**${b.label}**` : b.label)).join(" | ")} |`);
+    line(`| --- | ${ordered.map(() => "---").join(" | ")} |`);
+    const verdicts = ordered.map((b) => targets(b));
+    (verdicts[0] ?? []).forEach((v, i) => {
+      line(
+        `| ${v.target} | ${verdicts.map((vs) => `${vs[i]?.measured ?? "n/a"}: ${verdictText(vs[i]?.met ?? null)}`).join(" | ")} |`,
+      );
+    });
+  }
+  line();
+  const costs = topCosts(r);
+  if (costs.length > 0) {
+    line("### Where the time goes");
+    line();
+    for (const c of costs) line(`- ${c}`);
+    line();
+  }
+
+  line("## USSD steps");
+  line();
+  line(
+    "Steps per second answered inside the measured window, and step latency as the gateway sees it " +
+      '(request sent → answer read). "× ceiling" is the share of what the same generator gets from a bare ' +
+      "Fastify route on this machine at the same concurrency. The CPU columns are CPU time per step of the " +
+      "server process and of the PostgreSQL cluster over the whole point (warm-up and drain included), and of " +
+      "the load generator inside the window: unlike rates, they hold up when other work shares the cores.",
+  );
+  line();
+  line(
+    "| back end | concurrent | steps/s | × ceiling | p50 ms | p95 ms | p99 ms | max ms | steps > 1 s | errors | unexpected | CPU ms/step: server | PostgreSQL | generator |",
+  );
+  line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
+  const ussdRow = (label: string, p: PointResult, ceiling: number | undefined) =>
+    line(
+      `| ${label} | ${int(p.concurrency)} | ${int(p.stepsPerSecond)} | ${ceiling === undefined ? "—" : ratio(p.stepsPerSecond, ceiling)} | ` +
+        `${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} | ` +
+        `${int(p.latency.over1s)} | ${errorText(p)} | ${int(p.unexpected)} | ${cpuMs(p.serverCpuSeconds, p)} | ` +
+        `${p.dbCpuSeconds === null ? "—" : cpuMs(p.dbCpuSeconds, p)} | ${Number.isFinite(p.generatorCpuMsPerStep) ? p.generatorCpuMsPerStep.toFixed(2) : "n/a"} |`,
+    );
+  if (r.ceiling.failed) line(`| ceiling (bare Fastify) | — | failed: ${r.ceiling.failed} | | | | | | | | | | | |`);
+  for (const p of r.ceiling.ussd) ussdRow("ceiling (bare Fastify)", p, undefined);
+  for (const b of r.backends) {
+    if (b.skipped || b.failed) {
+      line(`| ${b.label} | — | ${b.skipped ? `skipped: ${b.skipped}` : `failed: ${b.failed}`} | | | | | | | | | | | |`);
+      continue;
+    }
+    for (const p of b.ussd) ussdRow(b.label, p, ceilingAt(p.concurrency));
+  }
+  line();
+  const surprises = measured.flatMap((b) => [...b.ussd, ...(b.telegram ? [b.telegram] : [])].map((p) => ({ b, p })));
+  const samples = surprises.filter(({ p }) => p.unexpectedSamples.length > 0);
+  if (samples.length > 0) {
+    line("Unexpected answers (first samples):");
+    line();
+    for (const { b, p } of samples.slice(0, 4)) {
+      for (const s of p.unexpectedSamples.slice(0, 2)) {
+        line(`- ${b.label}, ${p.mode} at ${p.concurrency}: \`${s.replace(/\n/g, " ⏎ ").replace(/`/g, "'")}\``);
+      }
+    }
+    line();
+  }
+
+  line("## Telegram updates");
+  line();
+  line(
+    "Webhook updates (`message` text and `callback_query` JSON as Telegram posts them) for the same session " +
+      "mix; each chat sends its next update once the bot's screen reached the Bot API double. Latency is the " +
+      "webhook's answer time, which includes the bot's Bot API calls (the webhook answers after handling).",
+  );
+  line();
+  line(
+    "| back end | chats | updates/s | × ceiling | p50 ms | p95 ms | p99 ms | max ms | Bot API calls/s | errors | unexpected | server CPU ms/update |",
+  );
+  line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+  const tgCeiling = r.ceiling.telegram?.stepsPerSecond;
+  if (r.ceiling.telegram) {
+    const p = r.ceiling.telegram;
+    line(
+      `| ceiling (bare Fastify) | ${p.concurrency} | ${int(p.stepsPerSecond)} | — | ${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ` +
+        `${ms(p.latency.p99)} | ${ms(p.latency.max)} | — | ${errorText(p)} | — | ${cpuMs(p.serverCpuSeconds, p)} |`,
+    );
+  }
+  for (const b of measured) {
+    const p = b.telegram;
+    if (!p) {
+      line(`| ${b.label} | — | not measured | | | | | | | | | |`);
+      continue;
+    }
+    line(
+      `| ${b.label} | ${p.concurrency} | ${p.stepsPerSecond.toFixed(1)} | ${ratio(p.stepsPerSecond, tgCeiling)} | ` +
+        `${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} | ` +
+        `${p.botApiCallsPerSecond.toFixed(1)} | ${errorText(p)} | ${int(p.unexpected)} | ${cpuMs(p.serverCpuSeconds, p)} |`,
+    );
+  }
+  line();
+
+  line("## Memory, start-up and database statements");
+  line();
+  line(
+    "Peak RSS is the server's VmHWM from /proc: once after start-up (migrations and seeding of reference data " +
+      "included), then reset and read again after the load. Statements are `mc_db_queries_total` from " +
+      "`GET /metrics`, over all USSD points (and the Telegram point), less the rate the idle server sends on " +
+      "its own (notification relay polling).",
+  );
+  line();
+  line(
+    "| back end | start-up s | RSS after start | peak RSS start-up | peak RSS under load | statements / USSD step | statements / Telegram update | seed s |",
+  );
+  line("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const b of measured) {
+    const s = statementsPerStep(b);
+    line(
+      `| ${b.label} | ${b.startupSeconds?.toFixed(1) ?? "n/a"} | ${mb(b.memory?.afterStart)} | ${mb(b.memory?.startPeak)} | ` +
+        `${mb(b.memory?.loadPeak)} | ${s ? `${s.net.toFixed(1)} (raw ${s.raw.toFixed(1)})` : "n/a (no counter)"} | ` +
+        `${Number.isFinite(perUpdate(b.telegram, b.calibration?.idleStatementsPerSecond)) ? perUpdate(b.telegram, b.calibration?.idleStatementsPerSecond).toFixed(1) : "n/a"} | ` +
+        `${b.seedSeconds?.toFixed(1) ?? "n/a"} |`,
+    );
+  }
+  line();
+  const calibrated = measured.filter((b) => b.calibration);
+  if (calibrated.length > 0) {
+    line(
+      `Statements per USSD step by session kind, ${r.options.calibrateSessions} sessions of each kind one at a ` +
+        "time (no concurrency), idle background subtracted, and the step latency of those lone sessions:",
+    );
+    line();
+    line(`| back end | ${SESSION_KINDS.join(" | ")} | idle statements/s | step p50 ms | step p95 ms |`);
+    line(`| --- | ${SESSION_KINDS.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`);
+    for (const b of calibrated) {
+      const c = b.calibration as NonNullable<BackendReport["calibration"]>;
+      line(
+        `| ${b.label} | ${SESSION_KINDS.map((k) => (Number.isFinite(c.kinds[k]?.perStep) ? (c.kinds[k]?.perStep ?? 0).toFixed(1) : "n/a")).join(" | ")} | ` +
+          `${Number.isFinite(c.idleStatementsPerSecond) ? c.idleStatementsPerSecond.toFixed(1) : "n/a"} | ` +
+          `${ms(c.latency.p50)} | ${ms(c.latency.p95)} |`,
+      );
+    }
+    line();
+  }
+
+  line("## Latency histogram");
+  line();
+  line("Share of USSD steps answered within each bound, per back end and concurrency.");
+  line();
+  const bounds = [...HISTOGRAM_BOUNDS.map((b) => `≤ ${b} ms`), "> 5 s"];
+  line(`| back end | concurrent | ${bounds.join(" | ")} |`);
+  line(`| --- | ---: | ${bounds.map(() => "---:").join(" | ")} |`);
+  const histRow = (label: string, p: PointResult) => {
+    const total = p.histogram.reduce((s, n) => s + n, 0) || 1;
+    line(`| ${label} | ${p.concurrency} | ${p.histogram.map((n) => pct((100 * n) / total)).join(" | ")} |`);
+  };
+  for (const p of r.ceiling.ussd) histRow("ceiling", p);
+  for (const b of measured) for (const p of b.ussd) histRow(b.label, p);
+  line();
+
+  if (r.profile) {
+    line("## CPU profile of the server");
+    line();
+    if ("failed" in r.profile) line(`The profile run failed: ${r.profile.failed}`);
+    else {
+      const p = r.profile;
+      line(
+        `\`node --cpu-prof\` on the ${p.backend} server at ${p.concurrency} concurrent USSD sessions ` +
+          `(${int(p.stepsPerSecond)} steps/s while profiled; the ${p.summary.seconds.toFixed(0)} s measured window ` +
+          `only, start-up excluded; busy ${pct(p.summary.busyPercent)} of samples). Percentages are of busy ` +
+          "samples; *self* is time in the function itself, *total* includes what it calls.",
+      );
+      line();
+      line("| area | self |");
+      line("| --- | ---: |");
+      for (const a of p.summary.areas.slice(0, 14)) line(`| ${a.area} | ${pct(a.selfPercent)} |`);
+      line();
+      line("| function | where | self | total | reached from |");
+      line("| --- | --- | ---: | ---: | --- |");
+      for (const f of p.summary.functions) {
+        const via = (f.via ?? []).map((v) => `${v.where} (${v.percent.toFixed(0)} %)`).join("; ");
+        line(
+          `| \`${f.name.replace(/\|/g, "\\|")}\` | ${f.where} | ${pct(f.selfPercent)} | ${pct(f.totalPercent)} | ${via} |`,
+        );
+      }
+    }
+    line();
+  }
+
+  line("## What is replayed");
+  line();
+  line(
+    `Session mix: ${SESSION_KINDS.map((k) => `${Math.round(MIX[k] * 100)} % ${k}`).join(", ")}, interleaved so ` +
+      "every short window has the same proportions. Each session is a new USSD `sessionId` (or a Telegram chat) " +
+      "of a distinct, pre-registered citizen (language, mahalla, PINFL, social card with 3 payments; 500 " +
+      "mahallas in one district served by 50 social workers; citizens who check a status have 2 applications).",
+  );
+  line();
+  line("| kind | USSD steps | USSD session (text = inputs joined by `*`) | Telegram updates | Telegram session |");
+  line("| --- | ---: | --- | ---: | --- |");
+  for (const k of SESSION_KINDS) {
+    line(
+      `| ${k} | ${USSD_SCRIPTS[k].inputs.length} | ${USSD_SCRIPTS[k].describe} | ${TELEGRAM_SCRIPTS[k].actions.length} | ` +
+        `${TELEGRAM_SCRIPTS[k].describe} |`,
+    );
+  }
+  line();
+
+  line("## Method");
+  line();
+  for (const note of [
+    "The load generator (bench/load.ts) is a separate Node process on 127.0.0.1 with keep-alive connections, " +
+      "one per virtual gateway. It is closed-loop: each of the N sessions sends its next step as soon as the " +
+      "previous answer arrives (no think time), so steps/s is the capacity at that concurrency and latency " +
+      "includes queueing in the server.",
+    "USSD requests are `application/x-www-form-urlencoded` with sessionId, serviceCode, phoneNumber, " +
+      "networkCode and text exactly as Africa's Talking posts them. An error is a non-200 answer, a network " +
+      'error or timeout, or an answer not starting with `CON `/`END `; "unexpected" is a well-formed answer ' +
+      "the script did not expect (it ends that session).",
+    "The ceiling (bench/bare-server.ts) is Fastify with @fastify/formbody answering `END ok` (and `{}` on " +
+      "/telegram/webhook), measured by the same generator in the same run (windows of at most 2 s warm-up " +
+      "and 6 s measured: it is steady at once). It shares the machine's cores with the generator, as the " +
+      "product does.",
+    "The server runs as a child process with LOG_LEVEL=warn, NODE_ENV=production, " +
+      "RATE_LIMIT_STEPS_PER_MINUTE=0, the Telegram bot in webhook mode against a Bot API double served by " +
+      "the benchmark process (it answers at once), and SMS without Africa's Talking credentials (recorded " +
+      "in the outbox and logged).",
+    "The bot throttles its own Bot API calls to Telegram's limits (30 calls/s overall, 1 per second per chat, " +
+      "bot/bot.ts TELEGRAM_LIMITS), so Telegram updates/s is bounded by that throttle, not by the server: " +
+      "the Bot API calls/s column shows how close it runs to 30.",
+    "Databases are seeded before the server starts (bench/seed.ts); PostgreSQL is a throw-away cluster " +
+      "(scripts/pg-cluster.sh, fsync off) and the Redis back end uses a copy of the same seeded database " +
+      "with REDIS_URL set (BullMQ delivery).",
+    ...r.notes,
+  ]) {
+    line(`- ${note}`);
+  }
+  line();
+  return `${out.join("\n")}\n`;
+}

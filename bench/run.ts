@@ -1,0 +1,695 @@
+/**
+ * `npm run bench`: seeds each back end, starts the server as a child process, drives it with the
+ * load generator (a separate process), measures the bare-Fastify ceiling in the same run, and
+ * writes BENCHMARKS.md. Every process it starts is stopped at the end, on error and on Ctrl-C.
+ */
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { delimiter, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { LoadResult, LoadSpec } from "./load.js";
+import { type BackendId, type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
+import { SESSION_KINDS, type SessionKind } from "./population.js";
+import {
+  cleanup,
+  cleanupOnExit,
+  cpuSecondsOf,
+  forkTs,
+  freePort,
+  memoryOf,
+  onCleanup,
+  readMetric,
+  resetPeak,
+  run,
+  start,
+  stop,
+  treeCpuSeconds,
+  waitForHealth,
+  waitForPort,
+} from "./processes.js";
+import { type CpuProfile, summarise } from "./profile.js";
+import {
+  type BackendReport,
+  type BenchReport,
+  type CeilingReport,
+  type MachineInfo,
+  type PointResult,
+  type ProfileReport,
+  renderReport,
+  type TelegramPoint,
+} from "./report.js";
+import { BENCH_BOT, BenchBotApi } from "./tg-double.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const TELEGRAM_TOKEN = "900000777:bench-token_0123456789";
+const TELEGRAM_SECRET = "bench-webhook-secret";
+const QUERIES = "mc_db_queries_total";
+const REQUEST_TIMEOUT_MS = 10_000;
+
+const LABELS: Record<BackendId, string> = {
+  pglite: "embedded PGlite",
+  postgres: "PostgreSQL",
+  "postgres-redis": "PostgreSQL + Redis",
+};
+
+type Offsets = Record<SessionKind, number>;
+const zeroOffsets = (): Offsets => Object.fromEntries(SESSION_KINDS.map((k) => [k, 0])) as Offsets;
+
+const began = Date.now();
+const say = (message: string) => {
+  const s = Math.round((Date.now() - began) / 1000);
+  process.stderr.write(
+    `[bench ${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}] ${message}\n`,
+  );
+};
+
+/** A database ready for a server: its environment and how long seeding took. */
+interface Prepared {
+  env: NodeJS.ProcessEnv;
+  seedSeconds: number;
+  redis?: boolean;
+  /** PostgreSQL data directory, to find the postmaster and account its CPU. */
+  pgDir?: string;
+}
+
+interface Context {
+  opts: BenchOptions;
+  tmp: string;
+  api: BenchBotApi;
+  serverArgs: string[];
+  notes: string[];
+}
+
+function machine(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: `${cpus[0]?.model.trim() ?? "unknown CPU"}${cpus[0]?.speed ? ` @ ${cpus[0].speed} MHz` : ""}`,
+    cores: cpus.length,
+    memoryGb: os.totalmem() / 1024 ** 3,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadStart: os.loadavg(),
+    loadEnd: [],
+  };
+}
+
+function onPath(binary: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, binary)));
+}
+
+async function postgresInstalled(): Promise<boolean> {
+  const versions = await readdir("/usr/lib/postgresql").catch(() => [] as string[]);
+  return versions.some((v) => existsSync(join("/usr/lib/postgresql", v, "bin", "initdb")));
+}
+
+/** Newest modification time of the TypeScript the server is built from. */
+async function newestSource(): Promise<number> {
+  let newest = 0;
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (/\.(ts|json)$/.test(entry.name)) newest = Math.max(newest, (await stat(path)).mtimeMs);
+    }
+  };
+  for (const dir of ["app", "core", "bot", "ussd", "generated"]) await walk(join(ROOT, dir));
+  return newest;
+}
+
+/** The server command: the compiled build when it can be (re)built, else TypeScript through tsx. */
+async function serverCommand(opts: BenchOptions, notes: string[]): Promise<{ args: string[]; note?: string }> {
+  const tsx = ["--import", "tsx", join(ROOT, "app/main.ts")];
+  if (opts.server === "tsx") return { args: tsx, note: "TypeScript loaded through tsx" };
+  const main = join(ROOT, "dist/app/main.js");
+  const built = await stat(main).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  if (built > (await newestSource())) return { args: [main], note: "compiled build, up to date" };
+  say("building the server (npm run build)…");
+  try {
+    await run(process.execPath, [
+      join(ROOT, "node_modules/typescript/bin/tsc"),
+      "-p",
+      join(ROOT, "tsconfig.build.json"),
+    ]);
+    return { args: [main], note: "compiled by `npm run build` at the start of the run" };
+  } catch (err) {
+    notes.push(`The build failed, so the server ran through tsx: ${(err as Error).message.split("\n")[0]}`);
+    return { args: tsx, note: "TypeScript through tsx: the build failed" };
+  }
+}
+
+async function seed(citizens: number, target: string): Promise<number> {
+  const out = await run(process.execPath, ["--import", "tsx", join(ROOT, "bench/seed.ts"), String(citizens), target]);
+  const summary = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { seconds?: number };
+  return summary.seconds ?? Number.NaN;
+}
+
+async function preparePglite(ctx: Context): Promise<Prepared> {
+  const dataDir = join(ctx.tmp, "pglite");
+  const seconds = await seed(ctx.opts.citizens, dataDir);
+  return { env: { DATA_DIR: dataDir }, seedSeconds: seconds };
+}
+
+/** A throw-away cluster with a seeded `bench` database, and a copy of it for the Redis run. */
+async function preparePostgres(
+  ctx: Context,
+  withCopy: boolean,
+): Promise<{ url: (db: string) => string; seedSeconds: number; dir: string }> {
+  const dir = join(ctx.tmp, "pg");
+  const port = await freePort();
+  const script = join(ROOT, "scripts/pg-cluster.sh");
+  onCleanup(() => run("bash", [script, "stop", dir]).then(() => undefined));
+  const admin = (await run("bash", [script, "start", dir, String(port)])).trim().split("\n").at(-1) ?? "";
+  const url = (db: string) => admin.replace(/\/[^/]*$/, `/${db}`);
+  const sql = async (statement: string) => {
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await sql("create database bench");
+  const seconds = await seed(ctx.opts.citizens, url("bench"));
+  if (withCopy) await sql("create database bench_redis template bench");
+  return { url, seedSeconds: seconds, dir };
+}
+
+function serverEnv(port: number, extra: NodeJS.ProcessEnv, api: BenchBotApi): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    RATE_LIMIT_STEPS_PER_MINUTE: "0",
+    SEED_DEMO: "false",
+    SIMULATOR_ENABLED: "false",
+    TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN,
+    TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
+    TELEGRAM_API_ROOT: api.url,
+    API_TOKENS: "bench:bench-api-token-0123456789",
+    ...extra,
+  };
+}
+
+/** Runs the load generator once and returns what it measured. */
+function load(ctx: Context, spec: LoadSpec): Promise<LoadResult> {
+  const child = forkTs("load generator", join(ROOT, "bench/load.ts"), process.env);
+  const guardMs =
+    spec.mode === "calibrate" ? 300_000 : spec.warmupMs + spec.durationMs + spec.requestTimeoutMs + 60_000;
+  return new Promise<LoadResult>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      child.proc.kill("SIGKILL");
+      reject(new Error(`the load generator did not finish within ${guardMs} ms`));
+    }, guardMs);
+    child.proc.on("message", (m: { type: string; result?: LoadResult; message?: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (m.type === "result" && m.result) resolve(m.result);
+      else reject(new Error(`load generator: ${m.message ?? "no result"}`));
+    });
+    child.proc.once("exit", (code) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new Error(`the load generator exited with ${code} before reporting`));
+    });
+    if (spec.mode === "telegram" && !spec.bare) {
+      ctx.api.onScreen = (event) => {
+        if (child.proc.connected) child.proc.send(event);
+      };
+    }
+    child.proc.send({ type: "run", spec });
+  }).finally(() => {
+    ctx.api.onScreen = undefined;
+  });
+}
+
+let updateIdBase = 100_000_000;
+let runCounter = 0;
+
+function spec(
+  ctx: Context,
+  base: string,
+  mode: LoadSpec["mode"],
+  concurrency: number,
+  offsets: Offsets,
+  overrides: Partial<LoadSpec> = {},
+): LoadSpec {
+  updateIdBase += 10_000_000;
+  return {
+    mode,
+    target: base,
+    concurrency,
+    warmupMs: ctx.opts.warmup * 1000,
+    durationMs: (mode === "telegram" ? ctx.opts.telegramDuration : ctx.opts.duration) * 1000,
+    citizens: ctx.opts.citizens,
+    offsets,
+    sessionPrefix: `ATUid_bench${++runCounter}_${Date.now().toString(36)}`,
+    bare: false,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    telegram: { secret: TELEGRAM_SECRET, botId: BENCH_BOT.id, updateIdBase, replyTimeoutMs: 15_000 },
+    calibrateSessions: ctx.opts.calibrateSessions,
+    ...overrides,
+  };
+}
+
+/** Processes whose CPU time a point accounts: the server, and PostgreSQL's postmaster tree. */
+interface Accounted {
+  serverPid?: number | undefined;
+  postmasterPid?: number | undefined;
+}
+
+async function postmasterPid(pgDir: string | undefined): Promise<number | undefined> {
+  if (!pgDir) return undefined;
+  const pid = Number((await readFile(join(pgDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+const delta = (before: number | null, after: number | null) =>
+  before === null || after === null ? null : after - before;
+
+/** One load run with the server's statement counter and CPU time read around it. */
+async function point(ctx: Context, base: string, s: LoadSpec, accounted: Accounted = {}): Promise<PointResult> {
+  const cpu = async () => ({
+    server: await cpuSecondsOf(accounted.serverPid),
+    db: accounted.postmasterPid ? await treeCpuSeconds(accounted.postmasterPid) : null,
+  });
+  const before = await readMetric(base, QUERIES);
+  const cpuBefore = await cpu();
+  const startedAt = performance.now();
+  const result = await load(ctx, s);
+  const cpuAfter = await cpu();
+  const after = await readMetric(base, QUERIES);
+  return {
+    ...result,
+    statements: delta(before, after),
+    statementSeconds: (performance.now() - startedAt) / 1000,
+    serverCpuSeconds: delta(cpuBefore.server, cpuAfter.server),
+    dbCpuSeconds: delta(cpuBefore.db, cpuAfter.db),
+  };
+}
+
+const describePoint = (p: PointResult) =>
+  `${p.stepsPerSecond.toFixed(0)}/s, p50 ${p.latency.p50.toFixed(1)} ms, p99 ${p.latency.p99.toFixed(1)} ms, ` +
+  `max ${p.latency.max.toFixed(0)} ms, errors ${p.errors.network + p.errors.timeout + p.errors.badPrefix + p.errors.noReply + p.errors.apology + Object.values(p.errors.status).reduce((a, b) => a + b, 0)}, unexpected ${p.unexpected}, CPU/step server ${cpuPerStep(p.serverCpuSeconds, p)} ms` +
+  `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${p.generatorCpuMsPerStep.toFixed(2)} ms`;
+
+const cpuPerStep = (seconds: number | null, p: PointResult) =>
+  seconds === null || p.totalSteps === 0 ? "n/a" : ((1000 * seconds) / p.totalSteps).toFixed(2);
+
+/** The bare route is steady within seconds: shorter windows keep the run inside its budget. */
+const ceilingSpec = (ctx: Context): Partial<LoadSpec> => ({
+  bare: true,
+  warmupMs: Math.min(ctx.opts.warmup, 2) * 1000,
+  durationMs: Math.min(ctx.opts.duration, 6) * 1000,
+});
+
+async function measureCeiling(ctx: Context): Promise<CeilingReport> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = start(
+    "bare server",
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench/bare-server.ts"), String(port), TELEGRAM_SECRET],
+    { PATH: process.env.PATH, NODE_ENV: "production" },
+    join(ctx.tmp, "bare-server.log"),
+    ROOT,
+  );
+  try {
+    await waitForHealth(`${base}/healthz`, server, 60_000);
+    const ussd: PointResult[] = [];
+    for (const c of ctx.opts.concurrency) {
+      const p = await point(ctx, base, spec(ctx, base, "ussd", c, zeroOffsets(), ceilingSpec(ctx)), {
+        serverPid: server.proc.pid,
+      });
+      say(`ceiling USSD ${c}: ${describePoint(p)}`);
+      ussd.push(p);
+    }
+    const telegram = await point(
+      ctx,
+      base,
+      spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, zeroOffsets(), ceilingSpec(ctx)),
+      { serverPid: server.proc.pid },
+    );
+    say(`ceiling Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(telegram)}`);
+    return { ussd, telegram };
+  } catch (err) {
+    return { ussd: [], failed: (err as Error).message };
+  } finally {
+    await stop(server);
+  }
+}
+
+/** The telling part of a failed start-up's log: its error lines, else its last lines. */
+function startupError(log: string): string {
+  const lines = log.split("\n").filter((l) => l.trim());
+  const errors = lines.filter((l) => /error|failed|cannot|invalid/i.test(l));
+  return (errors.length ? errors.slice(0, 3) : lines.slice(-3)).join(" ⏎ ").replace(/`/g, "'").slice(0, 500);
+}
+
+/** Error lines (level ≥ 50) in the server's JSON log: how many, and the first few messages. */
+async function serverErrors(logFile: string): Promise<{ count: number; samples: string[] }> {
+  const text = await readFile(logFile, "utf8").catch(() => "");
+  let count = 0;
+  const samples: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) {
+      if (/error|fail/i.test(line)) {
+        count++;
+        const text = line.slice(0, 200);
+        if (samples.length < 3 && !samples.includes(text)) samples.push(text);
+      }
+      continue;
+    }
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+      if ((entry.level ?? 0) >= 50) {
+        count++;
+        const text = `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}`;
+        if (samples.length < 3 && !samples.includes(text)) samples.push(text);
+      }
+    } catch {
+      // A partial line at the end of the log.
+    }
+  }
+  return { count, samples };
+}
+
+async function startServer(ctx: Context, id: string, prepared: Prepared, extraArgs: string[] = []) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const logFile = join(ctx.tmp, `${id}-server.log`);
+  const startedAt = performance.now();
+  const server = start(
+    `${id} server`,
+    process.execPath,
+    [...extraArgs, ...ctx.serverArgs],
+    serverEnv(port, prepared.env, ctx.api),
+    logFile,
+    ROOT,
+  );
+  try {
+    await waitForHealth(`${base}/healthz`, server, 180_000);
+  } catch (err) {
+    await stop(server, 5_000);
+    throw err;
+  }
+  return { server, base, logFile, startupSeconds: (performance.now() - startedAt) / 1000 };
+}
+
+async function withRedis<T>(ctx: Context, prepared: Prepared, body: (p: Prepared) => Promise<T>): Promise<T> {
+  if (!prepared.redis) return body(prepared);
+  const port = await freePort();
+  const redis = start(
+    "redis",
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { PATH: process.env.PATH },
+    join(ctx.tmp, "redis.log"),
+    ctx.tmp,
+  );
+  try {
+    await waitForPort(port, 15_000);
+    return await body({ ...prepared, env: { ...prepared.env, REDIS_URL: `redis://127.0.0.1:${port}` } });
+  } finally {
+    await stop(redis);
+  }
+}
+
+async function measureBackend(
+  ctx: Context,
+  id: BackendId,
+  prepared: Prepared,
+  offsets: Offsets,
+): Promise<{ report: BackendReport; offsets: Offsets }> {
+  const report: BackendReport = {
+    id,
+    label: LABELS[id],
+    seedSeconds: prepared.seedSeconds,
+    ussd: [],
+    serverErrorCount: 0,
+    serverErrors: [],
+  };
+  return withRedis(ctx, prepared, async (ready) => {
+    say(`${id}: starting the server…`);
+    let started: Awaited<ReturnType<typeof startServer>>;
+    try {
+      started = await startServer(ctx, id, ready);
+    } catch (err) {
+      report.failed = `the server did not start: ${(err as Error).message}`;
+      const log = await readFile(join(ctx.tmp, `${id}-server.log`), "utf8").catch(() => "");
+      if (log) ctx.notes.push(`${LABELS[id]} start-up log: \`${startupError(log)}\``);
+      say(`${id}: ${report.failed}`);
+      return { report, offsets };
+    }
+    const { server, base, logFile, startupSeconds } = started;
+    report.startupSeconds = startupSeconds;
+    const pid = server.proc.pid;
+    const accounted: Accounted = { serverPid: pid, postmasterPid: await postmasterPid(ready.pgDir) };
+    try {
+      const atStart = await memoryOf(pid);
+      say(`${id}: up in ${startupSeconds.toFixed(1)} s; calibrating statements per step…`);
+      const calibration = await load(ctx, spec(ctx, base, "calibrate", 1, offsets));
+      offsets = calibration.taken;
+      report.calibration = calibration.calibration;
+      const reset = await resetPeak(pid);
+      for (const c of ctx.opts.concurrency) {
+        const p = await point(ctx, base, spec(ctx, base, "ussd", c, offsets), accounted);
+        offsets = p.taken;
+        say(`${id} USSD ${c}: ${describePoint(p)}`);
+        report.ussd.push(p);
+      }
+      const calls = new Map(ctx.api.calls);
+      const tg = await point(ctx, base, spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, offsets), accounted);
+      offsets = tg.taken;
+      const botApiCalls: Record<string, number> = {};
+      for (const [method, n] of ctx.api.calls) {
+        const delta = n - (calls.get(method) ?? 0);
+        if (delta > 0) botApiCalls[method] = delta;
+      }
+      const callTotal = Object.values(botApiCalls).reduce((s, n) => s + n, 0);
+      const telegram: TelegramPoint = { ...tg, botApiCalls, botApiCallsPerSecond: callTotal / tg.statementSeconds };
+      report.telegram = telegram;
+      say(
+        `${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}, Bot API ${telegram.botApiCallsPerSecond.toFixed(1)} calls/s`,
+      );
+      const atEnd = await memoryOf(pid);
+      report.memory = {
+        afterStart: atStart?.rss ?? Number.NaN,
+        startPeak: atStart?.peak ?? Number.NaN,
+        loadPeak: reset ? (atEnd?.peak ?? null) : null,
+        end: atEnd?.rss ?? Number.NaN,
+      };
+    } catch (err) {
+      report.failed = (err as Error).message;
+      say(`${id}: failed: ${report.failed}`);
+    } finally {
+      const code = await stop(server, 20_000);
+      if (code !== 0 && code !== null)
+        ctx.notes.push(`The ${LABELS[id]} server exited with code ${code} when stopped.`);
+      const errors = await serverErrors(logFile);
+      report.serverErrorCount = errors.count;
+      report.serverErrors = errors.samples;
+      if (errors.count > 0) {
+        ctx.notes.push(
+          `The ${LABELS[id]} server logged ${errors.count} error line(s), e.g. ${errors.samples.map((s) => `"${s}"`).join("; ")}.`,
+        );
+      }
+    }
+    return { report, offsets };
+  });
+}
+
+async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offsets: Offsets): Promise<ProfileReport> {
+  const dir = join(ctx.tmp, "profile");
+  await mkdir(dir, { recursive: true });
+  return withRedis(ctx, prepared, async (ready) => {
+    const { server, base } = await startServer(ctx, `${id}-profile`, ready, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    let stepsPerSecond = Number.NaN;
+    let window: { from: number; to: number } | undefined;
+    try {
+      const p = await point(
+        ctx,
+        base,
+        spec(ctx, base, "ussd", ctx.opts.profileConcurrency, offsets, { durationMs: ctx.opts.profileSeconds * 1000 }),
+        { serverPid: server.proc.pid, postmasterPid: await postmasterPid(ready.pgDir) },
+      );
+      stepsPerSecond = p.stepsPerSecond;
+      window = p.windowMicros;
+      say(`profile ${id} USSD ${ctx.opts.profileConcurrency}: ${describePoint(p)}`);
+    } finally {
+      await stop(server, 30_000);
+    }
+    // One profile per thread (tsx runs its loader in a worker): the server is the busiest one.
+    let file = "";
+    let profile: CpuProfile | undefined;
+    let busiest = -1;
+    for (const name of (await readdir(dir)).filter((n) => n.endsWith(".cpuprofile"))) {
+      const candidate = JSON.parse(await readFile(join(dir, name), "utf8")) as CpuProfile;
+      const busy = candidate.nodes
+        .filter((n) => n.callFrame.functionName !== "(idle)")
+        .reduce((sum, n) => sum + (n.hitCount ?? 0), 0);
+      if (busy > busiest) {
+        busiest = busy;
+        profile = candidate;
+        file = join(dir, name);
+      }
+    }
+    if (!profile) throw new Error("the server wrote no CPU profile");
+    return {
+      backend: id,
+      concurrency: ctx.opts.profileConcurrency,
+      stepsPerSecond,
+      summary: summarise(profile, ROOT, window),
+      file,
+    };
+  }).catch((err: unknown) => ({ failed: (err as Error).message }));
+}
+
+async function main() {
+  let opts: BenchOptions;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  cleanupOnExit(say);
+  const info = machine();
+  const tmp = await mkdtemp(join(os.tmpdir(), "mc-bench-"));
+  // The PostgreSQL cluster runs as its own OS user, which must reach its directory inside.
+  await chmod(tmp, 0o755);
+  if (!opts.keep) onCleanup(() => rm(tmp, { recursive: true, force: true }));
+  say(`working in ${tmp}`);
+  const api = await new BenchBotApi().start();
+  onCleanup(() => api.close());
+  const notes: string[] = [];
+  // The build and the seeding are independent: they share the cores instead of taking turns.
+  const building = serverCommand(opts, notes);
+  const ctx: Context = { opts, tmp, api, serverArgs: [], notes };
+
+  if (opts.quick && !opts.backendsGiven && !(await postgresInstalled())) opts.backends = ["pglite"];
+  const skipped = new Map<BackendId, string>();
+  const wantsPg = opts.backends.some((b) => b !== "pglite");
+  if (wantsPg && !(await postgresInstalled())) {
+    for (const b of opts.backends) if (b !== "pglite") skipped.set(b, "PostgreSQL server binaries not found");
+  }
+  if (opts.backends.includes("postgres-redis") && !onPath("redis-server")) {
+    skipped.set("postgres-redis", "redis-server not found on PATH");
+  }
+
+  say(`seeding ${opts.citizens} citizens per database…`);
+  const prepared = new Map<BackendId, Prepared>();
+  const failed = new Map<BackendId, string>();
+  await Promise.all([
+    opts.backends.includes("pglite")
+      ? preparePglite(ctx).then(
+          (p) => void prepared.set("pglite", p),
+          (err: unknown) => void failed.set("pglite", `seeding failed: ${(err as Error).message}`),
+        )
+      : undefined,
+    opts.backends.some((b) => b !== "pglite" && !skipped.has(b))
+      ? preparePostgres(ctx, opts.backends.includes("postgres-redis") && !skipped.has("postgres-redis")).then(
+          ({ url, seedSeconds, dir }) => {
+            prepared.set("postgres", { env: { DATABASE_URL: url("bench") }, seedSeconds, pgDir: dir });
+            prepared.set("postgres-redis", {
+              env: { DATABASE_URL: url("bench_redis") },
+              seedSeconds,
+              redis: true,
+              pgDir: dir,
+            });
+          },
+          (err: unknown) => {
+            for (const b of ["postgres", "postgres-redis"] as const) {
+              failed.set(b, `PostgreSQL preparation failed: ${(err as Error).message}`);
+            }
+          },
+        )
+      : undefined,
+  ]);
+
+  const server = await building;
+  ctx.serverArgs = server.args;
+
+  say("measuring the ceiling (bare Fastify)…");
+  const ceiling = await measureCeiling(ctx);
+
+  const backends: BackendReport[] = [];
+  const offsets = new Map<BackendId, Offsets>();
+  for (const id of opts.backends) {
+    const ready = prepared.get(id);
+    const reason = skipped.get(id) ?? failed.get(id);
+    if (!ready || reason) {
+      const why = reason ?? "not prepared";
+      say(`${id}: ${skipped.has(id) ? "skipped" : "failed"}: ${why}`);
+      backends.push({
+        id,
+        label: LABELS[id],
+        ...(skipped.has(id) ? { skipped: why } : { failed: why }),
+        ussd: [],
+        serverErrorCount: 0,
+        serverErrors: [],
+      });
+      continue;
+    }
+    const outcome = await measureBackend(ctx, id, ready, zeroOffsets());
+    offsets.set(id, outcome.offsets);
+    backends.push(outcome.report);
+  }
+
+  let profile: ProfileReport | undefined;
+  if (opts.profile) {
+    const id = (["postgres", "pglite", "postgres-redis"] as const).find((b) => offsets.has(b));
+    const ready = id ? prepared.get(id) : undefined;
+    if (id && ready) {
+      say(`profiling the ${id} server…`);
+      profile = await profileRun(ctx, id, ready, offsets.get(id) ?? zeroOffsets());
+      if ("failed" in profile) say(`profile failed: ${profile.failed}`);
+    }
+  }
+
+  info.loadEnd = os.loadavg();
+  const args = process.argv.slice(2);
+  const report: BenchReport = {
+    command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    seconds: (Date.now() - began) / 1000,
+    options: opts,
+    machine: info,
+    serverCommand: `node ${ctx.serverArgs.map((a) => a.replace(ROOT, "")).join(" ")}`,
+    ...(server.note ? { serverNote: server.note } : {}),
+    ceiling,
+    backends,
+    ...(profile ? { profile } : {}),
+    notes,
+  };
+  if (profile && !("failed" in profile) && opts.keep) notes.push(`The CPU profile is kept at ${profile.file}.`);
+  const out = resolve(ROOT, opts.out);
+  await writeFile(out, renderReport(report));
+  say(`wrote ${out}`);
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup().then(() => process.exit()));

@@ -1,0 +1,228 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeepAliveClient } from "../bench/http-client.js";
+import { parseOptions, UsageError } from "../bench/options.js";
+import { kindFor, PoolCursor, phoneOf, poolSizes, pools, SESSION_KINDS } from "../bench/population.js";
+import { type CpuProfile, hitsWithin, summarise } from "../bench/profile.js";
+import { type BackendReport, type PointResult, targets } from "../bench/report.js";
+import { buttonFor, hasNextPage, TELEGRAM_SCRIPTS, USSD_SCRIPTS, ussdText } from "../bench/scenarios.js";
+import { percentile, Samples } from "../bench/stats.js";
+import { normalizeUzPhone } from "../core/domain/phone.js";
+
+describe("benchmark population and sessions", () => {
+  it("keeps the 60/20/10/10 mix in every 20 consecutive sessions", () => {
+    for (const offset of [0, 7, 133]) {
+      const counts = Object.fromEntries(SESSION_KINDS.map((k) => [k, 0]));
+      for (let n = offset; n < offset + 20; n++) counts[kindFor(n)] = (counts[kindFor(n)] ?? 0) + 1;
+      expect(counts).toEqual({ payments: 12, status: 4, visit: 2, apply: 2 });
+    }
+  });
+
+  it("gives every seeded citizen a valid, distinct Uzbek number", () => {
+    const phones = [0, 1, 39_999].map(phoneOf);
+    expect(phones.map(normalizeUzPhone)).toEqual(phones);
+    expect(new Set(phones).size).toBe(3);
+  });
+
+  it("lays the pools end to end and hands out each citizen once before wrapping", () => {
+    const layout = pools(poolSizes(1000));
+    expect(layout.payments.first).toBe(0);
+    expect(layout.status.first).toBe(layout.payments.size);
+    expect(layout.apply.first + layout.apply.size).toBe(1000);
+    const cursor = new PoolCursor(layout.apply, layout.apply.size - 1);
+    const last = cursor.take();
+    expect(cursor.wrapped).toBe(false);
+    expect(cursor.take()).toBe(layout.apply.first);
+    expect(last).toBe(999);
+    expect(cursor.wrapped).toBe(true);
+  });
+
+  it("posts the gateway's text as every input after the dial joined by *", () => {
+    const apply = USSD_SCRIPTS.apply.inputs;
+    expect(ussdText(apply, 0)).toBe("");
+    expect(ussdText(apply, 3)).toBe("1*1*4");
+    expect(ussdText(USSD_SCRIPTS.visit.inputs, 4)).toBe("4*1*1*Navoiy ko'chasi 12");
+  });
+
+  it("expects CON on every step but the last, whose answer decides the session", () => {
+    for (const kind of SESSION_KINDS) {
+      const { inputs, expect: prefixes } = USSD_SCRIPTS[kind];
+      expect(prefixes).toHaveLength(inputs.length);
+      expect(prefixes.slice(0, -1).every((p) => p === "CON")).toBe(true);
+      expect(TELEGRAM_SCRIPTS[kind].actions).toHaveLength(inputs.length);
+    }
+  });
+
+  it("recognises a screen that continues on the next page", () => {
+    expect(hasNextPage("CON Karta\n1. A\n98. Keyingi\n0. Orqaga")).toBe(true);
+    expect(hasNextPage("END Karta 98 000 so'm")).toBe(false);
+  });
+
+  it("presses the option's own row and takes Back and Home from the navigation row", () => {
+    const rows = [["o:4:0"], ["o:4:1"], ["n:4:back", "n:4:home"]];
+    expect(buttonFor({ type: "press", option: 1 }, rows)).toBe("o:4:1");
+    expect(buttonFor({ type: "back" }, rows)).toBe("n:4:back");
+    expect(buttonFor({ type: "home" }, rows)).toBe("n:4:home");
+    expect(buttonFor({ type: "back" }, [["n:5:home"]])).toBeNull();
+    expect(buttonFor({ type: "press", option: 5 }, rows)).toBeNull();
+  });
+});
+
+describe("benchmark statistics", () => {
+  it("takes nearest-rank percentiles and counts steps above one second", () => {
+    const samples = new Samples();
+    for (let i = 1; i <= 2000; i++) samples.add(i);
+    const s = samples.summary();
+    expect([s.p50, s.p95, s.p99, s.max]).toEqual([1000, 1900, 1980, 2000]);
+    expect(s.over1s).toBe(1000);
+    expect(percentile([], 0.5)).toBe(0);
+    expect(samples.histogram().reduce((a, b) => a + b, 0)).toBe(2000);
+  });
+
+  it("counts only the profile samples taken inside the measured window", () => {
+    const profile: CpuProfile = {
+      startTime: 1_000,
+      endTime: 1_040,
+      nodes: [
+        { id: 1, callFrame: { functionName: "(root)", url: "", lineNumber: 0 }, children: [2, 3] },
+        { id: 2, callFrame: { functionName: "startUp", url: "file:///p/app/main.ts", lineNumber: 0 } },
+        { id: 3, callFrame: { functionName: "step", url: "file:///p/core/engine.ts", lineNumber: 9 } },
+      ],
+      samples: [2, 2, 3, 3],
+      timeDeltas: [5, 5, 10, 10],
+    };
+    expect([...hitsWithin(profile, 1_015, 1_040)]).toEqual([[3, 2]]);
+    const summary = summarise(profile, "/p/", { from: 1_015, to: 1_040 });
+    expect(summary.functions.map((f) => [f.name, f.where, f.selfPercent])).toEqual([
+      ["step", "core/engine.ts:10", 100],
+    ]);
+    expect(summary.areas).toEqual([{ area: "project: core/", selfPercent: 100 }]);
+  });
+});
+
+describe("benchmark targets", () => {
+  const point = (concurrency: number, over: Partial<PointResult> = {}): PointResult => ({
+    mode: "ussd",
+    concurrency,
+    windowMs: 10_000,
+    steps: 25_000,
+    stepsPerSecond: 2_500,
+    latency: { count: 25_000, p50: 5, p95: 20, p99: 40, max: 300, mean: 8, over1s: 0 },
+    histogram: [],
+    errors: { network: 0, timeout: 0, status: {}, badPrefix: 0, noReply: 0, apology: 0 },
+    errorsInRun: 0,
+    slowAfterWarmup: 0,
+    unexpected: 0,
+    unexpectedSamples: [],
+    sessionsCompleted: { payments: 0, status: 0, visit: 0, apply: 0 },
+    totalSteps: 30_000,
+    generatorCpuMsPerStep: 0.05,
+    windowMicros: { from: 0, to: 0 },
+    taken: { payments: 0, status: 0, visit: 0, apply: 0 },
+    wrapped: [],
+    statements: 120_000,
+    statementSeconds: 14,
+    serverCpuSeconds: 10,
+    dbCpuSeconds: 5,
+    ...over,
+  });
+  const backend = (ussd: PointResult[], peakMb = 250): BackendReport => ({
+    id: "postgres",
+    label: "PostgreSQL",
+    ussd,
+    memory: { afterStart: 200 * 1048576, startPeak: 220 * 1048576, loadPeak: peakMb * 1048576, end: 0 },
+    serverErrorCount: 0,
+    serverErrors: [],
+  });
+
+  it("are met when every figure is inside its bound", () => {
+    expect(targets(backend([point(200), point(1000)])).map((v) => v.met)).toEqual([true, true, true, true]);
+  });
+
+  it("are missed by a slow p99, one step above a second, an apology, or the memory peak", () => {
+    const verdicts = targets(
+      backend(
+        [
+          point(200, { latency: { count: 1, p50: 5, p95: 30, p99: 51, max: 90, mean: 8, over1s: 0 } }),
+          point(1000, { latency: { count: 1, p50: 5, p95: 30, p99: 40, max: 1200, mean: 8, over1s: 1 } }),
+        ],
+        301,
+      ),
+    );
+    expect(verdicts.map((v) => v.met)).toEqual([true, false, false, false]);
+    const apologised = targets(
+      backend([point(200, { errors: { network: 0, timeout: 0, status: {}, badPrefix: 0, noReply: 0, apology: 1 } })]),
+    );
+    expect(apologised[0]?.met).toBe(false);
+    expect(apologised[2]?.met).toBeNull();
+    // A slow step answered while draining, or an error outside the window, still misses the 1 s target.
+    expect(targets(backend([point(200), point(1000, { slowAfterWarmup: 2 })]))[2]?.met).toBe(false);
+    expect(targets(backend([point(200), point(1000, { errorsInRun: 1 })]))[2]?.met).toBe(false);
+  });
+});
+
+describe("benchmark options", () => {
+  it("runs a short smoke run on PostgreSQL with --quick", () => {
+    const o = parseOptions(["--quick"]);
+    expect(o).toMatchObject({
+      backends: ["postgres"],
+      backendsGiven: false,
+      duration: 2,
+      server: "tsx",
+      profile: false,
+    });
+    expect(parseOptions(["--quick", "--backends", "pglite"]).backends).toEqual(["pglite"]);
+  });
+
+  it("refuses unknown flags and populations too small for the concurrency", () => {
+    expect(() => parseOptions(["--fast"])).toThrow(UsageError);
+    expect(() => parseOptions(["--backends", "mysql"])).toThrow(UsageError);
+    expect(() => parseOptions(["--citizens", "1000"])).toThrow(/at least 8 × the highest concurrency/);
+  });
+});
+
+describe("benchmark HTTP client", () => {
+  let server: Server;
+  let connections = 0;
+  let port = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url === "/chunked") {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.write("CON first ");
+          res.end("and second");
+        } else {
+          res.writeHead(req.url === "/missing" ? 404 : 200, { "content-type": "text/plain", "content-length": "7" });
+          res.end("END ok!");
+        }
+      });
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("reads sized and chunked answers over one kept-alive connection", async () => {
+    const client = new KeepAliveClient("127.0.0.1", port, 5_000);
+    const before = connections;
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    expect(await client.post("/ussd", "text=", form)).toEqual({ status: 200, body: "END ok!" });
+    expect(await client.post("/chunked", "text=1", form)).toEqual({ status: 200, body: "CON first and second" });
+    expect(await client.post("/missing", "", form)).toEqual({ status: 404, body: "END ok!" });
+    expect(connections - before).toBe(1);
+    client.close();
+  });
+
+  it("fails a request when nothing listens", async () => {
+    const client = new KeepAliveClient("127.0.0.1", 1, 1_000);
+    await expect(client.post("/ussd", "", {})).rejects.toMatchObject({ kind: "network" });
+  });
+});
