@@ -454,9 +454,7 @@ async function calibrate(
   await sleep(spec.warmupMs > 0 ? Math.min(2_000, 2 * spec.warmupMs) : 2_000);
   const idleTo = await readMetric(spec.target, name);
   const idleRate =
-    idleFrom === null || idleTo === null
-      ? Number.NaN
-      : (idleTo - idleFrom) / ((performance.now() - idleStart) / 1000);
+    idleFrom === null || idleTo === null ? Number.NaN : (idleTo - idleFrom) / ((performance.now() - idleStart) / 1000);
   const kinds = {} as Record<SessionKind, KindCalibration>;
   const per = spec.calibrateSessions ?? 10;
   let n = 0;
