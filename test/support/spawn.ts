@@ -10,6 +10,12 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+// A test that fails half-way must not leave a server running after its worker exits.
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Starts `tsx <entry>` as `npm start` does, with a clean environment plus `env`. */
 export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): RunningProcess {
   const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
@@ -24,7 +30,11 @@ export function spawnEntry(entry: string, env: Record<string, string>, args: str
   child.stderr?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  running.add(child);
+  const exited = once(child, "exit").then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   return { child, output: () => output, exited };
 }
 
