@@ -104,7 +104,8 @@ function databaseTarget(env: Env): DatabaseTarget {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   let env: Env;
   try {
-    env = envSchema<Env>({ schema: EnvSchema, data: source, dotenv: false });
+    // Only `source` counts: the process environment is read when it is the source, not merged into another.
+    env = envSchema<Env>({ schema: EnvSchema, data: source, env: false, dotenv: false });
   } catch (err) {
     const message = (err as Error).message.replace(/\s+/g, " ").replace(/\benv\//g, "");
     throw new ConfigError(`invalid environment: ${message}`);
