@@ -1,6 +1,7 @@
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
 import type { Locale, Screen } from "../core/engine/types.js";
+import { storableText } from "../core/flows/inputs.js";
 import type { Translator } from "../core/i18n/index.js";
 import { decide, toView } from "./input.js";
 import { type Encoding, pageCount, type RenderOptions, renderScreen } from "./render.js";
@@ -46,7 +47,9 @@ export class UssdChannel {
       channel: "ussd",
       sessionKey: request.sessionId,
       identity: { phone },
-      event: (previous) => decide(request.text, previous, (screen, locale) => pageCount(screen, locale, this.render)),
+      // The text is stored with the session (what was seen so far): only what the database takes.
+      event: (previous) =>
+        decide(storableText(request.text), previous, (screen, locale) => pageCount(screen, locale, this.render)),
     });
     const page = toView(reply.view)?.page ?? 1;
     const rendered = renderScreen(reply.screen, reply.locale, page, this.render);

@@ -10,12 +10,19 @@ const fail = (key: string, params?: Record<string, string | number>): { ok: fals
   error: text(key, params),
 });
 
-/** Free text from a keypad or keyboard: trimmed, control characters removed, spaces collapsed. */
-export function cleanText(value: string): string {
+/**
+ * Text as the database can store it: PostgreSQL refuses NUL (in text and JSON) and a lone UTF-16
+ * surrogate (in JSON), so control characters become spaces and lone surrogates U+FFFD.
+ */
+export function storableText(value: string): string {
   return value
     .replace(/\p{Cc}/gu, " ")
-    .replace(/\s+/g, " ")
-    .trim();
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+}
+
+/** Free text from a keypad or keyboard: trimmed, control characters removed, spaces collapsed. */
+export function cleanText(value: string): string {
+  return storableText(value).replace(/\s+/g, " ").trim();
 }
 
 export function textOf(input: StepInput): string | null {
