@@ -1,4 +1,5 @@
 import type { ConversationEngine } from "../core/engine/engine.js";
+import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import type { Identity } from "../core/engine/types.js";
 import type { Translator } from "../core/i18n/index.js";
 import { keyboardKind, renderScreen } from "./render.js";
@@ -19,6 +20,8 @@ export interface CitizenUpdate {
  * one loses its buttons, so a finished step cannot be replayed from an old keyboard.
  */
 export class CitizenChat {
+  private readonly limitNotices = new MemoryRateLimiter(1, 60_000, 10_000);
+
   constructor(
     private readonly engine: ConversationEngine,
     private readonly translator: Translator,
@@ -39,10 +42,18 @@ export class CitizenChat {
         return decision;
       },
     });
-    const verdict: Verdict = decided.verdict ?? { kind: "duplicate" };
+    const t = (key: string) => this.translator.t(reply.locale, key);
+    if (!decided.verdict) {
+      // Refused before the session was even read: the person is over their step limit. Told once
+      // a minute, so a flood does not turn into a queue of messages to the same chat.
+      const notice = t("errors.rate_limited");
+      await this.io.answer(update.callbackQueryId, notice);
+      if (this.limitNotices.hit(String(chatId), Date.now())) await this.io.sendText(chatId, notice);
+      return;
+    }
+    const verdict: Verdict = decided.verdict;
     const view = readView(reply.view);
     const rendered = renderScreen(reply.screen, reply.locale, this.translator, view);
-    const t = (key: string) => this.translator.t(reply.locale, key);
     const pressed = input.kind === "button" ? input.messageId : null;
 
     switch (verdict.kind) {
@@ -96,6 +107,7 @@ export class CitizenChat {
       channel: "telegram",
       sessionKey,
       identity,
+      bookkeeping: true,
       event: (previous) => {
         // Always there: remember() follows a step that saved the session.
         if (!previous) return { replay: true };

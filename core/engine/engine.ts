@@ -55,6 +55,8 @@ export interface StepRequest {
   sessionKey: string;
   identity: Identity;
   event: ConversationEvent | ((previous: PreviousTurn | undefined) => ChannelDecision);
+  /** The channel's own bookkeeping, not a person's action: not counted against the step limit. */
+  bookkeeping?: boolean;
 }
 
 export interface StepReply {
@@ -99,8 +101,10 @@ export class ConversationEngine {
 
   async step(input: StepRequest): Promise<StepReply> {
     const now = this.clock();
-    const person = input.identity.phone ?? input.identity.telegramUserId?.toString();
-    if (person && this.options.stepLimiter && !(await this.options.stepLimiter.hit(person, now.getTime()))) {
+    // A Telegram user is one person whether or not this update carries their phone (a shared contact).
+    const person = input.identity.telegramUserId?.toString() ?? input.identity.phone;
+    const limiter = input.bookkeeping ? undefined : this.options.stepLimiter;
+    if (person && limiter && !(await limiter.hit(person, now.getTime()))) {
       // Answered without touching the database: the point is to shed load.
       return {
         screen: {
