@@ -15,6 +15,82 @@ export interface TelegramWebhookOptions {
 }
 
 const SECRET_HEADER = "x-telegram-bot-api-secret-token";
+
+/**
+ * The fields of an update the bot reads, with the types Telegram gives them: anything else is
+ * refused here (400) rather than failing half-way through a step. Unknown fields and update kinds
+ * pass; the bot ignores them.
+ */
+const id = { type: "integer", minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+const user = {
+  type: "object",
+  required: ["id", "is_bot"],
+  properties: { id, is_bot: { type: "boolean" }, language_code: { type: "string" } },
+};
+const chat = { type: "object", required: ["id", "type"], properties: { id, type: { type: "string" } } };
+const message = {
+  type: "object",
+  required: ["message_id", "chat"],
+  properties: {
+    message_id: id,
+    chat,
+    from: user,
+    text: { type: "string" },
+    entities: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["type", "offset", "length"],
+        properties: { type: { type: "string" }, offset: { type: "integer" }, length: { type: "integer" } },
+      },
+    },
+    contact: {
+      type: "object",
+      required: ["phone_number"],
+      properties: { phone_number: { type: "string" }, user_id: id },
+    },
+    location: {
+      type: "object",
+      required: ["latitude", "longitude"],
+      properties: { latitude: { type: "number" }, longitude: { type: "number" } },
+    },
+  },
+};
+/** Other kinds: grammY still reads their chat and sender. */
+const carrier = { type: "object", properties: { chat, from: user, user } };
+const MESSAGE_KINDS = ["message", "edited_message", "channel_post", "edited_channel_post", "business_message"];
+const OTHER_KINDS = [
+  "edited_business_message",
+  "message_reaction",
+  "my_chat_member",
+  "chat_member",
+  "chat_join_request",
+  "inline_query",
+  "chosen_inline_result",
+  "shipping_query",
+  "pre_checkout_query",
+  "poll_answer",
+  "purchased_paid_media",
+];
+const UpdateBody = {
+  type: "object",
+  required: ["update_id"],
+  properties: {
+    update_id: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    ...Object.fromEntries(MESSAGE_KINDS.map((kind) => [kind, message])),
+    ...Object.fromEntries(OTHER_KINDS.map((kind) => [kind, carrier])),
+    callback_query: {
+      type: "object",
+      required: ["id", "from"],
+      properties: {
+        id: { type: "string" },
+        from: user,
+        data: { type: "string" },
+        message: { type: "object", required: ["message_id", "chat"], properties: { message_id: id, chat } },
+      },
+    },
+  },
+};
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 /** `POST /telegram/webhook`: authenticated by the secret token, anything else is 401 and ignored. */
@@ -37,13 +113,7 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
           return reply.code(401).send({ error: "unauthorized" });
         }
       },
-      schema: {
-        body: {
-          type: "object",
-          required: ["update_id"],
-          properties: { update_id: { type: "integer", minimum: 0 } },
-        },
-      },
+      schema: { body: UpdateBody },
     },
     async (request, reply) => {
       const update = request.body as Update;
