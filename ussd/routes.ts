@@ -25,6 +25,11 @@ export interface UssdPluginOptions {
   translator?: Translator;
   /** Per-number limit on inbound SMS (default: 5 in 10 minutes). */
   smsLimiter?: RateLimiter;
+  /**
+   * How long one step may take before the caller gets the apology instead (default 1,500 ms): the
+   * gateway gives a step a few seconds, and a database that stopped answering must not use them up.
+   */
+  stepDeadlineMs?: number;
 }
 
 const str = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra });
@@ -65,6 +70,23 @@ const SmsBody = Type.Object({
 
 const TEXT = "text/plain; charset=utf-8";
 
+/** The apology's own lookup of the caller's language gets only this long. */
+const LOOKUP_DEADLINE_MS = 250;
+
+/** Thrown when a step or lookup outlives its deadline (it may still finish in the background). */
+class DeadlineError extends Error {
+  readonly code = "DEADLINE_EXCEEDED";
+  override name = "DeadlineError";
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The Africa's Talking front end: `POST /ussd`, `POST /ussd/events`, `POST /sms/inbound` and,
  * unless disabled, the web phone at `GET /simulator`. Form bodies are parsed here; the callback
@@ -88,16 +110,18 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   const channel = new UssdChannel(core.engine, translator, { maxCharsUcs2: config.ussd.maxCharsUcs2 });
   const sms = new SmsInbound(prisma, core.services, options.smsLimiter);
   const guard = tokenGuard(config.ussd.callbackToken);
+  const stepDeadlineMs = options.stepDeadlineMs ?? 1_500;
 
   /** The apology, in the caller's language when it can still be looked up. */
   const apology = async (phoneNumber: unknown): Promise<string> => {
     let locale: Locale = "uz";
     const phone = typeof phoneNumber === "string" ? normalizeUzPhone(phoneNumber) : null;
     try {
-      const citizen = phone ? await core.services.citizens.findByPhone(phone) : null;
+      const citizen = phone ? await withDeadline(core.services.citizens.findByPhone(phone), LOOKUP_DEADLINE_MS) : null;
       locale = citizen?.locale ?? "uz";
     } catch {
-      // The database is what failed: the language this caller used in earlier steps, else Uzbek.
+      // The database is what failed (or is too slow): the language this caller used in earlier
+      // steps, else Uzbek.
       locale = (phone ? core.engine.knownLocale(phone) : undefined) ?? "uz";
     }
     return channel.final(locale, "errors.unavailable").text;
@@ -125,7 +149,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
 
   app.post("/ussd", { onRequest: guard, schema: { body: UssdBody } }, async (request, reply) => {
     try {
-      const answer = await channel.handle(request.body);
+      const answer = await withDeadline(channel.handle(request.body), stepDeadlineMs);
       return reply
         .type(TEXT)
         .header("x-ussd-locale", answer.locale)
