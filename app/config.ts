@@ -35,6 +35,7 @@ const EnvSchema = Type.Object({
   TELEGRAM_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
   API_TOKENS: Type.Optional(Type.String()),
   RATE_LIMIT_STEPS_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
+  API_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
   SIMULATOR_ENABLED: Type.Optional(Type.Boolean()),
   SEED_DEMO: Type.Optional(Type.Boolean()),
   NOTIFY_WORKER: Type.Union([Type.Literal("inline"), Type.Literal("off")], { default: "inline" }),
@@ -62,6 +63,8 @@ export interface AppConfig {
   apiTokens: ApiToken[];
   /** Conversation steps per person per minute on USSD and Telegram (0: unlimited). */
   stepsPerMinute: number;
+  /** Back-office API requests per client IP per minute (0: unlimited). */
+  apiRequestsPerMinute: number;
   simulatorEnabled: boolean;
   /** Load the demo mahalla set on start (default: only on the embedded database). */
   seedDemo: boolean;
@@ -140,6 +143,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     apiTokens: parseApiTokens(env.API_TOKENS),
     stepsPerMinute: env.RATE_LIMIT_STEPS_PER_MINUTE,
+    apiRequestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
     seedDemo: env.SEED_DEMO ?? database.kind === "pglite",
     notifications: { worker: env.NOTIFY_WORKER, smsPerSecond: env.NOTIFY_SMS_PER_SECOND },

@@ -1,3 +1,4 @@
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
@@ -20,7 +21,7 @@ import { staffRoutes } from "./staff.js";
 import { visitRoutes } from "./visits.js";
 
 export interface ApiPluginOptions {
-  config: Pick<AppConfig, "apiTokens" | "ussd">;
+  config: Pick<AppConfig, "apiTokens" | "ussd"> & Partial<Pick<AppConfig, "apiRequestsPerMinute">>;
   prisma: PrismaClient;
   clock?: () => Date;
   /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
@@ -67,6 +68,19 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
       v1.setNotFoundHandler((_request, reply) => {
         void reply.code(404).send({ error: { code: "NOT_FOUND", message: "no such endpoint" } });
       });
+      const perMinute = options.config.apiRequestsPerMinute ?? 0;
+      if (perMinute > 0) {
+        // Per client IP, counted before authentication so guessing tokens is limited too. Behind a
+        // load balancer the IP is the balancer's unless Fastify is told to trust X-Forwarded-For.
+        await v1.register(rateLimit, {
+          global: false,
+          max: perMinute,
+          timeWindow: 60_000,
+          errorResponseBuilder: (_request, context) =>
+            new ApiError(429, "RATE_LIMITED", `too many requests; retry in ${context.after}`),
+        });
+        v1.addHook("onRequest", v1.rateLimit());
+      }
       const tokens = options.config.apiTokens;
       if (tokens.length === 0) app.log.warn("API_TOKENS is not set: the back-office API refuses every request");
       v1.addHook("onRequest", async (request, reply) => {
