@@ -22,8 +22,9 @@ export interface ServerDeps {
 export type Core = ReturnType<typeof createCore>;
 
 /** One engine for every channel: one reference-data cache, one per-person step limit. */
-export function createAppCore(config: AppConfig, db: Database): Core {
+export function createAppCore(config: AppConfig, db: Database, clock?: () => Date): Core {
   return createCore(db, {
+    ...(clock ? { clock } : {}),
     idleSeconds: {
       ussd: config.ussd.sessionIdleSeconds,
       telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,
