@@ -120,7 +120,11 @@ export class ConversationEngine {
         replayed: true,
       };
     }
-    const stored = await this.options.sessions.load(input.channel, input.sessionKey);
+    const { session: stored, citizen: known } = await this.options.sessions.load(
+      input.channel,
+      input.sessionKey,
+      input.identity.phone,
+    );
     const previous: PreviousTurn | undefined = stored?.lastScreen
       ? { screen: stored.lastScreen, view: stored.view, locale: stored.locale, steps: stored.steps }
       : undefined;
@@ -146,7 +150,8 @@ export class ConversationEngine {
     const request = { ...input, event: "event" in decision ? decision.event : ({ type: "start" } as const) };
     const view = "event" in decision ? (decision.view ?? null) : null;
     const live = stored && stored.expiresAt > now ? stored : undefined;
-    const citizen = await this.identify(request, live?.citizen ?? null);
+    // The loaded citizen is trusted only if it is the caller (identify checks), live session or not.
+    const citizen = await this.identify(request, known);
 
     let state: SessionState;
     let screen: Screen;

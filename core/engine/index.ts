@@ -27,7 +27,7 @@ export function createCore(
   db: CoreDatabase,
   options: CoreOptions = {},
 ): { engine: ConversationEngine; services: Services } {
-  const services = createServices(db.prisma, { hotline: options.hotline });
+  const services = createServices(db.prisma, { hotline: options.hotline, sql: db.sql });
   const engine = new ConversationEngine({
     services,
     sessions: new SqlSessionStore(db.sql),

@@ -34,7 +34,15 @@ export interface StoredSession {
   view: JsonValue;
   locale: Locale;
   expiresAt: Date;
-  /** The session's citizen as stored now (read with the session, saving a query per step). */
+}
+
+/** A session (if any) and the person it belongs to, read in one round trip. */
+export interface LoadedSession {
+  session: StoredSession | undefined;
+  /**
+   * The session's citizen as stored now or, for a session without one, the citizen with the
+   * caller's phone: the first step of a USSD session then needs no lookup of its own.
+   */
   citizen: CitizenRecord | null;
 }
 
@@ -52,13 +60,14 @@ export interface SessionWrite {
 }
 
 export interface SessionStore {
-  load(channel: Channel, sessionKey: string): Promise<StoredSession | undefined>;
+  load(channel: Channel, sessionKey: string, phone?: string): Promise<LoadedSession>;
   save(session: SessionWrite): Promise<void>;
 }
 
 interface SessionRow {
   citizenId: number | null;
-  state: (SessionState & { view?: JsonValue }) | string;
+  /** Null when there is no session (the row then carries only the phone's citizen). */
+  state: (SessionState & { view?: JsonValue }) | string | null;
   stepCount: number;
   lastScreen: Screen | string | null;
   expiresMs: number;
@@ -82,9 +91,9 @@ const LOAD_SQL = `
          c.id as "cId", c.phone as "cPhone", c."telegramUserId"::text as "cTelegramUserId",
          c."telegramChatId"::text as "cTelegramChatId", c.pinfl as "cPinfl", c."fullName" as "cFullName",
          c.locale as "cLocale", c."mahallaId" as "cMahallaId"
-    from "ConversationSession" s
-    left join "Citizen" c on c.id = s."citizenId"
-   where s.channel = $1 and s."sessionKey" = $2`;
+    from (select 1) as one
+    left join "ConversationSession" s on s.channel = $1 and s."sessionKey" = $2
+    left join "Citizen" c on c.id = coalesce(s."citizenId", (select id from "Citizen" where phone = $3))`;
 
 const SAVE_SQL = `
   insert into "ConversationSession"
@@ -97,36 +106,41 @@ const SAVE_SQL = `
 /**
  * Sessions in the ConversationSession table. Every step of every conversation reads and writes
  * one row, so these two statements are plain SQL (no per-query planning) and the read brings the
- * citizen along: a step costs one read and one write besides what its flow needs.
+ * citizen along (by the session, or by the caller's phone on a session's first step): a step
+ * costs one read and one write besides what its flow needs.
  */
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly sql: SqlExecutor) {}
 
-  async load(channel: Channel, sessionKey: string): Promise<StoredSession | undefined> {
-    const [row] = await this.sql.query<SessionRow>(LOAD_SQL, [channel, sessionKey]);
-    if (!row) return undefined;
+  async load(channel: Channel, sessionKey: string, phone?: string): Promise<LoadedSession> {
+    const [row] = await this.sql.query<SessionRow>(LOAD_SQL, [channel, sessionKey, phone ?? null]);
+    if (!row) return { session: undefined, citizen: null };
+    const citizen: CitizenRecord | null =
+      row.cId === null || row.cPhone === null
+        ? null
+        : {
+            id: row.cId,
+            phone: row.cPhone,
+            telegramUserId: bigintOrNull(row.cTelegramUserId),
+            telegramChatId: bigintOrNull(row.cTelegramChatId),
+            pinfl: row.cPinfl,
+            fullName: row.cFullName,
+            locale: isLocale(row.cLocale) ? row.cLocale : null,
+            mahallaId: row.cMahallaId,
+          };
+    if (row.state === null) return { session: undefined, citizen };
     const { view, ...state } = json(row.state);
     return {
-      citizenId: row.citizenId,
-      state,
-      steps: row.stepCount,
-      view: view ?? null,
-      lastScreen: row.lastScreen === null ? null : json(row.lastScreen),
-      locale: isLocale(state.locale) ? state.locale : "uz",
-      expiresAt: new Date(row.expiresMs),
-      citizen:
-        row.cId === null || row.cPhone === null
-          ? null
-          : {
-              id: row.cId,
-              phone: row.cPhone,
-              telegramUserId: bigintOrNull(row.cTelegramUserId),
-              telegramChatId: bigintOrNull(row.cTelegramChatId),
-              pinfl: row.cPinfl,
-              fullName: row.cFullName,
-              locale: isLocale(row.cLocale) ? row.cLocale : null,
-              mahallaId: row.cMahallaId,
-            },
+      session: {
+        citizenId: row.citizenId,
+        state,
+        steps: row.stepCount,
+        view: view ?? null,
+        lastScreen: row.lastScreen === null ? null : json(row.lastScreen),
+        locale: isLocale(state.locale) ? state.locale : "uz",
+        expiresAt: new Date(row.expiresMs),
+      },
+      citizen,
     };
   }
 

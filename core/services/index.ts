@@ -1,4 +1,5 @@
-import type { PrismaClient } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, prismaSql } from "../db/database.js";
 import { AppealService } from "./appeals.js";
 import { ApplicationService } from "./applications.js";
 import { CitizenService } from "./citizens.js";
@@ -20,13 +21,20 @@ export interface Services {
   hotline: string;
 }
 
-export function createServices(prisma: PrismaClient, options: { hotline?: string } = {}): Services {
+export interface ServiceOptions {
+  hotline?: string;
+  /** Plain SQL on the same database, for the statements payment day runs most (default: through Prisma). */
+  sql?: SqlExecutor;
+}
+
+export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
+  const sql = options.sql ?? prismaSql(prisma);
   return {
     citizens: new CitizenService(prisma),
     reference: new ReferenceService(prisma),
     applications: new ApplicationService(prisma),
     drafts: new DraftService(prisma),
-    payments: new PaymentService(prisma),
+    payments: new PaymentService(sql),
     visits: new VisitService(prisma),
     appeals: new AppealService(prisma),
     hotline: options.hotline ?? "1146",

@@ -1,6 +1,5 @@
-import type { PrismaClient } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
 import type { Names } from "../engine/types.js";
-import { shortNamesOf } from "./names.js";
 
 export interface CardOverview {
   maskedNumber: string;
@@ -14,31 +13,45 @@ export interface PaymentLine {
   creditedAt: Date;
 }
 
-export class PaymentService {
-  constructor(private readonly prisma: PrismaClient) {}
+interface OverviewRow {
+  cards: CardOverview[] | string;
+  payments: { uz: string; uzCyrl: string; ru: string; amount: string; period: string; creditedMs: number }[] | string;
+}
 
-  /** The citizen's social cards and latest payments: one round trip each, newest first. */
+// Both drivers return json parsed; text is accepted too in case a driver does not.
+const json = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
+
+/**
+ * Cards and latest payments with their benefits' short names, in one statement: this is the
+ * screen most people open on payment day, and each statement is a round trip and a plan.
+ */
+const OVERVIEW_SQL = `
+  select
+    coalesce((select json_agg(json_build_object('maskedNumber', c."maskedNumber", 'status', c.status) order by c.id desc)
+                from "SocialCard" c where c."citizenId" = $1), '[]'::json) as cards,
+    coalesce((select json_agg(json_build_object(
+                       'uz', b."shortUz", 'uzCyrl', b."shortUzCyrl", 'ru', b."shortRu",
+                       'amount', p."amountTiyin"::text, 'period', p.period,
+                       'creditedMs', (extract(epoch from p."creditedAt") * 1000)::float8)
+                     order by p."creditedAt" desc, p.id desc)
+                from (select * from "Payment" where "citizenId" = $1
+                       order by "creditedAt" desc, id desc limit $2) p
+                join "BenefitType" b on b.id = p."benefitTypeId"), '[]'::json) as payments`;
+
+export class PaymentService {
+  constructor(private readonly sql: SqlExecutor) {}
+
+  /** The citizen's social cards (newest first) and latest payments (newest first). */
   async overview(citizenId: number, limit = 5): Promise<{ cards: CardOverview[]; payments: PaymentLine[] }> {
-    const [cards, payments] = await Promise.all([
-      this.prisma.socialCard.findMany({
-        where: { citizenId },
-        orderBy: { id: "desc" },
-        select: { maskedNumber: true, status: true },
-      }),
-      this.prisma.payment.findMany({
-        where: { citizenId },
-        orderBy: [{ creditedAt: "desc" }, { id: "desc" }],
-        take: limit,
-        include: { benefitType: { select: { shortUz: true, shortUzCyrl: true, shortRu: true } } },
-      }),
-    ]);
+    const [row] = await this.sql.query<OverviewRow>(OVERVIEW_SQL, [citizenId, limit]);
+    if (!row) return { cards: [], payments: [] };
     return {
-      cards,
-      payments: payments.map((p) => ({
-        benefit: shortNamesOf(p.benefitType),
-        amountTiyin: Number(p.amountTiyin),
+      cards: json(row.cards),
+      payments: json(row.payments).map((p) => ({
+        benefit: { uz: p.uz, "uz-Cyrl": p.uzCyrl, ru: p.ru },
+        amountTiyin: Number(p.amount),
         period: p.period,
-        creditedAt: p.creditedAt,
+        creditedAt: new Date(p.creditedMs),
       })),
     };
   }

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCitizen } from "./support/fixtures.js";
+import { nextPhone, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
+
+/**
+ * Payment day is mostly people checking their card: what that costs the database per step is what
+ * decides how many callers one server can answer, so the count is pinned here.
+ */
+let t: TestApp;
+
+beforeAll(async () => {
+  // No notification worker: nothing else talks to the database while statements are counted.
+  t = await startApp({ NOTIFY_WORKER: "off" });
+});
+afterAll(() => t.close());
+
+/** Statements the server sends while `action` runs. */
+async function statementsOf(action: () => Promise<unknown>): Promise<number> {
+  const before = t.db.queryCount();
+  await action();
+  return t.db.queryCount() - before;
+}
+
+describe("a card check by a caller the service already knows", () => {
+  it("costs two statements to dial and three to show the card and its newest payments", async () => {
+    const phone = new UssdPhone(t.app, nextPhone());
+    const citizen = await createCitizen(t.db.prisma, { phone: phone.phoneNumber, locale: "ru" });
+    const benefit = await t.db.prisma.benefitType.findUniqueOrThrow({ where: { code: "AGE_PENSION" } });
+    const card = await t.db.prisma.socialCard.create({
+      data: {
+        externalId: `cost-card-${citizen.id}`,
+        citizenId: citizen.id,
+        maskedNumber: "**** 7781",
+        status: "active",
+      },
+    });
+    await t.db.prisma.payment.createMany({
+      data: [1, 2, 3, 4].map((month) => ({
+        externalId: `cost-pay-${citizen.id}-${month}`,
+        citizenId: citizen.id,
+        cardId: card.id,
+        benefitTypeId: benefit.id,
+        amountTiyin: BigInt(month * 10_000_000),
+        period: `2026-0${month}`,
+        creditedAt: new Date(Date.UTC(2026, month - 1, 5, 6)),
+      })),
+    });
+
+    // The session read brings the caller along: no lookup of the phone of its own.
+    expect(await statementsOf(() => phone.dial())).toBe(2);
+    // Session read, cards and payments together, session write.
+    expect(await statementsOf(() => phone.send("3"))).toBe(3);
+
+    expect(phone.ended).toBe(true);
+    expect(phone.screen).toContain("**** 7781");
+    // The three newest, newest first; January is left out.
+    const shownDates = phone.screen.match(/\d\d\.\d\d\.2026/g);
+    expect(shownDates).toEqual(["05.04.2026", "05.03.2026", "05.02.2026"]);
+    expect(phone.screen).toContain("400 000");
+  });
+});
