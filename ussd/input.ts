@@ -52,7 +52,11 @@ export function decide(
   if (found.retry) return { replay: true };
   const input = found.input.trim();
   const { screen } = previous;
-  const pages = pagesOf(screen, previous.locale);
+  // Laying the previous screen out again is most of a step's rendering cost: only a page turn, or
+  // a screen left on a later page, needs its page count.
+  const paging =
+    input === NAV_KEYS.next || (input === NAV_KEYS.back && stored.page > 1) || (input === "" && stored.page > 1);
+  const pages = paging ? pagesOf(screen, previous.locale) : 1;
   const page = Math.min(stored.page, pages);
 
   if (input === "") return { redisplay: true, view: view(text, page) };
