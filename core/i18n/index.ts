@@ -20,6 +20,8 @@ export function loadResources(dir = localesDir): Record<Locale, Resources> {
  */
 export class Translator {
   private readonly i18n: i18n;
+  /** Texts without parameters, once translated: most of a screen, on every step. */
+  private readonly plain = new Map<string, string>();
 
   constructor(resources: Record<Locale, Resources> = loadResources()) {
     this.i18n = i18next.createInstance();
@@ -36,7 +38,14 @@ export class Translator {
   }
 
   t(locale: Locale, key: string, params?: Params): string {
-    return this.i18n.t(key, { lng: locale, ...this.resolveParams(locale, params) }) as string;
+    if (params) return this.i18n.t(key, { lng: locale, ...this.resolveParams(locale, params) }) as string;
+    const cacheKey = `${locale}:${key}`;
+    let value = this.plain.get(cacheKey);
+    if (value === undefined) {
+      value = this.i18n.t(key, { lng: locale }) as string;
+      this.plain.set(cacheKey, value);
+    }
+    return value;
   }
 
   text(locale: Locale, text: Text): string {
