@@ -20,7 +20,8 @@ export interface QueryCounter {
 
 /**
  * Plain parameterised SQL on the same connection(s) Prisma uses, without Prisma's per-query
- * planning: for the two statements every conversation step runs (see PrismaSessionStore).
+ * planning: for the statements every conversation step runs (see SqlSessionStore). `text` must be
+ * a constant: on PostgreSQL each distinct text becomes a prepared statement on every connection.
  */
 export interface SqlExecutor {
   query<Row>(text: string, values: unknown[]): Promise<Row[]>;
@@ -87,6 +88,17 @@ function counting(factory: SqlMigrationAwareDriverAdapterFactory, counter: Query
   };
 }
 
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `mc_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> {
   const counter: QueryCounter = { queries: 0 };
   if (target.kind === "pglite") {
@@ -127,7 +139,8 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
     sql: {
       query: async <Row>(text: string, values: unknown[]) => {
         counter.queries++;
-        return (await pool.query({ text, values })).rows as Row[];
+        // Named, so each connection parses and analyses it once rather than on every step.
+        return (await pool.query({ name: statementName(text), text, values })).rows as Row[];
       },
     },
     ping: async () => {
