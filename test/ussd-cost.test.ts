@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCore } from "../core/engine/index.js";
 import { createCitizen } from "./support/fixtures.js";
-import { nextPhone, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
+import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 
 /**
  * Payment day is mostly people checking their card: what that costs the database per step is what
@@ -57,5 +58,33 @@ describe("a card check by a caller the service already knows", () => {
     const shownDates = phone.screen.match(/\d\d\.\d\d\.2026/g);
     expect(shownDates).toEqual(["05.04.2026", "05.03.2026", "05.02.2026"]);
     expect(phone.screen).toContain("400 000");
+  });
+});
+
+describe("a status check by a caller the service already knows", () => {
+  it("costs three statements for the list, three for an application with its history, two to turn its page", async () => {
+    const phone = new UssdPhone(t.app, nextPhone());
+    const citizen = await createCitizen(t.db.prisma, { phone: phone.phoneNumber, locale: "uz" });
+    const benefit = await t.db.prisma.benefitType.findUniqueOrThrow({ where: { code: "CHILD_ALLOWANCE" } });
+    const core = createCore(t.db);
+    const reference = await core.services.applications.submit({
+      citizenId: citizen.id,
+      benefitTypeId: benefit.id,
+      answers: { household_size: 4 },
+      channel: "ussd",
+      locale: "uz",
+    });
+    await core.services.applications.changeStatus({ reference, status: "under_review", actor: "api:test" });
+
+    // *1146*2#: straight to the list.
+    expect(await statementsOf(() => phone.dial("2"))).toBe(3);
+    expect(phone.screen).toContain(shown("uz", "status.application.under_review"));
+    expect(await statementsOf(() => phone.send("1"))).toBe(3);
+    expect(phone.screen).toContain(reference);
+    // The history, newest first: under review on this page, then (98) submitted on the next.
+    expect(phone.screen).toContain(`: ${shown("uz", "status.application.under_review")}`);
+    // A page turn shows the stored screen again: the session's read and write only.
+    expect(await statementsOf(() => phone.send("98"))).toBe(2);
+    expect(phone.screen).toContain(`: ${shown("uz", "status.application.submitted")}`);
   });
 });

@@ -27,6 +27,9 @@ export interface SqlExecutor {
   query<Row>(text: string, values: unknown[]): Promise<Row[]>;
 }
 
+/** A json/jsonb column as read by plain SQL: both drivers parse it; text is accepted in case one does not. */
+export const jsonColumn = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
+
 export interface DriverHandle {
   readonly target: DatabaseTarget;
   readonly factory: SqlMigrationAwareDriverAdapterFactory;

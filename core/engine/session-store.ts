@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../db/adapters.js";
+import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import type { CitizenRecord } from "../services/citizens.js";
 import type { FlowData, JsonValue } from "./flow.js";
 import type { Channel, Locale, Screen } from "./types.js";
@@ -81,8 +81,6 @@ interface SessionRow {
   cMahallaId: number | null;
 }
 
-// Both drivers return jsonb parsed; text is accepted too in case a driver does not.
-const json = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
 const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
 
 const LOAD_SQL = `

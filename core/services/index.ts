@@ -32,7 +32,7 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
   return {
     citizens: new CitizenService(prisma),
     reference: new ReferenceService(prisma),
-    applications: new ApplicationService(prisma),
+    applications: new ApplicationService(prisma, sql),
     drafts: new DraftService(prisma),
     payments: new PaymentService(sql),
     visits: new VisitService(prisma),

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../db/adapters.js";
+import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import type { Names } from "../engine/types.js";
 
 export interface CardOverview {
@@ -17,9 +17,6 @@ interface OverviewRow {
   cards: CardOverview[] | string;
   payments: { uz: string; uzCyrl: string; ru: string; amount: string; period: string; creditedMs: number }[] | string;
 }
-
-// Both drivers return json parsed; text is accepted too in case a driver does not.
-const json = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
 
 /**
  * Cards and latest payments with their benefits' short names, in one statement: this is the
