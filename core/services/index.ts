@@ -33,9 +33,9 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     citizens: new CitizenService(prisma),
     reference: new ReferenceService(prisma),
     applications: new ApplicationService(prisma, sql),
-    drafts: new DraftService(prisma),
+    drafts: new DraftService(sql),
     payments: new PaymentService(sql),
-    visits: new VisitService(prisma),
+    visits: new VisitService(prisma, sql),
     appeals: new AppealService(prisma),
     hotline: options.hotline ?? "1146",
   };

@@ -1,4 +1,5 @@
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
 import { DomainError } from "../domain/errors.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, type SlotPart } from "../domain/slots.js";
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
@@ -24,8 +25,35 @@ export interface VisitSummary {
 const reasonNames = { select: { nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
 const dayDate = (day: string) => new Date(`${day}T00:00:00Z`);
 
+/**
+ * Places taken per day and half-day among the given days, counted against the mahalla's worker
+ * (the first active one serving it) or, without one, against the mahalla; with that capacity.
+ */
+const FREE_SLOTS_SQL = `
+  with worker as (
+    select s.id, s."dailyCapacity" from "Staff" s
+      join "StaffMahalla" sm on sm."staffId" = s.id and sm."mahallaId" = $1
+     where s.active and s.role = 'social_worker'
+     order by s.id limit 1)
+  select to_char(v."slotDate", 'YYYY-MM-DD') as day, v."slotPart" as part, count(*)::int as taken,
+         (select "dailyCapacity" from worker) as capacity
+    from "VisitRequest" v
+   where v."slotDate" = any($2::date[]) and v.status <> 'cancelled'
+     and (case when exists (select 1 from worker) then v."assignedStaffId" = (select id from worker)
+               else v."mahallaId" = $1 and v."assignedStaffId" is null end)
+   group by 1, 2
+  union all
+  select null, null, 0, (select "dailyCapacity" from worker)`;
+
 export class VisitService {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: SqlExecutor;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    sql?: SqlExecutor,
+  ) {
+    this.sql = sql ?? prismaSql(prisma);
+  }
 
   /** The social worker who takes a mahalla's visits: the first active one serving it. */
   private worker(db: Tx | PrismaClient, mahallaId: number) {
@@ -49,19 +77,16 @@ export class VisitService {
 
   /** Slots in the coming working days that still have room with the mahalla's worker. */
   async freeSlots(mahallaId: number, now: Date): Promise<Slot[]> {
-    const worker = await this.worker(this.prisma, mahallaId);
-    const capacity = worker?.dailyCapacity ?? DEFAULT_SLOT_CAPACITY;
     const days = nextWorkingDays(now, BOOKING_DAYS);
-    const booked = await this.prisma.visitRequest.groupBy({
-      by: ["slotDate", "slotPart"],
-      where: {
-        slotDate: { in: days.map(dayDate) },
-        status: { not: "cancelled" },
-        ...(worker ? { assignedStaffId: worker.id } : { mahallaId, assignedStaffId: null }),
-      },
-      _count: { _all: true },
-    });
-    const taken = new Map(booked.map((b) => [`${b.slotDate.toISOString().slice(0, 10)}:${b.slotPart}`, b._count._all]));
+    // One statement: the booking screen is on every visit request's path.
+    const rows = await this.sql.query<{
+      day: string | null;
+      part: string | null;
+      taken: number;
+      capacity: number | null;
+    }>(FREE_SLOTS_SQL, [mahallaId, days]);
+    const capacity = rows[0]?.capacity ?? DEFAULT_SLOT_CAPACITY;
+    const taken = new Map(rows.filter((r) => r.day !== null).map((r) => [`${r.day}:${r.part}`, Number(r.taken)]));
     return days.flatMap((date) =>
       SLOT_PARTS.filter((part) => (taken.get(`${date}:${part}`) ?? 0) < capacity).map((part) => ({ date, part })),
     );
