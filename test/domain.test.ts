@@ -3,6 +3,7 @@ import { formatUzPhone, normalizeUzPhone } from "../core/domain/phone.js";
 import { makePinfl, validatePinfl } from "../core/domain/pinfl.js";
 import { dammDigit, newReference, parseReference } from "../core/domain/reference.js";
 import { nextWorkingDays } from "../core/domain/slots.js";
+import { formatDate } from "../core/i18n/format.js";
 
 describe("phone numbers", () => {
   it.each([
@@ -69,5 +70,28 @@ describe("working days", () => {
     // 19:30 UTC on Friday is already Saturday in Tashkent.
     expect(nextWorkingDays(new Date("2026-11-27T19:30:00Z"), 3)).toEqual(["2026-11-30", "2026-12-01", "2026-12-02"]);
     expect(nextWorkingDays(new Date("2026-11-25T06:00:00Z"), 2)).toEqual(["2026-11-26", "2026-11-27"]);
+  });
+});
+
+describe("dates as citizens read them", () => {
+  it("formats the calendar day in Tashkent exactly as the time-zone database does", () => {
+    const intl = new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Asia/Tashkent",
+      day: "2-digit",
+      month: "2-digit",
+      year: "numeric",
+    });
+    // Around midnight Tashkent time (19:00 UTC), across years, and at random instants since 1992.
+    const instants = [Date.UTC(2026, 11, 31, 18, 59, 59, 999), Date.UTC(2026, 11, 31, 19), Date.UTC(2028, 1, 28, 19)];
+    let seed = 12_345;
+    for (let i = 0; i < 2_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      instants.push(Date.UTC(1992, 0, 1) + (seed / 2 ** 31) * (Date.UTC(2060, 0, 1) - Date.UTC(1992, 0, 1)));
+    }
+    for (const ms of instants) {
+      const parts = Object.fromEntries(intl.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+      expect(formatDate(new Date(ms))).toBe(`${parts.day}.${parts.month}.${parts.year}`);
+    }
+    expect(formatDate("2026-12-31T19:00:00Z")).toBe("01.01.2027");
   });
 });

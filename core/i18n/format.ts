@@ -1,7 +1,5 @@
 import type { Locale } from "../engine/types.js";
 
-export const DISPLAY_TIME_ZONE = "Asia/Tashkent";
-
 /** Groups digits by three with plain spaces ("1 250 000"): readable on any phone, GSM-safe. */
 export function groupDigits(value: bigint | number): string {
   const s = BigInt(value).toString();
@@ -19,18 +17,17 @@ export function formatSum(tiyin: bigint | number): string {
   return fraction === 0n ? groupDigits(whole) : `${groupDigits(whole)},${fraction.toString().padStart(2, "0")}`;
 }
 
-const dateFormat = new Intl.DateTimeFormat("en-GB", {
-  timeZone: DISPLAY_TIME_ZONE,
-  day: "2-digit",
-  month: "2-digit",
-  year: "numeric",
-});
+/**
+ * Tashkent has kept UTC+5 without daylight saving since 1992, so its calendar date is plain
+ * arithmetic; Intl's time-zone formatting cost more than the rest of a payments screen.
+ */
+const TASHKENT_OFFSET_MS = 5 * 3_600_000;
 
 /** dd.mm.yyyy in Tashkent time: the form used on Uzbek documents in every language. */
 export function formatDate(value: string | Date): string {
   const date = typeof value === "string" ? new Date(value) : value;
-  const parts = Object.fromEntries(dateFormat.formatToParts(date).map((p) => [p.type, p.value]));
-  return `${parts.day}.${parts.month}.${parts.year}`;
+  const [y, m, d] = new Date(date.getTime() + TASHKENT_OFFSET_MS).toISOString().slice(0, 10).split("-");
+  return `${d}.${m}.${y}`;
 }
 
 /** The calendar date in Tashkent as YYYY-MM-DD. */
