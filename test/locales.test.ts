@@ -112,6 +112,19 @@ describe("locale files", () => {
     expect(plural).toContain("status.list_title");
   });
 
+  it("use only plain {{name}} placeholders, which the translator fills in itself", () => {
+    // No nesting ($t), formats ({{x, number}}), unescaped ({{- x}}) or stray braces: Translator
+    // interpolates outside i18next for speed and would show them raw.
+    const unsupported: string[] = [];
+    for (const locale of LOCALES) {
+      for (const { key, text } of texts(locale)) {
+        const rest = text.replace(/\{\{\s*[\w.]+\s*\}\}/g, "");
+        if (text.includes("$t(") || rest.includes("{{") || rest.includes("}}")) unsupported.push(`${locale}: ${key}`);
+      }
+    }
+    expect(unsupported).toEqual([]);
+  });
+
   it("use the same interpolation variables for a key in every language", () => {
     const differing: string[] = [];
     for (const [base, forms] of uz.bases) {

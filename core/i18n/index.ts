@@ -8,6 +8,9 @@ import { formatDate, formatSum } from "./format.js";
 
 export type Resources = Record<string, unknown>;
 
+/** i18next's `{{name}}` (the locales use no formats, nesting or unescaped forms; test/locales checks). */
+const PLACEHOLDER = /\{\{\s*([\w.]+)\s*\}\}/g;
+
 export function loadResources(dir = localesDir): Record<Locale, Resources> {
   return Object.fromEntries(
     LOCALES.map((l) => [l, JSON.parse(readFileSync(join(dir, `${l}.json`), "utf8")) as Resources]),
@@ -38,7 +41,14 @@ export class Translator {
   }
 
   t(locale: Locale, key: string, params?: Params): string {
-    if (params) return this.i18n.t(key, { lng: locale, ...this.resolveParams(locale, params) }) as string;
+    if (params) {
+      const values = this.resolveParams(locale, params);
+      // Plural forms are i18next's to choose; any other text is its template with the values in.
+      if ("count" in values) return this.i18n.t(key, { lng: locale, ...values }) as string;
+      return this.t(locale, key).replace(PLACEHOLDER, (placeholder, name: string) =>
+        Object.hasOwn(values, name) ? String(values[name]) : placeholder,
+      );
+    }
     const cacheKey = `${locale}:${key}`;
     let value = this.plain.get(cacheKey);
     if (value === undefined) {
