@@ -118,16 +118,25 @@ async function newestSource(): Promise<number> {
   return newest;
 }
 
+/** The flags `npm run start:prod` gives node, read from package.json. */
+async function productionNodeFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  const words = (pkg.scripts["start:prod"] ?? "").split(/\s+/);
+  return words.filter((word, i) => i > 0 && word.startsWith("--") && words[0] === "node");
+}
+
 /** The server command: the compiled build when it can be (re)built, else TypeScript through tsx. */
 async function serverCommand(opts: BenchOptions, notes: string[]): Promise<{ args: string[]; note?: string }> {
   const tsx = ["--import", "tsx", join(ROOT, "app/main.ts")];
   if (opts.server === "tsx") return { args: tsx, note: "TypeScript loaded through tsx" };
   const main = join(ROOT, "dist/app/main.js");
+  // As operators run it: with the Node flags of `npm run start:prod` (the Dockerfile's too).
+  const args = [...(await productionNodeFlags()), main];
   const built = await stat(main).then(
     (s) => s.mtimeMs,
     () => 0,
   );
-  if (built > (await newestSource())) return { args: [main], note: "compiled build, up to date" };
+  if (built > (await newestSource())) return { args, note: "compiled build, up to date" };
   say("building the server (npm run build)…");
   try {
     await run(process.execPath, [
@@ -135,7 +144,7 @@ async function serverCommand(opts: BenchOptions, notes: string[]): Promise<{ arg
       "-p",
       join(ROOT, "tsconfig.build.json"),
     ]);
-    return { args: [main], note: "compiled by `npm run build` at the start of the run" };
+    return { args, note: "compiled by `npm run build` at the start of the run" };
   } catch (err) {
     notes.push(`The build failed, so the server ran through tsx: ${(err as Error).message.split("\n")[0]}`);
     return { args: tsx, note: "TypeScript through tsx: the build failed" };

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -160,4 +160,17 @@ describe("npm start (app/main.ts)", () => {
     }
     // Two cold starts of the real process; generous because the suite runs other files beside it.
   }, 300_000);
+});
+
+describe("production start", () => {
+  it("runs the Docker image with the same Node flags as npm run start:prod", async () => {
+    const root = join(import.meta.dirname, "..");
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const startProd = pkg.scripts["start:prod"]?.split(/\s+/) ?? [];
+    const cmd = /^CMD (\[.*\])$/m.exec(await readFile(join(root, "Dockerfile"), "utf8"))?.[1];
+    expect(cmd).toBeDefined();
+    expect(JSON.parse(cmd ?? "[]")).toEqual(startProd);
+    // The heap is bounded: V8's default limit lets it grow past 400 MB under payment-day load.
+    expect(startProd).toContain("--max-old-space-size=256");
+  });
 });
