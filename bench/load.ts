@@ -50,6 +50,11 @@ export interface LoadSpec {
   telegram?: { secret: string; botId: number; updateIdBase: number; replyTimeoutMs: number };
   /** Calibration: sessions per kind, one at a time. */
   calibrateSessions?: number;
+  /**
+   * A person's pause after each answer before the next input (ms, varied ±50 %); 0 or unset: none,
+   * so the sessions are closed-loop and measure capacity.
+   */
+  thinkMs?: number;
 }
 
 export interface ErrorCounts {
@@ -76,6 +81,8 @@ export interface KindCalibration {
 export interface LoadResult {
   mode: LoadSpec["mode"];
   concurrency: number;
+  /** The pause between steps (0: closed-loop). */
+  thinkMs: number;
   windowMs: number;
   /** Steps (USSD requests or Telegram updates) answered inside the measured window. */
   steps: number;
@@ -258,6 +265,7 @@ async function ussdSession(
       meter.surprise(endedAt, `${kind} step ${step} (${ussdText(inputs, step)}): ${answer.body}`);
       return steps;
     }
+    if (spec.thinkMs) await sleep(spec.thinkMs * (0.5 + Math.random()));
   }
   meter.completed[kind]++;
   return steps;
@@ -485,6 +493,7 @@ function result(spec: LoadSpec, meter: Meter, pool: Record<SessionKind, PoolCurs
     windowMicros: meter.windowMicros,
     mode: spec.mode,
     concurrency: spec.concurrency,
+    thinkMs: spec.thinkMs ?? 0,
     windowMs,
     steps: meter.samples.count,
     stepsPerSecond: windowMs > 0 ? meter.samples.count / (windowMs / 1000) : 0,

@@ -244,6 +244,13 @@ function load(ctx: Context, spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+/**
+ * Besides the closed-loop points (capacity): the same sessions as people use them, pausing about a
+ * second after each answer. Closed-loop, 200 sessions in flight at 50 ms each would take 4,000
+ * steps/s (Little's law), so latency at 200 sessions means something only with a pause.
+ */
+const PACED_POINT = { concurrency: 200, thinkMs: 1_000 };
+
 let updateIdBase = 100_000_000;
 let runCounter = 0;
 
@@ -479,6 +486,11 @@ async function measureBackend(
         say(`${id} USSD ${c}: ${describePoint(p)}`);
         report.ussd.push(p);
       }
+      const { concurrency, thinkMs } = PACED_POINT;
+      const paced = await point(ctx, base, spec(ctx, base, "ussd", concurrency, offsets, { thinkMs }), accounted);
+      offsets = paced.taken;
+      say(`${id} USSD ${concurrency} pausing ${thinkMs} ms: ${describePoint(paced)}`);
+      report.ussd.push(paced);
       const calls = new Map(ctx.api.calls);
       const tg = await point(ctx, base, spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, offsets), accounted);
       offsets = tg.taken;

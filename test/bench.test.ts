@@ -105,6 +105,7 @@ describe("benchmark targets", () => {
   const point = (concurrency: number, over: Partial<PointResult> = {}): PointResult => ({
     mode: "ussd",
     concurrency,
+    thinkMs: 0,
     windowMs: 10_000,
     steps: 25_000,
     stepsPerSecond: 2_500,
@@ -136,8 +137,25 @@ describe("benchmark targets", () => {
     serverErrors: [],
   });
 
+  const paced = (over: Partial<PointResult> = {}) => point(200, { thinkMs: 1_000, stepsPerSecond: 180, ...over });
+
   it("are met when every figure is inside its bound", () => {
-    expect(targets(backend([point(200), point(1000)])).map((v) => v.met)).toEqual([true, true, true, true]);
+    expect(targets(backend([point(200), paced(), point(1000)])).map((v) => v.met)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it("judge capacity on the closed-loop point and people's latency on the paced one", () => {
+    const slowWhenPaced = paced({ latency: { count: 1, p50: 20, p95: 45, p99: 60, max: 90, mean: 25, over1s: 0 } });
+    // Listed first, the paced point is still not taken for the closed-loop one.
+    const verdicts = targets(backend([slowWhenPaced, point(200), point(1000)]));
+    expect(verdicts.map((v) => v.met)).toEqual([true, true, false, true, true]);
+    expect(verdicts[2]?.measured).toBe("p99 60 ms at 180 steps/s");
+    expect(targets(backend([point(200), point(1000)]))[2]?.met).toBeNull();
   });
 
   it("are missed by a slow p99, one step above a second, an apology, or the memory peak", () => {
@@ -150,15 +168,15 @@ describe("benchmark targets", () => {
         301,
       ),
     );
-    expect(verdicts.map((v) => v.met)).toEqual([true, false, false, false]);
+    expect(verdicts.map((v) => v.met)).toEqual([true, false, null, false, false]);
     const apologised = targets(
       backend([point(200, { errors: { network: 0, timeout: 0, status: {}, badPrefix: 0, noReply: 0, apology: 1 } })]),
     );
     expect(apologised[0]?.met).toBe(false);
-    expect(apologised[2]?.met).toBeNull();
+    expect(apologised[3]?.met).toBeNull();
     // A slow step answered while draining, or an error outside the window, still misses the 1 s target.
-    expect(targets(backend([point(200), point(1000, { slowAfterWarmup: 2 })]))[2]?.met).toBe(false);
-    expect(targets(backend([point(200), point(1000, { errorsInRun: 1 })]))[2]?.met).toBe(false);
+    expect(targets(backend([point(200), point(1000, { slowAfterWarmup: 2 })]))[3]?.met).toBe(false);
+    expect(targets(backend([point(200), point(1000, { errorsInRun: 1 })]))[3]?.met).toBe(false);
   });
 });
 
