@@ -96,7 +96,7 @@ const LOAD_SQL = `
 const SAVE_SQL = `
   insert into "ConversationSession"
     (channel, "sessionKey", "citizenId", state, "stepCount", "lastScreen", "expiresAt", "createdAt", "updatedAt")
-  values ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7::timestamp, $8::timestamp, $8::timestamp)
+  values ($1, $2, $3, $4::json, $5, $6::json, $7::timestamp, $8::timestamp, $8::timestamp)
   on conflict (channel, "sessionKey") do update set
     "citizenId" = excluded."citizenId", state = excluded.state, "stepCount" = excluded."stepCount",
     "lastScreen" = excluded."lastScreen", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"`;
