@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { buildServer, createAppCore } from "./server.js";
+import { startSessionRetention } from "./session-retention.js";
 
 /** `npm start`: migrate, seed reference data, serve. */
 async function main() {
@@ -36,6 +37,7 @@ async function main() {
       : undefined;
   if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
+  let retention: { stop(): void } | undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -47,6 +49,7 @@ async function main() {
       process.exit(1);
     }, 15_000).unref();
     try {
+      retention?.stop();
       await polling?.stop();
       await app.close();
       await notifications?.stop();
@@ -61,6 +64,7 @@ async function main() {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   await app.listen({ port: config.http.port, host: config.http.host });
   await notifications?.start();
+  retention = startSessionRetention({ sessions: core.sessions, logger });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
     polling = await startPolling(telegram, logger).catch((err: unknown) => {

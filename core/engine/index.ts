@@ -26,15 +26,16 @@ export type CoreDatabase = Pick<Database, "prisma" | "sql">;
 export function createCore(
   db: CoreDatabase,
   options: CoreOptions = {},
-): { engine: ConversationEngine; services: Services } {
+): { engine: ConversationEngine; services: Services; sessions: SqlSessionStore } {
   const services = createServices(db.prisma, { hotline: options.hotline, sql: db.sql });
+  const sessions = new SqlSessionStore(db.sql);
   const engine = new ConversationEngine({
     services,
-    sessions: new SqlSessionStore(db.sql),
+    sessions,
     flows: citizenFlows,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
   });
-  return { engine, services };
+  return { engine, services, sessions };
 }

@@ -93,6 +93,12 @@ const LOAD_SQL = `
     left join "ConversationSession" s on s.channel = $1 and s."sessionKey" = $2
     left join "Citizen" c on c.id = coalesce(s."citizenId", (select id from "Citizen" where phone = $3))`;
 
+// A scan rather than an index: an index on expiresAt would cost every step's write more than an
+// hourly scan costs (see schema.prisma).
+const PURGE_SQL = `
+  with gone as (delete from "ConversationSession" where "expiresAt" < $1::timestamp returning 1)
+  select count(*)::int as count from gone`;
+
 const SAVE_SQL = `
   insert into "ConversationSession"
     (channel, "sessionKey", "citizenId", state, "stepCount", "lastScreen", "expiresAt", "createdAt", "updatedAt")
@@ -140,6 +146,15 @@ export class SqlSessionStore implements SessionStore {
       },
       citizen,
     };
+  }
+
+  /**
+   * Deletes sessions that expired before `before`: what people typed (addresses, PINFLs) is not
+   * kept once no conversation can continue from it. Returns how many went.
+   */
+  async purgeExpired(before: Date): Promise<number> {
+    const [row] = await this.sql.query<{ count: number }>(PURGE_SQL, [before.toISOString()]);
+    return row?.count ?? 0;
   }
 
   async save(session: SessionWrite): Promise<void> {
