@@ -28,7 +28,7 @@ async function main() {
 
   const core = createAppCore(config, db);
   const telegram = config.telegram.enabled
-    ? createTelegram({ config: config.telegram, prisma: db.prisma, logger, core })
+    ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger, core })
     : undefined;
   const app = await buildServer({ config, db, logger, telegram, core });
   const notifications =

@@ -70,7 +70,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (telegram.enabled && telegram.webhookSecret) {
     await app.register(telegramWebhook, {
       telegram:
-        deps.telegram ?? createTelegram({ config: telegram, prisma: deps.db.prisma, logger: deps.logger, core }),
+        deps.telegram ??
+        createTelegram({ config: telegram, prisma: deps.db.prisma, sql: deps.db.sql, logger: deps.logger, core }),
       secret: telegram.webhookSecret,
     });
   }

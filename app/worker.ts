@@ -24,7 +24,7 @@ async function main() {
   const db = await openDatabase(config.database);
   // The bot is only used to send here; updates are handled by the web instances.
   const telegram = config.telegram.enabled
-    ? createTelegram({ config: config.telegram, prisma: db.prisma, logger })
+    ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger })
     : undefined;
   const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender);
   await engine.start();

@@ -5,6 +5,7 @@ import { Bot } from "grammy";
 import type { Update, UserFromGetMe } from "grammy/types";
 import type { AppConfig } from "../app/config.js";
 import type { Logger } from "../app/logger.js";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import { type ConversationEngine, createCore } from "../core/engine/index.js";
 import { Translator } from "../core/i18n/index.js";
@@ -33,6 +34,8 @@ export const TELEGRAM_LIMITS: ThrottleSettings = { globalPerSecond: 30, perChatI
 export interface TelegramOptions {
   config: Pick<TelegramSettings, "token" | "apiRoot" | "sessionIdleSeconds">;
   prisma: PrismaClient;
+  /** Plain SQL on the same database, for the statements every update runs (default: through Prisma). */
+  sql?: SqlExecutor;
   logger: Logger;
   /** Known bot identity: skips getMe at start-up. */
   botInfo?: UserFromGetMe;
@@ -66,6 +69,7 @@ export interface TelegramBot {
 export function createTelegram(options: TelegramOptions): TelegramBot {
   const { config, prisma, logger } = options;
   const clock = options.clock ?? (() => new Date());
+  const sql = options.sql ?? prismaSql(prisma);
   const translator = options.translator ?? new Translator();
   const bot = new Bot(config.token, {
     client: { apiRoot: config.apiRoot },
@@ -79,7 +83,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   const { engine } =
     options.core ??
     createCore(
-      { prisma, sql: prismaSql(prisma) },
+      { prisma, sql },
       {
         idleSeconds: { telegram: config.sessionIdleSeconds },
         ...(options.hotline ? { hotline: options.hotline } : {}),
@@ -87,7 +91,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
       },
     );
   const io = new TelegramIo(bot.api, logger);
-  const staffVisits = new StaffVisitService(prisma, { clock });
+  const staffVisits = new StaffVisitService(prisma, { clock, sql });
   const staff = new StaffChat({
     service: staffVisits,
     renderer: new StaffRenderer(translator),
@@ -113,7 +117,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
       }
     }
   });
-  const ledger = new UpdateLedger(prisma, clock);
+  const ledger = new UpdateLedger(sql, clock);
   bot.use(async (ctx, next) => {
     if (recent.admit(ctx.update.update_id) && (await ledger.admit(ctx.update.update_id))) await next();
   });

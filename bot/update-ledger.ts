@@ -1,6 +1,12 @@
-import type { PrismaClient } from "../core/db/database.js";
+import type { SqlExecutor } from "../core/db/adapters.js";
 
 const KEEP_DAYS = 7;
+
+// Every update runs the first statement: plain SQL.
+const ADMIT_SQL = `
+  insert into "TelegramUpdate" ("updateId", "receivedAt") values ($1::bigint, $2::timestamp)
+  on conflict ("updateId") do nothing returning 1 as taken`;
+const FORGET_SQL = `delete from "TelegramUpdate" where "receivedAt" < $1::timestamp`;
 
 /**
  * Update ids taken in by any instance, in the TelegramUpdate table: Telegram redelivers an update
@@ -10,21 +16,18 @@ export class UpdateLedger {
   private taken = 0;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly sql: SqlExecutor,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
   /** True the first time an update id is seen, false for every redelivery. */
   async admit(updateId: number): Promise<boolean> {
-    const { count } = await this.prisma.telegramUpdate.createMany({
-      data: [{ updateId: BigInt(updateId) }],
-      skipDuplicates: true,
-    });
+    const now = this.clock();
+    const rows = await this.sql.query<{ taken: number }>(ADMIT_SQL, [String(updateId), now.toISOString()]);
     // Telegram keeps an undelivered update for at most a day; a week of ids is plenty.
     if (++this.taken % 1000 === 0) {
-      const before = new Date(this.clock().getTime() - KEEP_DAYS * 86_400_000);
-      await this.prisma.telegramUpdate.deleteMany({ where: { receivedAt: { lt: before } } });
+      await this.sql.query(FORGET_SQL, [new Date(now.getTime() - KEEP_DAYS * 86_400_000).toISOString()]);
     }
-    return count === 1;
+    return rows.length === 1;
   }
 }

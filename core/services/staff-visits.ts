@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../domain/errors.js";
 import { type Slot, type SlotPart, slotKey } from "../domain/slots.js";
 import type { VisitStatus } from "../domain/statuses.js";
@@ -61,6 +62,8 @@ export const hashInviteCode = (code: string) => createHash("sha256").update(code
 
 const staffSelect = { id: true, fullName: true, role: true, districtId: true, locale: true, active: true } as const;
 type StaffRow = { id: number; fullName: string; role: string; districtId: number; locale: string; active: boolean };
+const STAFF_BY_TELEGRAM_SQL = `
+  select id, "fullName", role, "districtId", locale, active from "Staff" where "telegramUserId" = $1::bigint`;
 const toMember = (row: StaffRow): StaffMember => ({
   ...row,
   role: row.role === "district_admin" ? "district_admin" : "social_worker",
@@ -110,11 +113,14 @@ export class StaffVisitService {
   private readonly visits: VisitService;
   private readonly clock: () => Date;
 
+  private readonly sql: SqlExecutor;
+
   constructor(
     private readonly prisma: PrismaClient,
-    options: { clock?: () => Date } = {},
+    options: { clock?: () => Date; sql?: SqlExecutor } = {},
   ) {
-    this.visits = new VisitService(prisma);
+    this.sql = options.sql ?? prismaSql(prisma);
+    this.visits = new VisitService(prisma, this.sql);
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -159,7 +165,8 @@ export class StaffVisitService {
   }
 
   async findByTelegram(telegramUserId: bigint): Promise<StaffMember | null> {
-    const row = await this.prisma.staff.findUnique({ where: { telegramUserId }, select: staffSelect });
+    // Asked for every Telegram update (is this a worker's chat?): plain SQL.
+    const [row] = await this.sql.query<StaffRow>(STAFF_BY_TELEGRAM_SQL, [telegramUserId.toString()]);
     return row?.active ? toMember(row) : null;
   }
 

@@ -62,6 +62,7 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
   const telegram = createTelegram({
     config: config.telegram,
     prisma: db.prisma,
+    sql: db.sql,
     logger,
     throttle: options.throttle ?? TEST_THROTTLE,
     core,
