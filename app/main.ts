@@ -1,24 +1,15 @@
 import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { ConfigError, loadConfig } from "./config.js";
+import type { AppConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
+import { closeOnSignals, runProgram } from "./process.js";
 import { buildServer, createAppCore } from "./server.js";
 import { startSessionRetention } from "./session-retention.js";
 
 /** `npm start`: migrate, seed reference data, serve. */
-async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mahalla-connect: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   logger.info({ database: config.database.kind }, "database ready, migrations applied");
@@ -38,30 +29,13 @@ async function main() {
   if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
   let retention: { stop(): void } | undefined;
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, "shutting down: finishing in-flight requests");
-    // A dependency that no longer answers (Redis gone, say) must not keep the process alive.
-    setTimeout(() => {
-      logger.error("shutdown did not finish within 15 s: exiting");
-      process.exit(1);
-    }, 15_000).unref();
-    try {
-      retention?.stop();
-      await polling?.stop();
-      await app.close();
-      await notifications?.stop();
-      await db.close();
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, "shutdown failed");
-      process.exit(1);
-    }
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
+    retention?.stop();
+    await polling?.stop();
+    await app.close();
+    await notifications?.stop();
+    await db.close();
+  });
   await app.listen({ port: config.http.port, host: config.http.host });
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger });
@@ -74,7 +48,4 @@ async function main() {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`mahalla-connect: start-up failed: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+runProgram("mahalla-connect", main);
