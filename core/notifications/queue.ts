@@ -1,6 +1,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { NotificationDelivery } from "./delivery.js";
 import { backoffDelay } from "./policy.js";
+import { Rounds } from "./rounds.js";
 import { type LogSink, silentLog } from "./senders.js";
 
 export const QUEUE_NAME = "notifications";
@@ -48,8 +49,7 @@ export class NotificationQueue {
   readonly queue: Queue<NotificationJob>;
   private worker: Worker<NotificationJob> | undefined;
   private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly dispatcher: Rounds;
   private lastRecovery = Number.NEGATIVE_INFINITY;
   private readonly connection: { url: string; maxRetriesPerRequest: null };
   private readonly prefix: string;
@@ -65,6 +65,12 @@ export class NotificationQueue {
     this.log = options.log ?? silentLog;
     this.queue = new Queue<NotificationJob>(QUEUE_NAME, { connection: this.connection, prefix: this.prefix });
     this.queue.on("error", (err) => this.log.error({ err }, "notification queue error"));
+    const batch = options.batchSize ?? 500;
+    this.dispatcher = new Rounds(
+      async () => (await this.dispatchOnce()) >= batch,
+      options.dispatchEveryMs ?? 1_000,
+      (err) => this.log.error({ err }, "notification dispatch failed"),
+    );
   }
 
   async start(): Promise<void> {
@@ -82,14 +88,12 @@ export class NotificationQueue {
       // Not awaited until ready: with Redis down, start-up goes on and the worker connects when it can.
       this.worker.on("error", (err) => this.log.error({ err }, "notification worker error"));
     }
-    if (this.options.dispatcher) this.loop = this.dispatchLoop();
+    if (this.options.dispatcher) this.dispatcher.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
-    await this.loop;
-    this.loop = undefined;
+    await this.dispatcher.stop();
     // Waits for jobs in progress, so no row is left half-sent by a clean shutdown.
     await this.worker?.close();
     this.worker = undefined;
@@ -97,7 +101,7 @@ export class NotificationQueue {
   }
 
   wake(): void {
-    this.wakeUp?.();
+    this.dispatcher.wake();
   }
 
   /** One dispatch round: recover interrupted sends now and then, then top the queue up. */
@@ -136,32 +140,5 @@ export class NotificationQueue {
     if (result.outcome === "retry") throw new Error(result.error);
     if (result.outcome === "dead") throw new UnrecoverableError(result.error);
     return result.outcome;
-  }
-
-  private async dispatchLoop(): Promise<void> {
-    const every = this.options.dispatchEveryMs ?? 1_000;
-    const batch = this.options.batchSize ?? 500;
-    while (this.running) {
-      let moved = 0;
-      try {
-        moved = await this.dispatchOnce();
-      } catch (err) {
-        this.log.error({ err }, "notification dispatch failed");
-      }
-      if (this.running && moved < batch) await this.pause(every);
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 }

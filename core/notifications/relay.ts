@@ -1,4 +1,5 @@
 import type { DeliveryOutcome, NotificationDelivery } from "./delivery.js";
+import { Rounds } from "./rounds.js";
 import { type LogSink, silentLog } from "./senders.js";
 
 export interface RelayOptions {
@@ -20,9 +21,7 @@ export interface RelayOptions {
  * notifications, never the API or USSD.
  */
 export class OutboxRelay {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly rounds: Rounds;
   private lastRecovery = Number.NEGATIVE_INFINITY;
   private lastClaimed = 0;
   private readonly pollMs: number;
@@ -40,25 +39,29 @@ export class OutboxRelay {
     this.concurrency = options.concurrency ?? 8;
     this.recoverEveryMs = options.recoverEveryMs ?? 10_000;
     this.log = options.log ?? silentLog;
+    this.rounds = new Rounds(
+      async () => {
+        this.lastClaimed = 0;
+        await this.tick();
+        return this.lastClaimed >= this.batchSize;
+      },
+      this.pollMs,
+      (err) => this.log.error({ err }, "outbox relay round failed"),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.rounds.start();
   }
 
   /** Finishes the round in progress (its claimed rows are sent), then stops. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
-    this.loop = undefined;
+    await this.rounds.stop();
   }
 
   /** Starts the next round now (e.g. right after an import wrote many rows). */
   wake(): void {
-    this.wakeUp?.();
+    this.rounds.wake();
   }
 
   /** One round: recover interrupted sends (now and then), claim due rows, send them. */
@@ -85,30 +88,5 @@ export class OutboxRelay {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));
     return outcomes;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      this.lastClaimed = 0;
-      try {
-        await this.tick();
-      } catch (err) {
-        this.log.error({ err }, "outbox relay round failed");
-      }
-      if (this.running && this.lastClaimed < this.batchSize) await this.pause(this.pollMs);
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 }
