@@ -12,6 +12,7 @@ import type { RateLimiter } from "../core/engine/rate-limit.js";
 import type { Locale } from "../core/engine/types.js";
 import { Translator } from "../core/i18n/index.js";
 import type { Services } from "../core/services/index.js";
+import { Admission } from "./admission.js";
 import { UssdChannel } from "./channel.js";
 import { recordSessionEnd } from "./events.js";
 import { simulatorPage } from "./simulator.js";
@@ -30,6 +31,12 @@ export interface UssdPluginOptions {
    * gateway gives a step a few seconds, and a database that stopped answering must not use them up.
    */
   stepDeadlineMs?: number;
+  /**
+   * Steps in progress at once, and how long a step may wait for its turn before the caller gets
+   * the apology without it being run (default 64 and 600 ms: past capacity, answers still come
+   * within a second). See Admission.
+   */
+  admission?: { limit: number; maxWaitMs: number };
 }
 
 const str = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra });
@@ -111,11 +118,17 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   const sms = new SmsInbound(prisma, core.services, options.smsLimiter);
   const guard = tokenGuard(config.ussd.callbackToken);
   const stepDeadlineMs = options.stepDeadlineMs ?? 1_500;
+  const admission = new Admission(options.admission?.limit ?? 64, options.admission?.maxWaitMs ?? 600);
 
-  /** The apology, in the caller's language when it can still be looked up. */
-  const apology = async (phoneNumber: unknown): Promise<string> => {
+  /**
+   * The apology, in the caller's language when it can still be looked up (not for a step refused
+   * for load: then only from memory, adding nothing to what overloads us).
+   */
+  const apology = async (phoneNumber: unknown, lookUp = true): Promise<string> => {
     let locale: Locale = "uz";
     const phone = typeof phoneNumber === "string" ? normalizeUzPhone(phoneNumber) : null;
+    if (!lookUp)
+      return channel.final((phone ? core.engine.knownLocale(phone) : undefined) ?? "uz", "errors.unavailable").text;
     try {
       const citizen = phone ? await withDeadline(core.services.citizens.findByPhone(phone), LOOKUP_DEADLINE_MS) : null;
       locale = citizen?.locale ?? "uz";
@@ -148,8 +161,17 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   });
 
   app.post("/ussd", { onRequest: guard, schema: { body: UssdBody } }, async (request, reply) => {
+    if (!(await admission.enter())) {
+      request.log.debug("ussd step refused: the server is at capacity");
+      return reply
+        .code(200)
+        .type(TEXT)
+        .send(await apology(request.body.phoneNumber, false));
+    }
+    // The place is given back when the step's work ends, even if the caller was answered earlier.
+    const step = channel.handle(request.body).finally(() => admission.leave());
     try {
-      const answer = await withDeadline(channel.handle(request.body), stepDeadlineMs);
+      const answer = await withDeadline(step, stepDeadlineMs);
       return reply
         .type(TEXT)
         .header("x-ussd-locale", answer.locale)

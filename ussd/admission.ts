@@ -1,0 +1,49 @@
+/**
+ * Admission control for conversation steps: at most `limit` in progress, the rest wait in arrival
+ * order, and one that would wait longer than `maxWaitMs` is refused at once. Past capacity, a
+ * caller gets a prompt apology instead of an answer after the gateway gave up, and the server does
+ * no work whose answer would come too late to be read.
+ */
+export class Admission {
+  private active = 0;
+  private readonly queue: { admit: () => void }[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaitMs: number,
+  ) {}
+
+  /** Steps in progress and waiting: for /metrics and tests. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.queue.length };
+  }
+
+  /** Resolves true with a place taken (give it back with `leave`), or false when refused. */
+  enter(): Promise<boolean> {
+    if (this.active < this.limit) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const waiter = {
+        admit: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        const at = this.queue.indexOf(waiter);
+        if (at >= 0) this.queue.splice(at, 1);
+        resolve(false);
+      }, this.maxWaitMs);
+      this.queue.push(waiter);
+    });
+  }
+
+  /** Gives a place back: the longest waiter takes it over. */
+  leave(): void {
+    const next = this.queue.shift();
+    if (next) next.admit();
+    else this.active--;
+  }
+}
