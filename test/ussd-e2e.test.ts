@@ -1,4 +1,3 @@
-import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makePinfl } from "../core/domain/pinfl.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
@@ -6,8 +5,16 @@ import { createCore } from "../core/engine/index.js";
 import type { Locale } from "../core/engine/types.js";
 import { isGsm7 } from "../core/i18n/gsm.js";
 import { namesOf as names, shortNamesOf as shortNames } from "../core/services/names.js";
-import { ussdRoutes } from "../ussd/routes.js";
-import { nextPhone, shown, shownName, startApp, type TestApp, translator, UssdPhone } from "./ussd-support.js";
+import {
+  nextPhone,
+  shown,
+  shownName,
+  startApp,
+  type TestApp,
+  translator,
+  UssdPhone,
+  ussdOnly,
+} from "./ussd-support.js";
 
 let t: TestApp;
 let core: ReturnType<typeof createCore>;
@@ -543,31 +550,10 @@ describe("failures", () => {
       } as unknown as ConversationEngine,
       services: core.services,
     };
-    const app = Fastify();
-    await app.register(ussdRoutes, {
-      config: {
-        ussd: { callbackToken: undefined, maxCharsUcs2: 182, sessionIdleSeconds: 180 },
-        simulatorEnabled: false,
-        stepsPerMinute: 0,
-      },
-      prisma: t.db.prisma,
-      core: broken,
-    });
+    const app = await ussdOnly(t.db, broken);
     try {
-      const res = await app.inject({
-        method: "POST",
-        url: "/ussd",
-        payload: new URLSearchParams({
-          sessionId: "ATUid_broken",
-          serviceCode: "*1146#",
-          phoneNumber: phone.phoneNumber,
-          networkCode: "63902",
-          text: "",
-        }).toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      });
-      expect(res.statusCode).toBe(200);
-      expect(res.body).toBe(`END ${shown("ru", "errors.unavailable")}`);
+      const caller = new UssdPhone(app, phone.phoneNumber);
+      expect(await caller.dial()).toBe(`END ${shown("ru", "errors.unavailable")}`);
     } finally {
       await app.close();
     }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { expect } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
@@ -7,6 +7,7 @@ import type { Locale, Params } from "../core/engine/types.js";
 import { toGsm7 } from "../core/i18n/gsm.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { type UssdPluginOptions, ussdRoutes } from "../ussd/routes.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 
 export const translator = new Translator();
@@ -46,6 +47,26 @@ export async function startApp(env: Record<string, string> = {}, db?: TestDataba
       if (!db) await database.close();
     },
   };
+}
+
+/** The USSD routes alone over a given core (an engine that fails or is held), on a test database. */
+export async function ussdOnly(
+  db: TestDatabase,
+  core: NonNullable<UssdPluginOptions["core"]>,
+  options: Pick<UssdPluginOptions, "admission"> = {},
+): Promise<FastifyInstance> {
+  const app = Fastify();
+  await app.register(ussdRoutes, {
+    config: {
+      ussd: { callbackToken: undefined, maxCharsUcs2: 182, sessionIdleSeconds: 180 },
+      simulatorEnabled: false,
+      stepsPerMinute: 0,
+    },
+    prisma: db.prisma,
+    core,
+    ...options,
+  });
+  return app;
 }
 
 let sessions = 0;
