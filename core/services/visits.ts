@@ -28,6 +28,8 @@ const dayDate = (day: string) => new Date(`${day}T00:00:00Z`);
 /**
  * Places taken per day and half-day among the given days, counted against the mahalla's worker
  * (the first active one serving it) or, without one, against the mahalla; with that capacity.
+ * The same rule as worker() and bookedCount(), which book() checks inside its transaction: a
+ * change to one is a change to both.
  */
 const FREE_SLOTS_SQL = `
   with worker as (
