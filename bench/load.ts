@@ -204,6 +204,35 @@ const APOLOGIES: string[] = ["uz", "uz-Cyrl", "ru"].flatMap((locale) => {
 });
 const isApology = (answer: string) => APOLOGIES.some((a) => answer.replace(/[ʻʼ‘’]/g, "'").startsWith(a));
 
+/**
+ * Sends one step and records it: its latency when answered, a network error or timeout when not,
+ * and a non-200 status as an error. `ok` only for a 200 answer, which the caller then checks.
+ */
+async function timedStep(
+  meter: Meter,
+  send: () => Promise<Answer>,
+): Promise<{ ok: true; answered: true; answer: Answer; endedAt: number } | { ok: false; answered: boolean }> {
+  const startedAt = performance.now();
+  let answer: Answer;
+  try {
+    answer = await send();
+  } catch (err) {
+    meter.error(performance.now(), (e) =>
+      err instanceof RequestFailed && err.kind === "timeout" ? e.timeout++ : e.network++,
+    );
+    return { ok: false, answered: false };
+  }
+  const endedAt = performance.now();
+  meter.record(startedAt, endedAt);
+  if (answer.status !== 200) {
+    meter.error(endedAt, (e) => {
+      e.status[answer.status] = (e.status[answer.status] ?? 0) + 1;
+    });
+    return { ok: false, answered: true };
+  }
+  return { ok: true, answered: true, answer, endedAt };
+}
+
 /** One USSD session, step by step, exactly as Africa's Talking posts it. */
 async function ussdSession(
   post: Post,
@@ -226,24 +255,12 @@ async function ussdSession(
       networkCode: "63902",
       text: ussdText(inputs, step),
     }).toString();
-    const startedAt = performance.now();
-    let answer: Answer;
-    try {
-      answer = await post("/ussd", body, { "content-type": "application/x-www-form-urlencoded" });
-    } catch (err) {
-      const at = performance.now();
-      meter.error(at, (e) => (err instanceof RequestFailed && err.kind === "timeout" ? e.timeout++ : e.network++));
-      return steps;
-    }
-    const endedAt = performance.now();
-    meter.record(startedAt, endedAt);
-    steps++;
-    if (answer.status !== 200) {
-      meter.error(endedAt, (e) => {
-        e.status[answer.status] = (e.status[answer.status] ?? 0) + 1;
-      });
-      return steps;
-    }
+    const sent = await timedStep(meter, () =>
+      post("/ussd", body, { "content-type": "application/x-www-form-urlencoded" }),
+    );
+    if (sent.answered) steps++;
+    if (!sent.ok) return steps;
+    const { answer, endedAt } = sent;
     const prefix = answer.body.slice(0, 4);
     if (prefix !== "CON " && prefix !== "END ") {
       meter.error(endedAt, (e) => e.badPrefix++);
@@ -344,28 +361,14 @@ async function telegramSession(
       return steps;
     }
     const seq = shown?.seq ?? 0;
-    const startedAt = performance.now();
-    let answer: Answer;
-    try {
-      answer = await post("/telegram/webhook", JSON.stringify(update), {
+    const sent = await timedStep(meter, () =>
+      post("/telegram/webhook", JSON.stringify(update), {
         "content-type": "application/json",
         "x-telegram-bot-api-secret-token": tg.secret,
-      });
-    } catch (err) {
-      meter.error(performance.now(), (e) =>
-        err instanceof RequestFailed && err.kind === "timeout" ? e.timeout++ : e.network++,
-      );
-      return steps;
-    }
-    const endedAt = performance.now();
-    meter.record(startedAt, endedAt);
-    steps++;
-    if (answer.status !== 200) {
-      meter.error(endedAt, (e) => {
-        e.status[answer.status] = (e.status[answer.status] ?? 0) + 1;
-      });
-      return steps;
-    }
+      }),
+    );
+    if (sent.answered) steps++;
+    if (!sent.ok) return steps;
     if (spec.bare) continue;
     const reply = await screens.newer(user.id, seq, tg.replyTimeoutMs);
     if (reply !== "screen") {
