@@ -87,32 +87,28 @@ export async function audit(
   tx: Tx,
   entry: { actor: string; action: string; entity: string; entityId?: string; before?: unknown; after?: unknown },
 ): Promise<void> {
-  await tx.auditLog.create({
-    data: {
-      actor: entry.actor,
-      action: entry.action,
-      entity: entry.entity,
-      entityId: entry.entityId ?? null,
-      before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
-      after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
-    },
-  });
+  await tx.auditLog.create({ data: auditRow(entry) });
 }
 
 export type AuditEntry = Parameters<typeof audit>[1];
+
+/** An entry as its AuditLog row: before/after as JSON, absent when not given. */
+function auditRow(entry: AuditEntry) {
+  return {
+    actor: entry.actor,
+    action: entry.action,
+    entity: entry.entity,
+    entityId: entry.entityId ?? null,
+    before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
+    after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
+  };
+}
 
 /** Many audit entries in one statement (imports). */
 export async function auditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await tx.auditLog.createMany({
-    data: entries.map((entry) => ({
-      actor: entry.actor,
-      action: entry.action,
-      entity: entry.entity,
-      entityId: entry.entityId ?? null,
-      before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
-      after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
-    })),
+    data: entries.map(auditRow),
   });
 }
 
