@@ -8,6 +8,7 @@ import { isLocale, LOCALES } from "../core/engine/types.js";
 import { formatDate } from "../core/i18n/format.js";
 import { isGsm7 } from "../core/i18n/gsm.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { closingScreen } from "../ussd/channel.js";
 import { GSM7_BUDGET, renderPages, renderScreen } from "../ussd/render.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { translator } from "./ussd-support.js";
@@ -384,14 +385,7 @@ describe("the USSD screen budget", () => {
     }
     for (const locale of LOCALES) {
       for (const key of ["errors.unavailable", "errors.phone_not_uz"]) {
-        const screen: Screen = {
-          body: [{ key }],
-          options: [],
-          input: { kind: "none" },
-          nav: { back: false, home: false },
-          end: true,
-        };
-        const page = renderScreen(screen, locale, 1, { translator, maxCharsUcs2: 182 });
+        const page = renderScreen(closingScreen(key), locale, 1, { translator, maxCharsUcs2: 182 });
         expect(page.pages).toBe(1);
         expect(page.text.startsWith("END ")).toBe(true);
       }

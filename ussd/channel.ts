@@ -24,6 +24,15 @@ export interface UssdAnswer {
   pages: number;
 }
 
+/** A screen of one message that ends the session, outside any flow. */
+export const closingScreen = (key: string): Screen => ({
+  body: [{ key }],
+  options: [],
+  input: { kind: "none" },
+  nav: { back: false, home: false },
+  end: true,
+});
+
 /**
  * The USSD front end: one gateway request → one engine step → one rendered page. It owns no flow
  * logic: which part of the gateway's `text` is new, and how a screen fits the budget, are all it
@@ -64,14 +73,7 @@ export class UssdChannel {
 
   /** A closing message outside any flow: a foreign number, or the apology when something failed. */
   final(locale: Locale, key: string): UssdAnswer {
-    const screen: Screen = {
-      body: [{ key }],
-      options: [],
-      input: { kind: "none" },
-      nav: { back: false, home: false },
-      end: true,
-    };
-    const rendered = renderScreen(screen, locale, 1, this.render);
+    const rendered = renderScreen(closingScreen(key), locale, 1, this.render);
     return { text: rendered.text, locale, encoding: rendered.encoding, page: 1, pages: 1 };
   }
 }
