@@ -25,18 +25,28 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 async function session(key: string, expiresAt: Date) {
-  await store.save({
-    channel: "ussd",
-    sessionKey: key,
-    citizenId: null,
-    state: { flow: "apply", step: "address", data: { address: "Navoiy 12" }, history: [], optionKeys: [], invalid: 0 },
-    steps: 3,
-    lastScreen: screen,
-    view: { seen: "1*1", page: 1 },
-    locale: "uz",
-    expiresAt,
-    isNew: true,
-  });
+  const { lease } = await store.claim("ussd", key, undefined);
+  await store.save(
+    {
+      channel: "ussd",
+      sessionKey: key,
+      citizenId: null,
+      state: {
+        flow: "apply",
+        step: "address",
+        data: { address: "Navoiy 12" },
+        history: [],
+        optionKeys: [],
+        invalid: 0,
+      },
+      steps: 3,
+      lastScreen: screen,
+      view: { seen: "1*1", page: 1 },
+      locale: "uz",
+      expiresAt,
+    },
+    lease,
+  );
 }
 
 const keys = async () =>

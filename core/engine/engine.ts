@@ -14,7 +14,7 @@ import type {
 } from "./flow.js";
 import { text } from "./flow.js";
 import type { RateLimiter } from "./rate-limit.js";
-import type { SessionState, SessionStore } from "./session-store.js";
+import type { ClaimedSession, SessionState, SessionStore } from "./session-store.js";
 import type { Channel, ConversationEvent, Identity, Locale, Screen, Text } from "./types.js";
 import { isLocale, LOCALES } from "./types.js";
 
@@ -120,11 +120,23 @@ export class ConversationEngine {
         replayed: true,
       };
     }
-    const { session: stored, citizen: known } = await this.options.sessions.load(
-      input.channel,
-      input.sessionKey,
-      input.identity.phone,
-    );
+    const claimed = await this.options.sessions.claim(input.channel, input.sessionKey, input.identity.phone);
+    try {
+      return await this.run(input, claimed, person, now);
+    } catch (err) {
+      // Nothing of this step is stored: the next copy of the request runs it afresh.
+      await this.options.sessions.release(input.channel, input.sessionKey, claimed.lease).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** One step on a session this request holds; every way out writes the session (or the caller releases it). */
+  private async run(input: StepRequest, claimed: ClaimedSession, person: string | undefined, now: Date) {
+    const { lease, citizen: known } = claimed;
+    const owner = ownerOf(input.identity);
+    // A session key is only the gateway's (or chat's) word: a request from another person under it
+    // starts afresh, and never sees, replays or continues what the first one did.
+    const stored = claimed.session && claimed.session.state.owner === owner ? claimed.session : undefined;
     const previous: PreviousTurn | undefined = stored?.lastScreen
       ? { screen: stored.lastScreen, view: stored.view, locale: stored.locale, steps: stored.steps }
       : undefined;
@@ -133,16 +145,20 @@ export class ConversationEngine {
     const idle = this.options.idleSeconds[input.channel];
     if (stored && previous && !("event" in decision)) {
       const replay = "replay" in decision;
-      if (!replay) {
-        await this.options.sessions.save({
-          ...stored,
-          channel: input.channel,
-          sessionKey: input.sessionKey,
-          lastScreen: previous.screen,
-          view: decision.view,
-          expiresAt: new Date(now.getTime() + idle * 1000),
-          isNew: false,
-        });
+      if (replay) {
+        await this.options.sessions.release(input.channel, input.sessionKey, lease);
+      } else {
+        await this.options.sessions.save(
+          {
+            ...stored,
+            channel: input.channel,
+            sessionKey: input.sessionKey,
+            lastScreen: previous.screen,
+            view: decision.view,
+            expiresAt: new Date(now.getTime() + idle * 1000),
+          },
+          lease,
+        );
       }
       const view = replay ? previous.view : decision.view;
       return { screen: previous.screen, locale: previous.locale, citizenId: stored.citizenId, view, replayed: true };
@@ -165,18 +181,20 @@ export class ConversationEngine {
     }
     if (person) this.rememberLocale(person, locale);
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
-    await this.options.sessions.save({
-      channel: request.channel,
-      sessionKey: request.sessionKey,
-      citizenId: sessionCitizen,
-      state,
-      steps: (stored?.steps ?? 0) + 1,
-      lastScreen: screen,
-      view,
-      locale,
-      expiresAt: new Date(now.getTime() + idle * 1000),
-      isNew: !stored,
-    });
+    await this.options.sessions.save(
+      {
+        channel: request.channel,
+        sessionKey: request.sessionKey,
+        citizenId: sessionCitizen,
+        state: { ...state, owner },
+        steps: (stored?.steps ?? 0) + 1,
+        lastScreen: screen,
+        view,
+        locale,
+        expiresAt: new Date(now.getTime() + idle * 1000),
+      },
+      lease,
+    );
     return { screen, locale, citizenId: sessionCitizen, view, replayed: false };
   }
 
@@ -484,4 +502,10 @@ function toProfile(
     fullName: citizen.fullName,
     mahallaId: citizen.mahallaId,
   };
+}
+
+/** Who a request comes from, as a session records its holder: the Telegram user, else the phone. */
+function ownerOf(identity: Identity): string {
+  if (identity.telegramUserId !== undefined) return `telegram:${identity.telegramUserId}`;
+  return `phone:${identity.phone ?? ""}`;
 }
