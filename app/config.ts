@@ -40,6 +40,8 @@ const EnvSchema = Type.Object({
   SEED_DEMO: Type.Optional(Type.Boolean()),
   NOTIFY_WORKER: Type.Union([Type.Literal("inline"), Type.Literal("off")], { default: "inline" }),
   NOTIFY_SMS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: "^[\\x21-\\x7e]+$" })),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -70,6 +72,11 @@ export interface AppConfig {
   seedDemo: boolean;
   /** `inline`: this process delivers notifications; `off`: a separate `npm run worker` does. */
   notifications: { worker: "inline" | "off"; smsPerSecond: number };
+  /**
+   * `/metrics`: `token` required as a bearer token when set; without it open in development and
+   * not served in production. `port`: where `npm run worker` serves /metrics and /healthz (off when unset).
+   */
+  metrics: { token: string | undefined; port: number | undefined };
 }
 
 /** `API_TOKENS` entries are `name:secret` or a bare secret (named token1, token2, …). */
@@ -147,5 +154,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
     seedDemo: env.SEED_DEMO ?? database.kind === "pglite",
     notifications: { worker: env.NOTIFY_WORKER, smsPerSecond: env.NOTIFY_SMS_PER_SECOND },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
   };
 }

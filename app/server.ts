@@ -78,7 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(openDataPlugin, { prisma: deps.db.prisma });
 
-  await app.register(metricsRoutes, { db: deps.db });
+  await app.register(metricsRoutes, { db: deps.db, config: deps.config });
 
   return app;
 }

@@ -2,6 +2,7 @@ import { createTelegram } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import type { AppConfig } from "./config.js";
 import { createLogger } from "./logger.js";
+import { buildWorkerMetricsServer } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
 
@@ -18,10 +19,13 @@ async function main(config: AppConfig) {
     ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger })
     : undefined;
   const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender);
+  const metrics = config.metrics.port ? await buildWorkerMetricsServer({ config, db, logger }) : undefined;
   await engine.start();
-  logger.info({ engine: engine.kind }, "notification worker started");
+  await metrics?.listen({ port: config.metrics.port ?? 0, host: config.http.host });
+  logger.info({ engine: engine.kind, metricsPort: config.metrics.port }, "notification worker started");
 
   closeOnSignals(logger, "notification worker stopping: finishing sends in progress", async () => {
+    await metrics?.close();
     await engine.stop();
     await db.close();
   });

@@ -168,12 +168,27 @@ export async function resetPeak(pid: number | undefined): Promise<boolean> {
   );
 }
 
-/** Reads one counter of a Prometheus text endpoint; null when absent. */
-export async function readMetric(base: string, name: string): Promise<number | null> {
-  const res = await fetch(`${base}/metrics`).catch(() => null);
+/**
+ * The server runs with NODE_ENV=production, where /metrics is served only with METRICS_TOKEN: the
+ * benchmark sets this one and reads with it.
+ */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
+
+/** Reads one metric of the server's /metrics, summed over its label sets; null when absent. */
+export async function readMetric(base: string, name: string, token = BENCH_METRICS_TOKEN): Promise<number | null> {
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
   if (!res?.ok) return null;
-  const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : null;
+  return metricValue(await res.text(), name);
+}
+
+/** One metric of a Prometheus text exposition, summed over its label sets; null when absent. */
+export function metricValue(text: string, name: string): number | null {
+  let total: number | null = null;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+    total = (total ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
 }
 
 const TICKS_PER_SECOND = 100;

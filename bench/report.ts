@@ -20,6 +20,11 @@ export interface MachineInfo {
 export interface PointResult extends LoadResult {
   /** Δ mc_db_queries_total over the run (null when the server has no such counter). */
   statements: number | null;
+  /**
+   * Δ mc_ussd_apologies_total over the run: the apologies the server says it answered (null without
+   * the counter); beside `errors.apology`, what the generator saw.
+   */
+  serverApologies?: number | null;
   /** Seconds between the two counter reads. */
   statementSeconds: number;
   /** CPU seconds the server process used during the run (user + system). */

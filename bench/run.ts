@@ -13,6 +13,7 @@ import type { LoadResult, LoadSpec } from "./load.js";
 import { type BackendId, type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
 import { SESSION_KINDS, type SessionKind } from "./population.js";
 import {
+  BENCH_METRICS_TOKEN,
   cleanup,
   cleanupOnExit,
   cpuSecondsOf,
@@ -46,6 +47,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TELEGRAM_TOKEN = "900000777:bench-token_0123456789";
 const TELEGRAM_SECRET = "bench-webhook-secret";
 const QUERIES = "mc_db_queries_total";
+/** The server's own count of the apologies it answered (every reason), beside what the generator saw. */
+const APOLOGIES = "mc_ussd_apologies_total";
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const LABELS: Record<BackendId, string> = {
@@ -204,6 +207,7 @@ function serverEnv(port: number, extra: NodeJS.ProcessEnv, api: BenchBotApi): No
     TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
     TELEGRAM_API_ROOT: api.url,
     API_TOKENS: "bench:bench-api-token-0123456789",
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     ...extra,
   };
 }
@@ -302,14 +306,18 @@ async function point(ctx: Context, base: string, s: LoadSpec, accounted: Account
     db: accounted.postmasterPid ? await treeCpuSeconds(accounted.postmasterPid) : null,
   });
   const before = await readMetric(base, QUERIES);
+  const apologiesBefore = await readMetric(base, APOLOGIES);
   const cpuBefore = await cpu();
   const startedAt = performance.now();
   const result = await load(ctx, s);
   const cpuAfter = await cpu();
   const after = await readMetric(base, QUERIES);
+  const apologiesAfter = await readMetric(base, APOLOGIES);
   return {
     ...result,
     statements: delta(before, after),
+    // A counter with no apology yet has no series: on a server that answers /metrics that is 0.
+    serverApologies: after === null ? null : delta(apologiesBefore ?? 0, apologiesAfter ?? 0),
     statementSeconds: (performance.now() - startedAt) / 1000,
     serverCpuSeconds: delta(cpuBefore.server, cpuAfter.server),
     dbCpuSeconds: delta(cpuBefore.db, cpuAfter.db),
@@ -319,7 +327,8 @@ async function point(ctx: Context, base: string, s: LoadSpec, accounted: Account
 const describePoint = (p: PointResult) =>
   `${p.stepsPerSecond.toFixed(0)}/s, p50 ${p.latency.p50.toFixed(1)} ms, p99 ${p.latency.p99.toFixed(1)} ms, ` +
   `max ${p.latency.max.toFixed(0)} ms, errors ${p.errors.network + p.errors.timeout + p.errors.badPrefix + p.errors.noReply + p.errors.apology + Object.values(p.errors.status).reduce((a, b) => a + b, 0)}, unexpected ${p.unexpected}, CPU/step server ${cpuPerStep(p.serverCpuSeconds, p)} ms` +
-  `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${p.generatorCpuMsPerStep.toFixed(2)} ms`;
+  `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${p.generatorCpuMsPerStep.toFixed(2)} ms` +
+  `${p.serverApologies == null ? "" : `, server apologies ${p.serverApologies}`}`;
 
 const cpuPerStep = (seconds: number | null, p: PointResult) =>
   seconds === null || p.totalSteps === 0 ? "n/a" : ((1000 * seconds) / p.totalSteps).toFixed(2);

@@ -14,7 +14,7 @@ import { CitizenChat } from "./citizen.js";
 import { publishCommands } from "./commands.js";
 import { RecentUpdates } from "./recent-updates.js";
 import { localeHint, route } from "./router.js";
-import { type BotSender, createTelegramSender } from "./sender.js";
+import { type BotSender, countRateLimits, createTelegramSender } from "./sender.js";
 import { StaffChat } from "./staff/chat.js";
 import { StaffRenderer } from "./staff/render.js";
 import { StaffChatStore } from "./staff/state.js";
@@ -75,6 +75,8 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
     client: { apiRoot: config.apiRoot },
     ...(options.botInfo ? { botInfo: options.botInfo } : {}),
   });
+  // Innermost: sees every attempt's answer, each 429 included.
+  bot.api.config.use(countRateLimits);
   // Installed first, so it runs inside the throttler: a retried call keeps its place in its
   // chat's queue, and per-chat order survives a 429.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 8, maxDelaySeconds: 300, ...options.retry }));

@@ -2,6 +2,7 @@ import type { ConversationEngine } from "../core/engine/engine.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import type { Identity } from "../core/engine/types.js";
 import type { Translator } from "../core/i18n/index.js";
+import { flowOfScreen, observeStep } from "../core/metrics.js";
 import { keyboardKind, renderScreen } from "./render.js";
 import type { TelegramIo } from "./telegram-io.js";
 import { type CitizenInput, decide, readView, type Verdict, viewJson } from "./turns.js";
@@ -32,6 +33,7 @@ export class CitizenChat {
     const { chatId, identity, input } = update;
     const sessionKey = String(chatId);
     const decided: { verdict?: Verdict } = {};
+    const startedAt = performance.now();
     const reply = await this.engine.step({
       channel: "telegram",
       sessionKey,
@@ -42,6 +44,7 @@ export class CitizenChat {
         return decision;
       },
     });
+    observeStep("telegram", flowOfScreen(reply.screen), startedAt);
     const t = (key: string) => this.translator.t(reply.locale, key);
     if (!decided.verdict) {
       // Refused before the session was even read: the person is over their step limit. Told once

@@ -1,4 +1,5 @@
-import { type Api, GrammyError, HttpError } from "grammy";
+import { type Api, GrammyError, HttpError, type Transformer } from "grammy";
+import { telegramRateLimited } from "../core/metrics.js";
 import {
   PermanentSendError,
   RecipientUnreachableError,
@@ -63,3 +64,14 @@ export function createTelegramSender(
     },
   };
 }
+
+/**
+ * Counts every Bot API answer 429 (Too Many Requests), by method. Installed inside auto-retry, so
+ * each refused attempt counts, not only calls that finally failed: the figure shows Telegram
+ * pushing back even when retries hide it from the relay.
+ */
+export const countRateLimits: Transformer = async (prev, method, payload, signal) => {
+  const response = await prev(method, payload, signal);
+  if (!response.ok && response.error_code === 429) telegramRateLimited.inc({ method });
+  return response;
+};

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeepAliveClient } from "../bench/http-client.js";
 import { parseOptions, UsageError } from "../bench/options.js";
 import { kindFor, PoolCursor, phoneOf, poolSizes, pools, SESSION_KINDS } from "../bench/population.js";
+import { metricValue } from "../bench/processes.js";
 import { type CpuProfile, hitsWithin, summarise } from "../bench/profile.js";
 import { type BackendReport, type PointResult, targets } from "../bench/report.js";
 import { buttonFor, hasNextPage, TELEGRAM_SCRIPTS, USSD_SCRIPTS, ussdText } from "../bench/scenarios.js";
@@ -242,5 +243,21 @@ describe("benchmark HTTP client", () => {
   it("fails a request when nothing listens", async () => {
     const client = new KeepAliveClient("127.0.0.1", 1, 1_000);
     await expect(client.post("/ussd", "", {})).rejects.toMatchObject({ kind: "network" });
+  });
+});
+
+describe("benchmark reading the server's metrics", () => {
+  it("sums a metric over its label sets and tells an absent one from zero", () => {
+    const text = [
+      "# HELP mc_ussd_apologies_total USSD callers answered the apology.",
+      "# TYPE mc_ussd_apologies_total counter",
+      'mc_ussd_apologies_total{reason="capacity"} 7',
+      'mc_ussd_apologies_total{reason="deadline"} 2',
+      "mc_db_queries_total 1234",
+      "mc_db_queries_total_extra 99",
+    ].join("\n");
+    expect(metricValue(text, "mc_ussd_apologies_total")).toBe(9);
+    expect(metricValue(text, "mc_db_queries_total")).toBe(1234);
+    expect(metricValue(text, "mc_outbox_backlog")).toBeNull();
   });
 });

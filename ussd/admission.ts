@@ -1,3 +1,5 @@
+import { admissionActive, admissionRefusals, admissionWaiting } from "../core/metrics.js";
+
 /**
  * Admission control for conversation steps: at most `limit` in progress, the rest wait in arrival
  * order, and one that would wait longer than `maxWaitMs` is refused at once. Past capacity, a
@@ -22,21 +24,26 @@ export class Admission {
   enter(): Promise<boolean> {
     if (this.active < this.limit) {
       this.active++;
+      admissionActive.inc();
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const waiter = {
         admit: () => {
           clearTimeout(timer);
+          admissionWaiting.dec();
           resolve(true);
         },
       };
       const timer = setTimeout(() => {
         const at = this.queue.indexOf(waiter);
         if (at >= 0) this.queue.splice(at, 1);
+        admissionWaiting.dec();
+        admissionRefusals.inc();
         resolve(false);
       }, this.maxWaitMs);
       this.queue.push(waiter);
+      admissionWaiting.inc();
     });
   }
 
@@ -44,6 +51,9 @@ export class Admission {
   leave(): void {
     const next = this.queue.shift();
     if (next) next.admit();
-    else this.active--;
+    else {
+      this.active--;
+      admissionActive.dec();
+    }
   }
 }

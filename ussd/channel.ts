@@ -3,6 +3,7 @@ import type { ConversationEngine } from "../core/engine/engine.js";
 import type { Locale, Screen } from "../core/engine/types.js";
 import { storableText } from "../core/flows/inputs.js";
 import type { Translator } from "../core/i18n/index.js";
+import { flowOfScreen } from "../core/metrics.js";
 import { decide, toView } from "./input.js";
 import { type Encoding, pageCount, type RenderOptions, renderScreen } from "./render.js";
 
@@ -22,6 +23,8 @@ export interface UssdAnswer {
   encoding: Encoding;
   page: number;
   pages: number;
+  /** The flow label of the screen answered, for the step-latency histogram (see flowOfScreen). */
+  flow: string;
 }
 
 /** A screen of one message that ends the session, outside any flow. */
@@ -68,12 +71,13 @@ export class UssdChannel {
       encoding: rendered.encoding,
       page: rendered.page,
       pages: rendered.pages,
+      flow: flowOfScreen(reply.screen),
     };
   }
 
   /** A closing message outside any flow: a foreign number, or the apology when something failed. */
   final(locale: Locale, key: string): UssdAnswer {
     const rendered = renderScreen(closingScreen(key), locale, 1, this.render);
-    return { text: rendered.text, locale, encoding: rendered.encoding, page: 1, pages: 1 };
+    return { text: rendered.text, locale, encoding: rendered.encoding, page: 1, pages: 1, flow: "closing" };
   }
 }

@@ -11,6 +11,7 @@ import { createCore } from "../core/engine/index.js";
 import type { RateLimiter } from "../core/engine/rate-limit.js";
 import type { Locale } from "../core/engine/types.js";
 import { Translator } from "../core/i18n/index.js";
+import { type ApologyReason, observeStep, ussdApologies } from "../core/metrics.js";
 import type { Services } from "../core/services/index.js";
 import { Admission } from "./admission.js";
 import { UssdChannel } from "./channel.js";
@@ -152,6 +153,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
     request.log.error({ err: error }, "ussd channel request failed");
     if (request.routeOptions.url === "/ussd") {
       const body = request.body as { phoneNumber?: unknown } | undefined;
+      ussdApologies.inc({ reason: "error" });
       return reply
         .code(200)
         .type(TEXT)
@@ -161,8 +163,14 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   });
 
   app.post("/ussd", { onRequest: guard, schema: { body: UssdBody } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const apologise = (reason: ApologyReason) => {
+      ussdApologies.inc({ reason });
+      observeStep("ussd", "apology", startedAt);
+    };
     if (!(await admission.enter())) {
       request.log.debug("ussd step refused: the server is at capacity");
+      apologise("capacity");
       return reply
         .code(200)
         .type(TEXT)
@@ -172,6 +180,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
     const step = channel.handle(request.body).finally(() => admission.leave());
     try {
       const answer = await withDeadline(step, stepDeadlineMs);
+      observeStep("ussd", answer.flow, startedAt);
       return reply
         .type(TEXT)
         .header("x-ussd-locale", answer.locale)
@@ -180,6 +189,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
         .send(answer.text);
     } catch (err) {
       request.log.error({ err }, "ussd step failed");
+      apologise(err instanceof DeadlineError ? "deadline" : "error");
       return reply
         .code(200)
         .type(TEXT)

@@ -1,4 +1,5 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
+import { recordDelivery } from "../metrics.js";
 import type { NotificationDelivery } from "./delivery.js";
 import { backoffDelay } from "./policy.js";
 import { Rounds } from "./rounds.js";
@@ -137,6 +138,7 @@ export class NotificationQueue {
     const row = await this.delivery.claimOne(job.data.outboxId);
     if (!row) return "skipped";
     const result = await this.delivery.deliver(row);
+    recordDelivery(row.channel, result);
     if (result.outcome === "retry") throw new Error(result.error);
     if (result.outcome === "dead") throw new UnrecoverableError(result.error);
     return result.outcome;

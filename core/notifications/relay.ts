@@ -1,3 +1,4 @@
+import { recordDelivery } from "../metrics.js";
 import type { DeliveryOutcome, NotificationDelivery } from "./delivery.js";
 import { Rounds } from "./rounds.js";
 import { type LogSink, silentLog } from "./senders.js";
@@ -79,7 +80,7 @@ export class OutboxRelay {
         const row = rows[next++];
         if (!row) break;
         try {
-          outcomes.push(await this.delivery.deliver(row));
+          outcomes.push(recordDelivery(row.channel, await this.delivery.deliver(row)));
         } catch (err) {
           // The database failed while recording a failure: the lease expires and the row is retried.
           this.log.error({ err, outboxId: row.id }, "outbox delivery failed");
