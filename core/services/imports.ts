@@ -1,7 +1,7 @@
 import type { PrismaClient } from "../db/database.js";
 import { LOCALES, type Locale } from "../engine/types.js";
 import { type AuditEntry, auditMany } from "../notifications/outbox.js";
-import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor } from "./import-rows.js";
+import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./import-rows.js";
 
 export type { RawRecord, RowError, RowProblem } from "./import-rows.js";
 export { ImportRejectedError, recordsOf } from "./import-rows.js";
@@ -505,6 +505,7 @@ export async function importBeneficiaries(prisma: PrismaClient, records: Records
       }
       await auditMany(tx, audits);
     }, IMPORT_TX);
+    await yieldToOthers();
   }
 
   return { received, citizens, cards: cardCounts };

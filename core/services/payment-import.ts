@@ -1,7 +1,15 @@
 import type { PrismaClient, Tx } from "../db/database.js";
 import type { Names } from "../engine/types.js";
 import { type AuditEntry, auditMany, outboxData, type Recipient } from "../notifications/outbox.js";
-import { IMPORT_TX, type RawRecord, RowErrors, type RowProblem, RowReader, readerFor } from "./import-rows.js";
+import {
+  IMPORT_TX,
+  type RawRecord,
+  RowErrors,
+  type RowProblem,
+  RowReader,
+  readerFor,
+  yieldToOthers,
+} from "./import-rows.js";
 import { shortNamesOf } from "./names.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
@@ -324,6 +332,7 @@ export async function importPayments(
     }, IMPORT_TX);
     created += result.payments;
     notifications += result.outbox;
+    await yieldToOthers();
   }
   // Rows another request imported between the check and the write count as duplicates.
   duplicates += plans.length - created;
