@@ -125,7 +125,8 @@ describe("a maximum-size import under the production heap limit", () => {
         `64 MiB import of ${ROWS} payments: ${seconds.toFixed(1)} s, peak RSS ${peak.toFixed(0)} MiB; ` +
           `${ussd.length} USSD requests meanwhile, slowest ${slowest} ms`,
       );
-      expect(slowest).toBeLessThan(10_000);
+      // Parsing the 64 MiB array whole blocked the event loop: the slowest answer took 7.4 s then.
+      expect(slowest).toBeLessThan(5_000);
     } finally {
       if (child.exitCode === null) {
         child.kill("SIGTERM");

@@ -47,6 +47,9 @@ export async function* jsonArrayRecords(
     partBytes = 0;
     inElement = false;
     expectValue = false;
+    if (whole.length > MAX_JSON_ELEMENT_BYTES) {
+      throw invalid(`element ${row + 1} of the array is longer than ${MAX_JSON_ELEMENT_BYTES} bytes`);
+    }
     let value: unknown;
     try {
       value = JSON.parse(decoder.decode(whole));
@@ -94,7 +97,8 @@ export async function* jsonArrayRecords(
         }
         continue;
       }
-      if (isSpace(b) || (!started && bytes === chunk.length && i < 3 && isBom(chunk, i))) continue;
+      const at = bytes - chunk.length + i;
+      if (isSpace(b) || (!started && at < 3 && b === BOM[at])) continue;
       if (ended) throw invalid("text after the end of the array");
       if (!started) {
         if (b !== B.OpenBracket) throw invalid("the body must be a JSON array of records");
@@ -127,7 +131,5 @@ export async function* jsonArrayRecords(
   if (!ended) throw invalid("the array is never closed");
 }
 
-/** The UTF-8 byte-order mark at the very start of the body. */
-function isBom(chunk: Uint8Array, i: number): boolean {
-  return chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf && i < 3;
-}
+/** The UTF-8 byte-order mark, skipped at the very start of the body. */
+const BOM = [0xef, 0xbb, 0xbf];
