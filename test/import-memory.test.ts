@@ -88,16 +88,10 @@ describe("a maximum-size import under the production heap limit", () => {
       expect(body.length).toBeLessThanOrEqual(IMPORT_BODY_LIMIT);
       expect(body.length).toBeGreaterThan(IMPORT_BODY_LIMIT - 64 * 1024);
 
-      let importing = true;
-      const started = Date.now();
-      const imported = fetch(`${base}/api/v1/payments/import`, { method: "POST", headers, body }).finally(() => {
-        importing = false;
-      });
-      // A caller dials in every 250 ms while the import runs; each must be answered.
-      const ussd: { ms: number; text: string }[] = [];
-      for (let i = 0; importing; i++) {
-        const t = Date.now();
-        const res = await fetch(`${base}/ussd`, {
+      // One call before the import, so the first-step costs of a fresh process (compiling the USSD
+      // path, opening connections) are not counted against the import.
+      const dial = (i: number) =>
+        fetch(`${base}/ussd`, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
           body: new URLSearchParams({
@@ -108,6 +102,18 @@ describe("a maximum-size import under the production heap limit", () => {
             text: "",
           }).toString(),
         });
+      expect(await (await dial(0)).text()).toMatch(/^CON /);
+
+      let importing = true;
+      const started = Date.now();
+      const imported = fetch(`${base}/api/v1/payments/import`, { method: "POST", headers, body }).finally(() => {
+        importing = false;
+      });
+      // A caller dials in every 250 ms while the import runs; each must be answered.
+      const ussd: { ms: number; text: string }[] = [];
+      for (let i = 1; importing; i++) {
+        const t = Date.now();
+        const res = await dial(i);
         ussd.push({ ms: Date.now() - t, text: await res.text() });
         if (process.env.DEBUG_IMPORT) console.info(`ussd at ${t - started} ms took ${Date.now() - t} ms`);
         await new Promise((r) => setTimeout(r, 250));
@@ -118,7 +124,7 @@ describe("a maximum-size import under the production heap limit", () => {
       expect(await res.json()).toEqual({ received: ROWS, created: ROWS, duplicates: 0, notifications: ROWS });
       expect(child.exitCode).toBeNull();
       expect(ussd.length).toBeGreaterThan(3);
-      expect(ussd.every((u) => u.text.startsWith("CON "))).toBe(true);
+      expect(ussd.filter((u) => !u.text.startsWith("CON "))).toEqual([]);
       const slowest = Math.max(...ussd.map((u) => u.ms));
       const peak = await peakRssMiB(child.pid as number);
       console.info(
