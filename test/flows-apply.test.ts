@@ -71,7 +71,7 @@ describe.each(["uz", "uz-Cyrl", "ru"] as const)("apply for a benefit (%s)", (loc
 });
 
 describe("apply: every answer is validated", () => {
-  it("explains a wrong PINFL: format, birth date, check digit, and one held by someone else", async () => {
+  it("explains a wrong PINFL (format, birth date, check digit) and takes one the register gives someone else as a mere claim", async () => {
     const taken = nextPinfl();
     await createCitizen(db.prisma, { pinfl: taken });
     const { c } = await citizenConversation("uz");
@@ -86,10 +86,18 @@ describe("apply: every answer is validated", () => {
     await d.send({ type: "choose", key: "AGE_PENSION" });
     await d.say(wrongCheck);
     expect(d.screen.error).toEqual({ key: "pinfl.invalid_checksum" });
+    // Issue 12: the answer must not tell whether a PINFL is registered; the typed one is a claim.
     await d.say(taken);
-    expect(d.screen.error).toEqual({ key: "pinfl.taken" });
-    await d.say(good);
+    expect(d.screen.error).toBeUndefined();
     expect(keyOf(d)).toBe("apply.q.work_years.prompt");
+    const holders = await db.prisma.citizen.findMany({
+      where: { OR: [{ pinfl: taken }, { claimedPinfl: taken }] },
+      orderBy: { id: "asc" },
+    });
+    expect(holders.map((h) => [h.pinfl, h.claimedPinfl])).toEqual([
+      [taken, null],
+      [null, taken],
+    ]);
   });
 
   it("re-shows a question with the reason for a non-number, an out-of-range number and a bad date", async () => {

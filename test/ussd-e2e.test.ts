@@ -77,7 +77,8 @@ describe.each<[Locale, number]>([
     expect(phone.screen).toContain(shown(locale, "apply.submitted", { reference: ref ?? "" }));
 
     const citizen = await citizenOf(phone.phoneNumber);
-    expect(citizen.pinfl).toBe(pinflFor(serial));
+    // Issue 12: a typed PINFL is the caller's claim, kept apart from the register's.
+    expect([citizen.pinfl, citizen.claimedPinfl]).toEqual([null, pinflFor(serial)]);
     const app = await t.db.prisma.application.findUniqueOrThrow({ where: { reference: ref ?? "" } });
     expect(app).toMatchObject({ citizenId: citizen.id, channel: "ussd", locale, status: "submitted" });
     expect(app.answers).toEqual({ work_years: 0 });

@@ -26,7 +26,10 @@ const ApplicationItem = Type.Object({
   citizen: Type.Object({
     phone: Type.String(),
     fullName: NullableString,
-    pinfl: NullableString,
+    pinfl: Type.Union([Type.String(), Type.Null()], { description: "The register's PINFL (beneficiary import)" }),
+    claimedPinfl: Type.Union([Type.String(), Type.Null()], {
+      description: "The PINFL the citizen typed: a claim, not checked against the register",
+    }),
     externalId: NullableString,
     mahallaCode: NullableString,
     districtCode: NullableString,

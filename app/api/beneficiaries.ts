@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { LOCALES } from "../../core/engine/types.js";
 import { CARD_STATUSES, importBeneficiaries } from "../../core/services/imports.js";
-import { type ApiContext, IMPORT_BODY_LIMIT } from "./context.js";
-import { csvBody, importRecords } from "./import-body.js";
+import type { ApiContext } from "./context.js";
+import { csvBody, importRecords, STREAMED_IMPORT, streamImportBodies } from "./import-body.js";
 import { errorResponses } from "./schemas.js";
 
 const Card = Type.Object({
@@ -43,14 +43,18 @@ const COLUMNS = {
   required: ["externalId", "phone"],
 } as const;
 
+/** Beneficiaries in one JSON import. */
+const MAX_ROWS = 100_000;
+
 const Counts = Type.Object({ created: Type.Integer(), updated: Type.Integer(), unchanged: Type.Integer() });
 
 /** Beneficiaries of the agency's register and their social cards. */
 export const beneficiaryRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
+  streamImportBodies(app);
   app.post(
     "/beneficiaries/import",
     {
-      bodyLimit: IMPORT_BODY_LIMIT,
+      ...STREAMED_IMPORT,
       schema: {
         tags: ["beneficiaries"],
         summary: "Import beneficiaries and social cards (idempotent by external id)",
@@ -58,7 +62,7 @@ export const beneficiaryRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
           "A beneficiary is matched by externalId, else by phone (a citizen who already used the service). A phone or PINFL that belongs to someone else is a row error. If any row is invalid nothing is written (422).",
         body: {
           content: {
-            "application/json": { schema: Type.Array(Beneficiary, { maxItems: 100_000 }) },
+            "application/json": { schema: Type.Array(Beneficiary, { maxItems: MAX_ROWS }) },
             "text/csv": csvBody(
               `Columns: ${COLUMNS.known.join(", ")}; one card per line (repeat the beneficiary for more cards).`,
             ),
@@ -71,6 +75,6 @@ export const beneficiaryRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
       },
     },
     async (request) =>
-      importBeneficiaries(ctx.prisma, importRecords(request, COLUMNS, ctx.maxCsvBytes), request.apiActor),
+      importBeneficiaries(ctx.prisma, importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS), request.apiActor),
   );
 };

@@ -13,6 +13,7 @@ import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
 import type { ApiContext } from "./context.js";
 import { ApiError, apiErrorHandler } from "./errors.js";
+import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
 import { referenceRoutes } from "./reference.js";
@@ -98,6 +99,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         referenceRoutes,
         staffRoutes,
         beneficiaryRoutes,
+        identityRoutes,
         paymentRoutes,
         applicationRoutes,
         visitRoutes,

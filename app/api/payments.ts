@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { importPayments } from "../../core/services/payment-import.js";
-import { type ApiContext, IMPORT_BODY_LIMIT } from "./context.js";
-import { csvBody, importRecords } from "./import-body.js";
+import type { ApiContext } from "./context.js";
+import { csvBody, importRecords, STREAMED_IMPORT, streamImportBodies } from "./import-body.js";
 import { errorResponses } from "./schemas.js";
 
 const Payment = Type.Object({
@@ -38,20 +38,24 @@ const COLUMNS = {
   required: ["externalId", "benefitCode", "period", "creditedAt"],
 } as const;
 
+/** Payments in one JSON import. */
+const MAX_ROWS = 200_000;
+
 /** Social-card payments pushed in by the agency; each new one notifies its citizen once. */
 export const paymentRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
+  streamImportBodies(app);
   app.post(
     "/payments/import",
     {
-      bodyLimit: IMPORT_BODY_LIMIT,
+      ...STREAMED_IMPORT,
       schema: {
         tags: ["payments"],
         summary: "Import credited payments (idempotent by external id)",
         description:
-          "Each new payment queues one notification to its citizen (notify.payment_credited). Re-sending a batch changes nothing and queues no second notification. The citizen is identified by citizenExternalId, phone or pinfl. CSV is read as a stream in batches of 1,000 rows. If any row is invalid nothing is written (422).",
+          "Each new payment queues one notification to its citizen (notify.payment_credited). Re-sending a batch changes nothing and queues no second notification. The citizen is identified by citizenExternalId, phone or pinfl. CSV and JSON are read as a stream, in batches of 1,000 rows. If any row is invalid nothing is written (422).",
         body: {
           content: {
-            "application/json": { schema: Type.Array(Payment, { maxItems: 200_000 }) },
+            "application/json": { schema: Type.Array(Payment, { maxItems: MAX_ROWS }) },
             "text/csv": csvBody(`Columns: ${COLUMNS.known.join(", ")}.`),
           },
         },
@@ -66,6 +70,7 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
         },
       },
     },
-    async (request) => importPayments(ctx.prisma, importRecords(request, COLUMNS, ctx.maxCsvBytes), request.apiActor),
+    async (request) =>
+      importPayments(ctx.prisma, importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS), request.apiActor),
   );
 };

@@ -1,5 +1,6 @@
 import { defineFlow, option, text } from "../engine/flow.js";
 import { chosen, parseFreeText, parsePinflInput } from "./inputs.js";
+import { pinflKnown } from "./pinfl.js";
 
 type AppealData = { application: string | null; reason: string | null; reference: string | null };
 
@@ -23,7 +24,7 @@ export const appealFlow = defineFlow<AppealData>({
       async on(ctx, data, input) {
         const key = chosen(input);
         if (!key) return { invalid: text("errors.choose_option") };
-        const next = ctx.citizen.pinfl ? "reason" : "pinfl";
+        const next = (await pinflKnown(ctx)) ? "reason" : "pinfl";
         return { to: next, data: { ...data, application: key } };
       },
     },
@@ -32,10 +33,8 @@ export const appealFlow = defineFlow<AppealData>({
       async on(ctx, data, input) {
         const parsed = parsePinflInput(input);
         if (!parsed.ok) return { invalid: parsed.error };
-        if (!(await ctx.services.citizens.setPinfl(ctx.citizen.id, parsed.value))) {
-          return { invalid: text("pinfl.taken") };
-        }
-        ctx.citizen = { ...ctx.citizen, pinfl: parsed.value };
+        // Stored as a claim whatever it is: the same answer for a PINFL the register knows or not.
+        await ctx.services.citizens.claimPinfl(ctx.citizen.id, parsed.value, ctx.now);
         return { to: "reason", data };
       },
     },

@@ -4,6 +4,7 @@ import { defineFlow, option, text } from "../engine/flow.js";
 import type { Param, Text } from "../engine/types.js";
 import { tashkentDay } from "../i18n/format.js";
 import { chosen, type Parsed, parseDay, parseFreeText, parseInteger, parsePinflInput } from "./inputs.js";
+import { pinflKnown } from "./pinfl.js";
 
 type ApplyData = {
   benefitCode: string | null;
@@ -92,7 +93,7 @@ export const applyFlow = defineFlow<ApplyData>({
         if (key !== "continue") return { invalid: text("errors.choose_option") };
         const draft = (await ctx.services.drafts.get(ctx.citizen.id, "apply")) as unknown as Draft | null;
         const step = draft && ["pinfl", "question", "confirm"].includes(draft.step) ? draft.step : "benefit";
-        if (step === "pinfl" && ctx.citizen.pinfl) return nextAfter(ctx, data, data.question);
+        if (step === "pinfl" && (await pinflKnown(ctx))) return nextAfter(ctx, data, data.question);
         return { replace: step, data };
       },
     },
@@ -111,7 +112,7 @@ export const applyFlow = defineFlow<ApplyData>({
         const open = await ctx.services.applications.openFor(ctx.citizen.id, benefit.id);
         if (open) return { invalid: text("apply.duplicate", { reference: open }) };
         const data = { ...fresh(), benefitCode: benefit.code, benefitId: benefit.id };
-        if (!ctx.citizen.pinfl) return keepDraft(ctx, "pinfl", data);
+        if (!(await pinflKnown(ctx))) return keepDraft(ctx, "pinfl", data);
         return nextAfter(ctx, data, 0);
       },
     },
@@ -120,10 +121,8 @@ export const applyFlow = defineFlow<ApplyData>({
       async on(ctx, data, input) {
         const parsed = parsePinflInput(input);
         if (!parsed.ok) return { invalid: parsed.error };
-        if (!(await ctx.services.citizens.setPinfl(ctx.citizen.id, parsed.value))) {
-          return { invalid: text("pinfl.taken") };
-        }
-        ctx.citizen = { ...ctx.citizen, pinfl: parsed.value };
+        // Stored as a claim whatever it is: the same answer for a PINFL the register knows or not.
+        await ctx.services.citizens.claimPinfl(ctx.citizen.id, parsed.value, ctx.now);
         return nextAfter(ctx, data, 0);
       },
     },

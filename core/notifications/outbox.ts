@@ -92,16 +92,44 @@ export async function audit(
 
 export type AuditEntry = Parameters<typeof audit>[1];
 
-/** An entry as its AuditLog row: before/after as JSON, absent when not given. */
-function auditRow(entry: AuditEntry) {
+/**
+ * Fields that name or reach a person. The audit log outlives every other copy of personal data
+ * and is read by more people, so it keeps ids and the fact that such a field changed, never its
+ * value (issue 12: import audit rows keep ids, not names, PINFLs or phones).
+ */
+export const PERSONAL_FIELDS: ReadonlySet<string> = new Set([
+  "phone",
+  "recipientPhone",
+  "pinfl",
+  "claimedPinfl",
+  "fullName",
+  "address",
+  "latitude",
+  "longitude",
+]);
+
+/** What a personal field's value is replaced with in the audit log. */
+export const REDACTED = "[redacted]";
+
+/** An entry as its AuditLog row: before/after as JSON without personal values, absent when not given. */
+export function auditRow(entry: AuditEntry) {
   return {
     actor: entry.actor,
     action: entry.action,
     entity: entry.entity,
     entityId: entry.entityId ?? null,
-    before: entry.before === undefined ? undefined : (toJson(entry.before) as object),
-    after: entry.after === undefined ? undefined : (toJson(entry.after) as object),
+    before: entry.before === undefined ? undefined : (redact(toJson(entry.before)) as object),
+    after: entry.after === undefined ? undefined : (redact(toJson(entry.after)) as object),
   };
+}
+
+/** A JSON value with the values of personal fields replaced, at any depth; null stays null. */
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, PERSONAL_FIELDS.has(k) && v !== null ? REDACTED : redact(v)]),
+  );
 }
 
 /** Many audit entries in one statement (imports). */

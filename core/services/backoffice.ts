@@ -58,7 +58,10 @@ export interface ApplicationItem {
   citizen: {
     phone: string;
     fullName: string | null;
+    /** The register's PINFL. */
     pinfl: string | null;
+    /** The PINFL the citizen typed, a claim. */
+    claimedPinfl: string | null;
     externalId: string | null;
     mahallaCode: string | null;
     districtCode: string | null;
@@ -83,6 +86,7 @@ const applicationInclude = {
       phone: true,
       fullName: true,
       pinfl: true,
+      claimedPinfl: true,
       externalId: true,
       mahalla: { select: { code: true, district: { select: { code: true } } } },
     },
@@ -100,6 +104,7 @@ const applicationItem = (a: ApplicationRow): ApplicationItem => ({
     phone: a.citizen.phone,
     fullName: a.citizen.fullName,
     pinfl: a.citizen.pinfl,
+    claimedPinfl: a.citizen.claimedPinfl,
     externalId: a.citizen.externalId,
     mahallaCode: a.citizen.mahalla?.code ?? null,
     districtCode: a.citizen.mahalla?.district.code ?? null,

@@ -90,11 +90,18 @@ export class CitizenService {
     await this.prisma.citizen.update({ where: { id }, data: { mahallaId } });
   }
 
-  /** Records the PINFL; false when another citizen already holds it. */
-  async setPinfl(id: number, pinfl: string): Promise<boolean> {
-    const holder = await this.prisma.citizen.findUnique({ where: { pinfl }, select: { id: true } });
-    if (holder && holder.id !== id) return false;
-    await this.prisma.citizen.update({ where: { id }, data: { pinfl } });
-    return true;
+  /**
+   * Keeps a PINFL the citizen typed as their claim. It is never checked against other citizens
+   * here: the answer must not tell a caller whether a PINFL is registered, and the register alone
+   * decides identity. A claim that disagrees with the register shows up in identityConflicts.
+   */
+  async claimPinfl(id: number, pinfl: string, now = new Date()): Promise<void> {
+    await this.prisma.citizen.update({ where: { id }, data: { claimedPinfl: pinfl, pinflClaimedAt: now } });
+  }
+
+  /** Whether the citizen gave a PINFL already, so a form need not ask for it again. */
+  async hasPinfl(id: number): Promise<boolean> {
+    const row = await this.prisma.citizen.findUnique({ where: { id }, select: { pinfl: true, claimedPinfl: true } });
+    return row !== null && (row.pinfl !== null || row.claimedPinfl !== null);
   }
 }

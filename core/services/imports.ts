@@ -1,7 +1,7 @@
 import type { PrismaClient } from "../db/database.js";
 import { LOCALES, type Locale } from "../engine/types.js";
 import { type AuditEntry, auditMany } from "../notifications/outbox.js";
-import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor } from "./import-rows.js";
+import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./import-rows.js";
 
 export type { RawRecord, RowError, RowProblem } from "./import-rows.js";
 export { ImportRejectedError, recordsOf } from "./import-rows.js";
@@ -234,6 +234,12 @@ function readCard(r: RowReader, prefix: string | null): CardInput | undefined {
   return { externalId, maskedNumber, status, issuedAt };
 }
 
+/** Cards of one beneficiary in one record: the register's card history is not that long. */
+export const MAX_CARDS = 20;
+
+/** Beneficiaries written per transaction: between batches USSD and Telegram get the database. */
+export const BENEFICIARY_BATCH = 1_000;
+
 /** CSV carries one card per line in `card…` columns; JSON a `cards` array. */
 function readBeneficiary(record: RawRecord): { input?: BeneficiaryInput; reader: RowReader } {
   const r = readerFor(record);
@@ -251,6 +257,7 @@ function readBeneficiary(record: RawRecord): { input?: BeneficiaryInput; reader:
   const list = record.data.cards;
   if (list !== undefined && list !== null && list !== "") {
     if (!Array.isArray(list)) r.note("cards", "INVALID", "cards must be a list");
+    else if (list.length > MAX_CARDS) r.note("cards", "TOO_MANY", `at most ${MAX_CARDS} cards per beneficiary`);
     else {
       for (const [i, item] of list.entries()) {
         const cr = new RowReader((item ?? {}) as Record<string, unknown>);
@@ -406,93 +413,100 @@ export async function importBeneficiaries(prisma: PrismaClient, records: Records
 
   const citizens: UpsertCounts = { created: 0, updated: 0, unchanged: 0 };
   const cardCounts: UpsertCounts = { created: 0, updated: 0, unchanged: 0 };
-  await prisma.$transaction(async (tx) => {
-    const audits: AuditEntry[] = [];
-    const citizenIds = new Map<string, number>();
-    for (const { input, target, mahallaId } of plans) {
-      const wanted = {
-        externalId: input.externalId,
-        phone: input.phone,
-        ...(input.pinfl !== undefined ? { pinfl: input.pinfl } : {}),
-        ...(input.fullName !== undefined ? { fullName: input.fullName } : {}),
-        ...(mahallaId !== undefined ? { mahallaId } : {}),
-      };
-      if (!target) {
-        const created = await tx.citizen.create({
-          data: { ...wanted, locale: input.locale ?? null },
-          select: { id: true },
+  // Written batch by batch, each in its own transaction, so a 100,000-row register does not hold
+  // the embedded database's only connection for minutes. A crash midway leaves whole batches
+  // written; sending the import again completes it (it is idempotent by external id).
+  for (let i = 0; i < plans.length; i += BENEFICIARY_BATCH) {
+    const batch = plans.slice(i, i + BENEFICIARY_BATCH);
+    await prisma.$transaction(async (tx) => {
+      const audits: AuditEntry[] = [];
+      const citizenIds = new Map<string, number>();
+      for (const { input, target, mahallaId } of batch) {
+        const wanted = {
+          externalId: input.externalId,
+          phone: input.phone,
+          ...(input.pinfl !== undefined ? { pinfl: input.pinfl } : {}),
+          ...(input.fullName !== undefined ? { fullName: input.fullName } : {}),
+          ...(mahallaId !== undefined ? { mahallaId } : {}),
+        };
+        if (!target) {
+          const created = await tx.citizen.create({
+            data: { ...wanted, locale: input.locale ?? null },
+            select: { id: true },
+          });
+          citizenIds.set(input.externalId, created.id);
+          citizens.created++;
+          audits.push({
+            actor,
+            action: "citizen.import",
+            entity: "Citizen",
+            entityId: String(created.id),
+            after: { ...wanted, locale: input.locale ?? null },
+          });
+          continue;
+        }
+        citizenIds.set(input.externalId, target.id);
+        const diff = changed(target, {
+          ...wanted,
+          ...(target.locale === null && input.locale ? { locale: input.locale } : {}),
         });
-        citizenIds.set(input.externalId, created.id);
-        citizens.created++;
+        if (Object.keys(diff).length === 0) {
+          citizens.unchanged++;
+          continue;
+        }
+        await tx.citizen.update({ where: { id: target.id }, data: diff });
+        citizens.updated++;
         audits.push({
           actor,
           action: "citizen.import",
           entity: "Citizen",
-          entityId: String(created.id),
-          after: { ...wanted, locale: input.locale ?? null },
+          entityId: String(target.id),
+          before: pick(target, Object.keys(diff) as (keyof Citizen)[]),
+          after: diff,
         });
-        continue;
       }
-      citizenIds.set(input.externalId, target.id);
-      const diff = changed(target, {
-        ...wanted,
-        ...(target.locale === null && input.locale ? { locale: input.locale } : {}),
-      });
-      if (Object.keys(diff).length === 0) {
-        citizens.unchanged++;
-        continue;
-      }
-      await tx.citizen.update({ where: { id: target.id }, data: diff });
-      citizens.updated++;
-      audits.push({
-        actor,
-        action: "citizen.import",
-        entity: "Citizen",
-        entityId: String(target.id),
-        before: pick(target, Object.keys(diff) as (keyof Citizen)[]),
-        after: diff,
-      });
-    }
-    for (const { input } of plans) {
-      const citizenId = citizenIds.get(input.externalId) as number;
-      for (const card of input.cards) {
-        const existing = cardMap.get(card.externalId);
-        const wanted = {
-          maskedNumber: card.maskedNumber,
-          status: card.status,
-          ...(card.issuedAt ? { issuedAt: card.issuedAt } : {}),
-        };
-        if (!existing) {
-          await tx.socialCard.create({ data: { externalId: card.externalId, citizenId, ...wanted } });
-          cardCounts.created++;
+      for (const { input } of batch) {
+        const citizenId = citizenIds.get(input.externalId) as number;
+        for (const card of input.cards) {
+          const existing = cardMap.get(card.externalId);
+          const wanted = {
+            maskedNumber: card.maskedNumber,
+            status: card.status,
+            ...(card.issuedAt ? { issuedAt: card.issuedAt } : {}),
+          };
+          if (!existing) {
+            await tx.socialCard.create({ data: { externalId: card.externalId, citizenId, ...wanted } });
+            cardCounts.created++;
+            audits.push({
+              actor,
+              action: "card.import",
+              entity: "SocialCard",
+              entityId: card.externalId,
+              after: { citizenId, ...wanted },
+            });
+            continue;
+          }
+          const diff = changed(existing, wanted);
+          if (Object.keys(diff).length === 0) {
+            cardCounts.unchanged++;
+            continue;
+          }
+          await tx.socialCard.update({ where: { id: existing.id }, data: diff });
+          cardCounts.updated++;
           audits.push({
             actor,
             action: "card.import",
             entity: "SocialCard",
             entityId: card.externalId,
-            after: { citizenId, ...wanted },
+            before: pick(existing, Object.keys(diff) as (keyof typeof existing)[]),
+            after: diff,
           });
-          continue;
         }
-        const diff = changed(existing, wanted);
-        if (Object.keys(diff).length === 0) {
-          cardCounts.unchanged++;
-          continue;
-        }
-        await tx.socialCard.update({ where: { id: existing.id }, data: diff });
-        cardCounts.updated++;
-        audits.push({
-          actor,
-          action: "card.import",
-          entity: "SocialCard",
-          entityId: card.externalId,
-          before: pick(existing, Object.keys(diff) as (keyof typeof existing)[]),
-          after: diff,
-        });
       }
-    }
-    await auditMany(tx, audits);
-  }, IMPORT_TX);
+      await auditMany(tx, audits);
+    }, IMPORT_TX);
+    await yieldToOthers();
+  }
 
   return { received, citizens, cards: cardCounts };
 }

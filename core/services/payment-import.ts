@@ -1,7 +1,15 @@
 import type { PrismaClient, Tx } from "../db/database.js";
 import type { Names } from "../engine/types.js";
 import { type AuditEntry, auditMany, outboxData, type Recipient } from "../notifications/outbox.js";
-import { IMPORT_TX, type RawRecord, RowErrors, type RowProblem, RowReader, readerFor } from "./import-rows.js";
+import {
+  IMPORT_TX,
+  type RawRecord,
+  RowErrors,
+  type RowProblem,
+  RowReader,
+  readerFor,
+  yieldToOthers,
+} from "./import-rows.js";
 import { shortNamesOf } from "./names.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
@@ -169,7 +177,12 @@ export async function importPayments(
         where: { externalId: { in: unique(current.map((p) => p.citizenExternalId)) } },
         select,
       }),
-      prisma.citizen.findMany({ where: { phone: { in: unique(current.map((p) => p.phone)) } }, select }),
+      // Only the register's links: a phone the register gave a beneficiary, the register's PINFL
+      // (never one a caller typed, which is kept in claimedPinfl).
+      prisma.citizen.findMany({
+        where: { phone: { in: unique(current.map((p) => p.phone)) }, externalId: { not: null } },
+        select,
+      }),
       prisma.citizen.findMany({ where: { pinfl: { in: unique(current.map((p) => p.pinfl)) } }, select }),
       prisma.socialCard.findMany({
         where: { externalId: { in: unique(current.map((p) => p.cardExternalId)) } },
@@ -191,7 +204,9 @@ export async function importPayments(
         p.phone !== undefined ? { field: "phone", citizen: phoneMap.get(p.phone) } : null,
         p.pinfl !== undefined ? { field: "pinfl", citizen: pinflMap.get(p.pinfl) } : null,
       ].filter((f) => f !== null);
-      for (const f of found) if (!f.citizen) r.note(f.field, "CITIZEN_NOT_FOUND", `no citizen with this ${f.field}`);
+      for (const f of found) {
+        if (!f.citizen) r.note(f.field, "CITIZEN_NOT_FOUND", `no beneficiary of the register with this ${f.field}`);
+      }
       const ids = new Set(found.flatMap((f) => (f.citizen ? [f.citizen.id] : [])));
       if (ids.size > 1) r.note(null, "CITIZEN_MISMATCH", "citizenExternalId, phone and pinfl name different citizens");
       const citizen = found.find((f) => f.citizen)?.citizen;
@@ -317,6 +332,7 @@ export async function importPayments(
     }, IMPORT_TX);
     created += result.payments;
     notifications += result.outbox;
+    await yieldToOthers();
   }
   // Rows another request imported between the check and the write count as duplicates.
   duplicates += plans.length - created;

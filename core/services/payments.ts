@@ -21,6 +21,9 @@ interface OverviewRow {
 /**
  * Cards and latest payments with their benefits' short names, in one statement: this is the
  * screen most people open on payment day, and each statement is a round trip and a plan.
+ * Only what the register links to the caller is shown: cards come only from the register, and a
+ * payment shows when the caller is a beneficiary of the register (its phone) or it was paid to
+ * one of the caller's cards, so nothing a caller typed (a claimed PINFL) can reveal a payment.
  */
 const OVERVIEW_SQL = `
   select
@@ -31,7 +34,9 @@ const OVERVIEW_SQL = `
                        'amount', p."amountTiyin"::text, 'period', p.period,
                        'creditedMs', (extract(epoch from p."creditedAt") * 1000)::float8)
                      order by p."creditedAt" desc, p.id desc)
-                from (select * from "Payment" where "citizenId" = $1
+                from (select * from "Payment" p where p."citizenId" = $1
+                         and (exists (select 1 from "Citizen" me where me.id = $1 and me."externalId" is not null)
+                              or exists (select 1 from "SocialCard" k where k.id = p."cardId" and k."citizenId" = $1))
                        order by "creditedAt" desc, id desc limit $2) p
                 join "BenefitType" b on b.id = p."benefitTypeId"), '[]'::json) as payments`;
 
