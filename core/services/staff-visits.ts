@@ -8,7 +8,7 @@ import type { Locale, Names, Params } from "../engine/types.js";
 import { isLocale } from "../engine/types.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
-import { DEFAULT_SLOT_CAPACITY, VisitService } from "./visits.js";
+import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
 export const INVITE_TTL_HOURS = 72;
@@ -110,7 +110,6 @@ const actor = (staff: StaffMember) => `staff:${staff.id}`;
  * notification are written in one transaction.
  */
 export class StaffVisitService {
-  private readonly visits: VisitService;
   private readonly clock: () => Date;
 
   private readonly sql: SqlExecutor;
@@ -120,7 +119,6 @@ export class StaffVisitService {
     options: { clock?: () => Date; sql?: SqlExecutor } = {},
   ) {
     this.sql = options.sql ?? prismaSql(prisma);
-    this.visits = new VisitService(prisma, this.sql);
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -256,11 +254,14 @@ export class StaffVisitService {
     return this.act(staff, reference, "not_home", () => ({ status: "not_home" }));
   }
 
-  /** Free half-day slots the visit could move to (its own slot excluded). */
+  /**
+   * Free half-day slots the visit could move to (its own slot excluded), counted in the diary it
+   * stays in: its worker's, or its mahalla's while nobody is assigned.
+   */
   async freeSlots(staff: StaffMember, reference: string): Promise<Slot[]> {
     const visit = await this.authorised(this.prisma, staff, reference, "view");
     const current = `${day(visit.slotDate)}:${visit.slotPart}`;
-    return (await this.visits.freeSlots(visit.mahallaId, this.clock())).filter((s) => slotKey(s) !== current);
+    return (await freeSlotsInPool(this.sql, poolOfVisit(visit), this.clock())).filter((s) => slotKey(s) !== current);
   }
 
   async reschedule(staff: StaffMember, reference: string, slot: Slot): Promise<StaffVisit> {
@@ -275,23 +276,10 @@ export class StaffVisitService {
       () => ({ status: "rescheduled", slotDate: dayDate(slot.date), slotPart: slot.part }),
       slotKey(slot),
       async (tx, visit) => {
-        // Same lock as booking, so the last free place cannot be taken twice.
-        await tx.$executeRaw`select pg_advisory_xact_lock(2, ${visit.mahallaId})`;
-        const capacity = visit.assignedStaffId
-          ? ((await tx.staff.findUnique({ where: { id: visit.assignedStaffId }, select: { dailyCapacity: true } }))
-              ?.dailyCapacity ?? DEFAULT_SLOT_CAPACITY)
-          : DEFAULT_SLOT_CAPACITY;
-        const taken = await tx.visitRequest.count({
-          where: {
-            slotDate: dayDate(slot.date),
-            slotPart: slot.part,
-            status: { not: "cancelled" },
-            ...(visit.assignedStaffId !== null
-              ? { assignedStaffId: visit.assignedStaffId }
-              : { mahallaId: visit.mahallaId, assignedStaffId: null }),
-          },
-        });
-        if (taken >= capacity) throw new DomainError("SLOT_UNAVAILABLE", { key: "staff.refused.slot_unavailable" });
+        // The same claim as booking, on the diary the visit stays in, read in this transaction.
+        if (!(await claimPlace(tx, poolOfVisit(visit), slot))) {
+          throw new DomainError("SLOT_UNAVAILABLE", { key: "staff.refused.slot_unavailable" });
+        }
       },
     );
   }
