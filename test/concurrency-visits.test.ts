@@ -92,7 +92,15 @@ async function fill(staffId: number, slot: Slot, mahallaIds: number[], count: nu
 }
 
 const booking = (citizenId: number, mahallaId: number, slot: Slot) =>
-  visits.book({ citizenId, mahallaId, reasonId, slot, address: "Navroʻz koʻchasi 12", location: null, channel: "ussd" });
+  visits.book({
+    citizenId,
+    mahallaId,
+    reasonId,
+    slot,
+    address: "Navroʻz koʻchasi 12",
+    location: null,
+    channel: "ussd",
+  });
 
 const takenIn = (staffId: number, slot: Slot) =>
   db.prisma.visitRequest.count({
@@ -123,9 +131,7 @@ describe("the last places of a worker who serves several mahallas", () => {
       Array.from({ length: 50 }, (_, i) => createCitizen(db.prisma, { mahallaId: served[i % 3] as number })),
     );
 
-    const results = await Promise.allSettled(
-      citizens.map((c) => booking(c.id, c.mahallaId as number, slot)),
-    );
+    const results = await Promise.allSettled(citizens.map((c) => booking(c.id, c.mahallaId as number, slot)));
 
     const booked = results.filter((r) => r.status === "fulfilled");
     expect(booked).toHaveLength(3);
@@ -147,8 +153,9 @@ describe("the last places of a worker who serves several mahallas", () => {
     for (const mahallaId of served) {
       expect((await visits.freeSlots(mahallaId, NOW)).map(slotKey)).not.toContain(slotKey(slot));
     }
-    expect((await freeSlotsInPool(db.sql, { staffId: w.id, mahallaId: served[0] as number }, NOW)).map(slotKey)).not
-      .toContain(slotKey(slot));
+    expect(
+      (await freeSlotsInPool(db.sql, { staffId: w.id, mahallaId: served[0] as number }, NOW)).map(slotKey),
+    ).not.toContain(slotKey(slot));
   });
 
   it("a reschedule into his last place and a booking for it from another of his mahallas at once: one gets it", async () => {
@@ -257,7 +264,10 @@ describe("a citizen's cancel and a worker's action on the same visit", () => {
       if (!cancel || !done) throw new Error("missing result");
 
       expect([cancel, done].filter((r) => r.status === "fulfilled")).toHaveLength(1);
-      const visit = await db.prisma.visitRequest.findUniqueOrThrow({ where: { reference }, include: { history: true } });
+      const visit = await db.prisma.visitRequest.findUniqueOrThrow({
+        where: { reference },
+        include: { history: true },
+      });
       if (cancel.status === "fulfilled") {
         cancels++;
         expect(visit.status).toBe("cancelled");
@@ -271,7 +281,11 @@ describe("a citizen's cancel and a worker's action on the same visit", () => {
       // requested, then exactly one change.
       expect(visit.history.map((h) => h.toStatus).sort()).toEqual([visit.status, "requested"].sort());
       const toWorker = await db.prisma.outbox.count({
-        where: { staffId: w.id, templateKey: "notify.visit_cancelled_staff", params: { path: ["reference"], equals: reference } },
+        where: {
+          staffId: w.id,
+          templateKey: "notify.visit_cancelled_staff",
+          params: { path: ["reference"], equals: reference },
+        },
       });
       const toCitizen = await db.prisma.outbox.count({
         where: { citizenId: citizen.id, templateKey: "notify.visit_done" },

@@ -6,8 +6,8 @@ import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js
 import type { Channel, Names } from "../engine/types.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { namesOf } from "./names.js";
-import { bookingPool, claimPlace, freeSlotsForMahalla } from "./slot-capacity.js";
 import { withFreshReference } from "./references.js";
+import { bookingPool, claimPlace, freeSlotsForMahalla } from "./slot-capacity.js";
 
 export interface VisitSummary {
   reference: string;
@@ -77,7 +77,8 @@ export class VisitService {
           date: { date: input.slot.date },
           part: { t: `visit.part.${input.slot.part}` },
         };
-        if (pool.staffId !== null) await notifyStaff(tx, pool.staffId, { templateKey: "notify.visit_requested_staff", params });
+        if (pool.staffId !== null)
+          await notifyStaff(tx, pool.staffId, { templateKey: "notify.visit_requested_staff", params });
         await notifyCitizen(
           tx,
           input.citizenId,
