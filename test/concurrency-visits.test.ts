@@ -37,6 +37,19 @@ beforeAll(async () => {
     select: { id: true },
   });
   mahallas = rows.map((m) => m.id);
+  // More than the demo set holds: each test gets mahallas of its own.
+  for (let i = 0; i < 8; i++) {
+    const extra = await db.prisma.mahalla.create({
+      data: {
+        code: `test-race-${i}`,
+        districtId: world.districtId,
+        nameUz: `Sinov ${i}`,
+        nameUzCyrl: `Синов ${i}`,
+        nameRu: `Тест ${i}`,
+      },
+    });
+    mahallas.push(extra.id);
+  }
 });
 afterAll(() => db?.close());
 
@@ -240,6 +253,57 @@ describe("one capacity rule for booking, rescheduling and the free-slot lists", 
     const loser = chats.find((chat) => (chat.screen.body[0] as { key?: string }).key !== "visit.booked");
     expect(loser?.text()).toContain("Это время уже занято. Выберите другое.");
     expect(await db.prisma.visitRequest.count({ where: { mahallaId } })).toBe(1);
+  });
+});
+
+describe("visits that enter a worker's diary after booking", () => {
+  it("a worker accepting two unassigned requests for his last place at once takes one; the other is refused", async () => {
+    const [mahallaId] = freshMahallas(1) as [number];
+    // Booked while the mahalla had no worker: both wait unassigned in the mahalla's own pool.
+    const slot = await firstFreeSlot(mahallaId);
+    const citizens = await Promise.all([0, 1].map(() => createCitizen(db.prisma, { mahallaId })));
+    const references = await Promise.all(citizens.map((c) => booking(c.id, mahallaId, slot)));
+    const w = await worker([mahallaId], 1);
+
+    const results = await Promise.allSettled(references.map((r) => staffVisits.accept(w, r)));
+
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(results.map(codeOf).filter(Boolean)).toEqual(["DIARY_FULL"]);
+    expect(await takenIn(w.id, slot)).toBe(1);
+    expect(
+      await db.prisma.outbox.count({
+        where: { citizenId: { in: citizens.map((c) => c.id) }, templateKey: "notify.visit_accepted" },
+      }),
+    ).toBe(1);
+  });
+
+  it("an admin's reassign to a worker whose half-day is full is refused and leaves the visit where it was", async () => {
+    const [home, elsewhere] = freshMahallas(2) as [number, number];
+    const first = await worker([home], 3);
+    const full = await worker([elsewhere], 1);
+    const slot = await firstFreeSlot(home);
+    await fill(full.id, slot, [elsewhere], 1);
+    const citizen = await createCitizen(db.prisma, { mahallaId: home });
+    const reference = await booking(citizen.id, home, slot);
+    const adminRow = await db.prisma.staff.create({
+      data: {
+        fullName: "Admin",
+        phone: "+998712220000",
+        role: "district_admin",
+        districtId: world.districtId,
+        telegramUserId: 99_999n,
+        telegramChatId: 99_999n,
+      },
+    });
+    const admin = await staffVisits.findById(adminRow.id);
+    if (!admin) throw new Error("admin missing");
+
+    await expect(staffVisits.reassign(admin, reference, full.id)).rejects.toMatchObject({ code: "DIARY_FULL" });
+
+    const visit = await db.prisma.visitRequest.findUniqueOrThrow({ where: { reference } });
+    expect(visit.assignedStaffId).toBe(first.id);
+    expect(await takenIn(full.id, slot)).toBe(1);
+    expect(await db.prisma.outbox.count({ where: { staffId: full.id } })).toBe(0);
   });
 });
 

@@ -232,11 +232,29 @@ export class StaffVisitService {
   }
 
   async accept(staff: StaffMember, reference: string): Promise<StaffVisit> {
-    return this.act(staff, reference, "accept", (visit) => ({
-      status: "accepted",
-      // Accepting an unassigned request makes it the worker's own.
-      ...(visit.assignedStaffId === null && staff.role === "social_worker" ? { assignedStaffId: staff.id } : {}),
-    }));
+    const takesOver = (visit: NonNullable<VisitRow>) =>
+      visit.assignedStaffId === null && staff.role === "social_worker";
+    return this.act(
+      staff,
+      reference,
+      "accept",
+      (visit) => ({
+        status: "accepted",
+        // Accepting an unassigned request makes it the worker's own.
+        ...(takesOver(visit) ? { assignedStaffId: staff.id } : {}),
+      }),
+      undefined,
+      // ... and so it takes a place in the worker's diary, claimed like a booking's.
+      (tx, visit) => (takesOver(visit) ? this.claimFor(tx, staff.id, visit) : Promise.resolve()),
+    );
+  }
+
+  /** A place for the visit's half-day in another worker's diary, or a refusal saying it is full. */
+  private async claimFor(tx: Tx, staffId: number, visit: NonNullable<VisitRow>): Promise<void> {
+    const slot = { date: day(visit.slotDate), part: visit.slotPart as SlotPart };
+    if (!(await claimPlace(tx, { staffId, mahallaId: visit.mahallaId }, slot))) {
+      throw new DomainError("DIARY_FULL", { key: "staff.refused.diary_full" });
+    }
   }
 
   async markDone(staff: StaffMember, reference: string, note: string): Promise<StaffVisit> {
@@ -309,7 +327,14 @@ export class StaffVisitService {
     if (!candidates.some((c) => c.id === toStaffId)) {
       throw new DomainError("WORKER_INVALID", { key: "staff.refused.worker_invalid" });
     }
-    return this.act(staff, reference, "reassign", () => ({ assignedStaffId: toStaffId }), `staff:${toStaffId}`);
+    return this.act(
+      staff,
+      reference,
+      "reassign",
+      () => ({ assignedStaffId: toStaffId }),
+      `staff:${toStaffId}`,
+      (tx, visit) => this.claimFor(tx, toStaffId, visit),
+    );
   }
 
   /** Kept in the audit log on its own: no transaction around it may undo the record of a refusal. */
