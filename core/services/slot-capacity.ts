@@ -122,3 +122,29 @@ export async function claimPlace(tx: Tx, pool: SlotPool, slot: Slot): Promise<bo
   const rows = await query(tx, POOL_PLACES_SQL, [pool.mahallaId, [slot.date], pool.staffId]);
   return new Places(rows).hasRoom(slot);
 }
+
+/**
+ * A booking that could not get a connection in time never began, so it may simply be tried again.
+ * Bookings for one worker's half-day wait for each other by design (claimPlace); a burst for the
+ * last places (everyone dials when a slot opens) queues longer than the pool's wait for a free
+ * connection, and those callers should get their answer (booked, or taken) rather than an apology.
+ */
+export async function whenConnectionFree<T>(attempt: () => Promise<T>, tries = 4): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= tries || !neverStarted(err)) throw err;
+    }
+  }
+}
+
+/** Prisma's "could not start the transaction in time" (P2028) or the pg pool's connect timeout. */
+function neverStarted(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === "string" ? e.message : "";
+  return (
+    (e?.code === "P2028" && message.includes("Unable to start a transaction")) ||
+    message.includes("timeout exceeded when trying to connect")
+  );
+}

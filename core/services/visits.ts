@@ -7,7 +7,7 @@ import type { Channel, Names } from "../engine/types.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
-import { bookingPool, claimPlace, freeSlotsForMahalla } from "./slot-capacity.js";
+import { bookingPool, claimPlace, freeSlotsForMahalla, whenConnectionFree } from "./slot-capacity.js";
 
 export interface VisitSummary {
   reference: string;
@@ -45,6 +45,10 @@ export class VisitService {
     location: { latitude: number; longitude: number } | null;
     channel: Channel;
   }): Promise<string> {
+    return whenConnectionFree(() => this.bookOnce(input));
+  }
+
+  private bookOnce(input: Parameters<VisitService["book"]>[0]): Promise<string> {
     return withFreshReference("V", (reference) =>
       this.prisma.$transaction(async (tx) => {
         // The worker is chosen and the place claimed in this transaction, so the last free place of
