@@ -126,7 +126,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
         tags: ["applications"],
         summary: "Change an application's status (the citizen is notified)",
         description:
-          "Only the life cycle's transitions are allowed (e.g. submitted → under_review → approved → paid); anything else, such as paid → submitted, is refused with 409 ILLEGAL_TRANSITION. Repeating the change the application already has answers 200 and notifies no one again.",
+          "Only the life cycle's transitions are allowed (e.g. submitted → under_review → approved → paid); anything else, such as paid → submitted, is refused with 409 ILLEGAL_TRANSITION. Repeating the change the application already has answers 200 and notifies no one again. Of two different changes sent at once one applies; the other is refused with 409 CONFLICT (read the application again).",
         params: ReferenceParams,
         body: Type.Object({
           status: Status,
@@ -143,18 +143,15 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
     },
     async (request) => {
       const reference = applicationReference(request.params.reference);
-      const current = await ctx.backoffice.application(reference);
-      const reason = request.body.reason ?? null;
-      const repeat = current.status === request.body.status && current.statusReason === reason;
-      if (!repeat) {
-        await ctx.applications.changeStatus({
-          reference,
-          status: request.body.status,
-          reason: request.body.reason,
-          actor: request.apiActor,
-          now: ctx.clock(),
-        });
-      }
+      // The repeat check and the change are one conditional step in the service, so two
+      // decisions sent at once cannot both apply.
+      await ctx.applications.changeStatus({
+        reference,
+        status: request.body.status,
+        reason: request.body.reason,
+        actor: request.apiActor,
+        now: ctx.clock(),
+      });
       return wire(await ctx.backoffice.application(reference));
     },
   );

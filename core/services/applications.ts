@@ -10,6 +10,7 @@ import {
 import type { FlowData } from "../engine/flow.js";
 import type { Channel, Locale, Names } from "../engine/types.js";
 import { audit, notifyCitizen } from "../notifications/outbox.js";
+import { ConflictError } from "./backoffice-errors.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 
@@ -198,33 +199,61 @@ export class ApplicationService {
     }));
   }
 
-  /** A status change from the back office: checked against the life cycle, recorded, notified. */
+  /**
+   * A status change from the back office: checked against the life cycle, recorded, notified.
+   * Repeating the change the application already has changes nothing and notifies no one. The
+   * update is conditional on the status read, so of two decisions sent at once (approve and
+   * reject) one applies and notifies; the other is refused with a ConflictError, or answered as a
+   * repeat when it asked for exactly what the winner did.
+   */
   async changeStatus(input: {
     reference: string;
     status: ApplicationStatus;
     reason?: string | undefined;
     actor: string;
     now?: Date;
-  }) {
+  }): Promise<{ changed: boolean }> {
+    const reason = input.reason ?? null;
+    const isRepeat = (app: { status: string; statusReason: string | null }) =>
+      app.status === input.status && app.statusReason === reason;
     return this.prisma.$transaction(async (tx) => {
       const app = await tx.application.findUnique({
         where: { reference: input.reference },
         include: { benefitType: benefitNames },
       });
       if (!app) throw new NotFoundError(`no application ${input.reference}`);
+      if (isRepeat(app)) return { changed: false };
       const from = app.status as ApplicationStatus;
       if (!canMoveApplication(from, input.status)) throw new IllegalTransitionError(from, input.status);
       const decided = input.status === "approved" || input.status === "rejected";
-      const updated = await tx.application.update({
-        where: { id: app.id },
+      const claimed = await tx.application.updateMany({
+        where: { id: app.id, status: from },
         data: {
           status: input.status,
-          statusReason: input.reason ?? null,
+          statusReason: reason,
           ...(decided ? { decidedAt: input.now ?? new Date() } : {}),
-          history: {
-            create: { fromStatus: from, toStatus: input.status, reason: input.reason ?? null, actor: input.actor },
-          },
         },
+      });
+      if (claimed.count !== 1) {
+        // Read committed: this statement sees what the concurrent change committed.
+        const now = await tx.application.findUnique({
+          where: { id: app.id },
+          select: { status: true, statusReason: true },
+        });
+        if (now && isRepeat(now)) return { changed: false };
+        // Refused as it would be had it come second: illegal from where the winner left it, or
+        // else a conflict, since it was decided on a status that no longer holds.
+        const current = now?.status as ApplicationStatus | undefined;
+        if (current && !canMoveApplication(current, input.status)) {
+          throw new IllegalTransitionError(current, input.status);
+        }
+        throw new ConflictError(
+          "CONFLICT",
+          `application ${app.reference} changed from ${from} to ${now?.status ?? "?"} meanwhile; read it again`,
+        );
+      }
+      await tx.applicationStatusChange.create({
+        data: { applicationId: app.id, fromStatus: from, toStatus: input.status, reason, actor: input.actor },
       });
       await notifyApplicationStatus(tx, app.citizenId, {
         reference: app.reference,
@@ -238,9 +267,9 @@ export class ApplicationService {
         entity: "Application",
         entityId: app.reference,
         before: { status: from, statusReason: app.statusReason },
-        after: { status: updated.status, statusReason: updated.statusReason },
+        after: { status: input.status, statusReason: reason },
       });
-      return updated;
+      return { changed: true };
     });
   }
 }

@@ -8,7 +8,7 @@ import type { Locale, Names, Params } from "../engine/types.js";
 import { isLocale } from "../engine/types.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
-import { DEFAULT_SLOT_CAPACITY, VisitService } from "./visits.js";
+import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
 export const INVITE_TTL_HOURS = 72;
@@ -110,7 +110,6 @@ const actor = (staff: StaffMember) => `staff:${staff.id}`;
  * notification are written in one transaction.
  */
 export class StaffVisitService {
-  private readonly visits: VisitService;
   private readonly clock: () => Date;
 
   private readonly sql: SqlExecutor;
@@ -120,7 +119,6 @@ export class StaffVisitService {
     options: { clock?: () => Date; sql?: SqlExecutor } = {},
   ) {
     this.sql = options.sql ?? prismaSql(prisma);
-    this.visits = new VisitService(prisma, this.sql);
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -234,11 +232,29 @@ export class StaffVisitService {
   }
 
   async accept(staff: StaffMember, reference: string): Promise<StaffVisit> {
-    return this.act(staff, reference, "accept", (visit) => ({
-      status: "accepted",
-      // Accepting an unassigned request makes it the worker's own.
-      ...(visit.assignedStaffId === null && staff.role === "social_worker" ? { assignedStaffId: staff.id } : {}),
-    }));
+    const takesOver = (visit: NonNullable<VisitRow>) =>
+      visit.assignedStaffId === null && staff.role === "social_worker";
+    return this.act(
+      staff,
+      reference,
+      "accept",
+      (visit) => ({
+        status: "accepted",
+        // Accepting an unassigned request makes it the worker's own.
+        ...(takesOver(visit) ? { assignedStaffId: staff.id } : {}),
+      }),
+      undefined,
+      // ... and so it takes a place in the worker's diary, claimed like a booking's.
+      (tx, visit) => (takesOver(visit) ? this.claimFor(tx, staff.id, visit) : Promise.resolve()),
+    );
+  }
+
+  /** A place for the visit's half-day in another worker's diary, or a refusal saying it is full. */
+  private async claimFor(tx: Tx, staffId: number, visit: NonNullable<VisitRow>): Promise<void> {
+    const slot = { date: day(visit.slotDate), part: visit.slotPart as SlotPart };
+    if (!(await claimPlace(tx, { staffId, mahallaId: visit.mahallaId }, slot))) {
+      throw new DomainError("DIARY_FULL", { key: "staff.refused.diary_full" });
+    }
   }
 
   async markDone(staff: StaffMember, reference: string, note: string): Promise<StaffVisit> {
@@ -256,11 +272,14 @@ export class StaffVisitService {
     return this.act(staff, reference, "not_home", () => ({ status: "not_home" }));
   }
 
-  /** Free half-day slots the visit could move to (its own slot excluded). */
+  /**
+   * Free half-day slots the visit could move to (its own slot excluded), counted in the diary it
+   * stays in: its worker's, or its mahalla's while nobody is assigned.
+   */
   async freeSlots(staff: StaffMember, reference: string): Promise<Slot[]> {
     const visit = await this.authorised(this.prisma, staff, reference, "view");
     const current = `${day(visit.slotDate)}:${visit.slotPart}`;
-    return (await this.visits.freeSlots(visit.mahallaId, this.clock())).filter((s) => slotKey(s) !== current);
+    return (await freeSlotsInPool(this.sql, poolOfVisit(visit), this.clock())).filter((s) => slotKey(s) !== current);
   }
 
   async reschedule(staff: StaffMember, reference: string, slot: Slot): Promise<StaffVisit> {
@@ -275,23 +294,10 @@ export class StaffVisitService {
       () => ({ status: "rescheduled", slotDate: dayDate(slot.date), slotPart: slot.part }),
       slotKey(slot),
       async (tx, visit) => {
-        // Same lock as booking, so the last free place cannot be taken twice.
-        await tx.$executeRaw`select pg_advisory_xact_lock(2, ${visit.mahallaId})`;
-        const capacity = visit.assignedStaffId
-          ? ((await tx.staff.findUnique({ where: { id: visit.assignedStaffId }, select: { dailyCapacity: true } }))
-              ?.dailyCapacity ?? DEFAULT_SLOT_CAPACITY)
-          : DEFAULT_SLOT_CAPACITY;
-        const taken = await tx.visitRequest.count({
-          where: {
-            slotDate: dayDate(slot.date),
-            slotPart: slot.part,
-            status: { not: "cancelled" },
-            ...(visit.assignedStaffId !== null
-              ? { assignedStaffId: visit.assignedStaffId }
-              : { mahallaId: visit.mahallaId, assignedStaffId: null }),
-          },
-        });
-        if (taken >= capacity) throw new DomainError("SLOT_UNAVAILABLE", { key: "staff.refused.slot_unavailable" });
+        // The same claim as booking, on the diary the visit stays in, read in this transaction.
+        if (!(await claimPlace(tx, poolOfVisit(visit), slot))) {
+          throw new DomainError("SLOT_UNAVAILABLE", { key: "staff.refused.slot_unavailable" });
+        }
       },
     );
   }
@@ -321,7 +327,14 @@ export class StaffVisitService {
     if (!candidates.some((c) => c.id === toStaffId)) {
       throw new DomainError("WORKER_INVALID", { key: "staff.refused.worker_invalid" });
     }
-    return this.act(staff, reference, "reassign", () => ({ assignedStaffId: toStaffId }), `staff:${toStaffId}`);
+    return this.act(
+      staff,
+      reference,
+      "reassign",
+      () => ({ assignedStaffId: toStaffId }),
+      `staff:${toStaffId}`,
+      (tx, visit) => this.claimFor(tx, toStaffId, visit),
+    );
   }
 
   /** Kept in the audit log on its own: no transaction around it may undo the record of a refusal. */
