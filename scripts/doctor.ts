@@ -3,6 +3,7 @@
 // exits non-zero if anything is wrong. Nothing is changed: no migration, no seed, no message sent.
 import { readdir } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { Api, GrammyError, HttpError } from "grammy";
 import { Redis } from "ioredis";
 import { type AppConfig, ConfigError, loadConfig } from "../app/config.js";
@@ -12,7 +13,7 @@ import { defaultAtApiRoot } from "../ussd/sms-sender.js";
 
 export type CheckStatus = "ok" | "off" | "fail";
 export interface Check {
-  name: "configuration" | "database" | "redis" | "telegram" | "sms";
+  name: "configuration" | "database" | "redis" | "telegram" | "sms" | "public URL";
   status: CheckStatus;
   /** One line: what was found, or what is wrong and which variable to look at. */
   detail: string;
@@ -21,6 +22,8 @@ export interface Check {
 export interface DoctorOptions {
   /** How long one dependency may take to answer. */
   timeoutMs?: number;
+  /** `--url`: where the gateway and Telegram reach this app from outside. */
+  publicUrl?: string | undefined;
 }
 
 /** Credentials never reach the terminal: the password of a URL is replaced. */
@@ -235,6 +238,39 @@ async function checkSms(config: AppConfig, timeoutMs: number): Promise<Check> {
   }
 }
 
+/**
+ * The app as the gateway sees it: its health from outside, and the callback URLs to enter in
+ * Africa's Talking's dashboard (with the token placeholder when USSD_CALLBACK_TOKEN is set).
+ */
+async function checkPublicUrl(config: AppConfig, raw: string, timeoutMs: number): Promise<Check> {
+  let base: URL;
+  try {
+    base = new URL(raw);
+  } catch {
+    return { name: "public URL", status: "fail", detail: `not a URL: ${raw}` };
+  }
+  const root = base.toString().replace(/\/+$/, "");
+  const token = config.ussd.callbackToken ? "?token=<USSD_CALLBACK_TOKEN>" : "";
+  const callbacks = `USSD ${root}/ussd${token}, session end ${root}/ussd/events${token}, incoming SMS ${root}/sms/inbound${token}, delivery reports ${root}/sms/delivery${token}`;
+  try {
+    const res = await fetch(`${root}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (res.status !== 200) {
+      return {
+        name: "public URL",
+        status: "fail",
+        detail: `${root}/healthz answered HTTP ${res.status}; callbacks: ${callbacks}`,
+      };
+    }
+    return { name: "public URL", status: "ok", detail: `${root} is healthy from here; callbacks: ${callbacks}` };
+  } catch (err) {
+    return {
+      name: "public URL",
+      status: "fail",
+      detail: `cannot reach ${root}/healthz: ${messageOf(err)}; callbacks: ${callbacks}`,
+    };
+  }
+}
+
 /** Every check, in a fixed order; with an invalid configuration only that one line, the rest cannot be judged. */
 export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions = {}): Promise<Check[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -258,6 +294,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions =
     checkRedis(config, timeoutMs),
     checkTelegram(config, timeoutMs),
     checkSms(config, timeoutMs),
+    ...(options.publicUrl ? [checkPublicUrl(config, options.publicUrl, timeoutMs)] : []),
   ]);
   return [configuration, ...rest];
 }
@@ -267,7 +304,14 @@ export const formatCheck = (c: Check) => `${MARK[c.status]} ${c.name}: ${c.detai
 export const doctorExitCode = (checks: Check[]) => (checks.some((c) => c.status === "fail") ? 1 : 0);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  runDoctor(process.env).then(
+  let publicUrl: string | undefined;
+  try {
+    publicUrl = parseArgs({ options: { url: { type: "string" } }, allowPositionals: false }).values.url;
+  } catch {
+    process.stderr.write("usage: npm run doctor [-- --url https://<public address of the app>]\n");
+    process.exit(2);
+  }
+  runDoctor(process.env, { publicUrl }).then(
     (checks) => {
       for (const check of checks) process.stdout.write(`${formatCheck(check)}\n`);
       process.exit(doctorExitCode(checks));

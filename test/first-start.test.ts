@@ -119,8 +119,12 @@ describe("demo activity", () => {
     if (!app) throw new Error("previous test did not start the app");
     const res = await app.inject({ method: "GET", url: "/open/v1/regions" });
     expect(res.statusCode).toBe(200);
-    const numbers = JSON.stringify(res.json()).match(/"(?:value|count|applications)":\s*\d+/g) ?? [];
-    expect(numbers.length, res.body.slice(0, 400)).toBeGreaterThan(0);
+    const body = res.json() as { regions: { code: string; figures: unknown }[] };
+    const published = (v: unknown): number[] =>
+      typeof v === "number" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(published) : [];
+    // Both pilot regions (Tashkent city, Tashkent region) publish counts past the threshold of ten.
+    const shown = body.regions.filter((r) => published(r.figures).some((n) => n >= 10));
+    expect(shown.length, JSON.stringify(body.regions).slice(0, 600)).toBeGreaterThanOrEqual(2);
   });
 
   it("numbers its references in a block of their own, each with a valid check digit", () => {
@@ -201,7 +205,8 @@ describe("start-up summary and logs", () => {
   });
 });
 
-describe("npm start on the embedded default", () => {
+// The embedded default is this test's subject; the PostgreSQL pass would only run it twice.
+describe.skipIf(Boolean(process.env.DATABASE_URL))("npm start on the embedded default", () => {
   it("prints the summary as JSON lines when not at a terminal, with the demo loaded once across a restart", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "mc-first-start-"));
     const port = await freePort();
@@ -237,5 +242,6 @@ describe("npm start on the embedded default", () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 300_000);
+    // Two cold starts of the real process beside the rest of the suite.
+  }, 420_000);
 });

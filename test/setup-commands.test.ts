@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -164,6 +166,36 @@ describe("npm run doctor on a broken configuration", () => {
       status: "fail",
       detail: `@mahalla_connect_test_bot: TELEGRAM_WEBHOOK_SECRET is set but no webhook is registered (npm run telegram:webhook -- --url https://…)`,
     });
+  });
+});
+
+describe("npm run doctor -- --url", () => {
+  it("checks the app's health from outside and lists the callback URLs to enter at the gateway", async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === "/healthz" ? 200 : 404, { "content-type": "application/json" });
+      res.end('{"status":"ok"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const env = { NODE_ENV: "test", DATA_DIR: "memory", USSD_CALLBACK_TOKEN: "callback-token-1234" };
+      const up = byName(await runDoctor(env, { publicUrl: `http://127.0.0.1:${port}/` }))["public URL"];
+      const root = `http://127.0.0.1:${port}`;
+      expect(up).toEqual({
+        name: "public URL",
+        status: "ok",
+        detail:
+          `${root} is healthy from here; callbacks: USSD ${root}/ussd?token=<USSD_CALLBACK_TOKEN>, ` +
+          `session end ${root}/ussd/events?token=<USSD_CALLBACK_TOKEN>, incoming SMS ${root}/sms/inbound?token=<USSD_CALLBACK_TOKEN>, ` +
+          `delivery reports ${root}/sms/delivery?token=<USSD_CALLBACK_TOKEN>`,
+      });
+      const closed = await freePort();
+      const down = byName(await runDoctor(env, { publicUrl: `http://127.0.0.1:${closed}` }))["public URL"];
+      expect(down?.status).toBe("fail");
+      expect(down?.detail).toMatch(new RegExp(`^cannot reach http://127.0.0.1:${closed}/healthz: .*ECONNREFUSED`));
+    } finally {
+      server.close();
+    }
   });
 });
 
