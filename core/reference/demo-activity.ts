@@ -8,8 +8,8 @@ import { dammDigit, type ReferenceKind } from "../domain/reference.js";
  * (SEED_DEMO; by default on the embedded database only).
  *
  * Everything is marked so it can never pass for the register:
- * - phone numbers in one block of their own, DEMO_PHONE_PREFIX (+998 39 000 …), which no operator
- *   hands out to subscribers;
+ * - phone numbers in one block of their own, DEMO_PHONE_PREFIX (+998 39 000 …), found and removed
+ *   by prefix;
  * - external ids of citizens, cards and payments start with DEMO_MARKER ("DEMO-");
  * - references sit in their own block (A-9…, V-9…, P-9…), answers carry `demo: true`, actors are
  *   "api:demo", staff names end in "(demo)".
