@@ -105,6 +105,20 @@ describe("demo activity", () => {
     expect(await count()).toEqual(before);
   });
 
+  it("is loaded exactly once when several instances start together on an empty database", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      await seedReferenceData(fresh.prisma, { demo: true });
+      const results = await Promise.all(Array.from({ length: 4 }, () => seedDemoActivity(fresh.prisma)));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(results.every((r) => r.citizens === 240)).toBe(true);
+      expect(await fresh.prisma.citizen.count()).toBe(240);
+      expect(await fresh.prisma.staff.count()).toBe(await db.prisma.staff.count());
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("gives the showcase number an application status screen with its demo references", async () => {
     t = await startApp({}, db);
     const phone = new UssdPhone(t.app, DEMO_SHOWCASE_PHONE);
