@@ -15,6 +15,13 @@ export function publicBase(config: Pick<AppConfig, "http">): string {
 }
 
 /**
+ * The logger masks every +998 number (it cannot tell a demo one from a citizen's), so the demo
+ * number is shown in its national form, which the masking leaves alone.
+ */
+const demoDialled = (e164: string) =>
+  e164.replace(/^\+998(\d{2})(\d{3})(\d{2})(\d{2})$/, "$1 $2 $3 $4 (country code +998)");
+
+/**
  * What a newcomer needs after `npm start`: where to click, which channels are on, and for each one
  * that is off the variable that turns it on. Pure, so the wording is tested without a server.
  */
@@ -53,7 +60,7 @@ export function startupSummary(config: AppConfig, facts: StartupFacts): string[]
   );
   if (facts.demoCitizens > 0) {
     lines.push(
-      `demo data: ${facts.demoCitizens} demo citizens with a few weeks of activity${facts.demoPhone ? `; dial as ${facts.demoPhone} to see their records` : ""} (SEED_DEMO=false leaves it out)`,
+      `demo data: ${facts.demoCitizens} demo citizens with a few weeks of activity${facts.demoPhone ? `; dial as ${demoDialled(facts.demoPhone)} to see their records` : ""} (SEED_DEMO=false leaves it out)`,
     );
   }
   return lines;
