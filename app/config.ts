@@ -37,7 +37,8 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_STEPS_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
   API_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, default: 300 }),
   SIMULATOR_ENABLED: Type.Optional(Type.Boolean()),
-  SEED_DEMO: Type.Optional(Type.Boolean()),
+  // "mahallas": the demo mahalla set without its synthetic activity (tests that count every row).
+  SEED_DEMO: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false"), Type.Literal("mahallas")])),
   NOTIFY_WORKER: Type.Union([Type.Literal("inline"), Type.Literal("off")], { default: "inline" }),
   NOTIFY_SMS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: "^[\\x21-\\x7e]+$" })),
@@ -70,6 +71,8 @@ export interface AppConfig {
   simulatorEnabled: boolean;
   /** Load the demo mahalla set on start (default: only on the embedded database). */
   seedDemo: boolean;
+  /** With it, a few weeks of synthetic, DEMO-marked activity (SEED_DEMO unset or `true`, not `mahallas`). */
+  seedDemoActivity: boolean;
   /** `inline`: this process delivers notifications; `off`: a separate `npm run worker` does. */
   notifications: { worker: "inline" | "off"; smsPerSecond: number };
   /**
@@ -152,7 +155,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     stepsPerMinute: env.RATE_LIMIT_STEPS_PER_MINUTE,
     apiRequestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
-    seedDemo: env.SEED_DEMO ?? database.kind === "pglite",
+    seedDemo: env.SEED_DEMO ? env.SEED_DEMO !== "false" : database.kind === "pglite",
+    seedDemoActivity: env.SEED_DEMO ? env.SEED_DEMO === "true" : database.kind === "pglite",
     notifications: { worker: env.NOTIFY_WORKER, smsPerSecond: env.NOTIFY_SMS_PER_SECOND },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
   };

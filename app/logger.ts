@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import pinoPretty from "pino-pretty";
 
 export type { Logger } from "pino";
 
@@ -24,6 +25,25 @@ export function maskPersonalData(text: string): string {
   return text
     .replace(/\b\d{14}\b/g, (m) => `${m.slice(0, 2)}**********${m.slice(-2)}`)
     .replace(/\+?998[\s-]?\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}/g, (m) => `${m.slice(0, 6)}*****${m.slice(-2)}`);
+}
+
+/**
+ * Readable lines for a person at a terminal in development; JSON for everything else (production,
+ * a log collector, a pipe, tests), so machines never have to parse the pretty form.
+ */
+export function wantsPrettyLogs(nodeEnv: string, stdoutIsTty: boolean = process.stdout.isTTY === true): boolean {
+  return stdoutIsTty && nodeEnv !== "production";
+}
+
+/** pino-pretty as a stream in this thread: redaction and masking happen before it sees a line. */
+export function prettyDestination(output?: NodeJS.WritableStream): pino.DestinationStream {
+  return pinoPretty({
+    colorize: output === undefined,
+    translateTime: "SYS:HH:MM:ss",
+    ignore: "pid,hostname",
+    singleLine: true,
+    ...(output ? { destination: output } : {}),
+  });
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -1,21 +1,29 @@
 import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
+import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
-import { createLogger } from "./logger.js";
+import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
 import { buildServer, createAppCore } from "./server.js";
 import { startSessionRetention } from "./session-retention.js";
+import { startupSummary } from "./startup-summary.js";
 
 /** `npm start`: migrate, seed reference data, serve. */
 async function main(config: AppConfig) {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
   const db = await openDatabase(config.database);
   logger.info({ database: config.database.kind }, "database ready, migrations applied");
   const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
   logger.info(seeded, "reference data seeded");
-  if (!config.telegram.enabled) logger.info("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off");
+  const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
+  if (demo) {
+    logger.info(
+      demo,
+      demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
+    );
+  }
 
   const core = createAppCore(config, db);
   const telegram = config.telegram.enabled
@@ -37,6 +45,9 @@ async function main(config: AppConfig) {
     await db.close();
   });
   await app.listen({ port: config.http.port, host: config.http.host });
+  for (const line of startupSummary(config, { demoCitizens: demo?.citizens ?? 0, demoPhone: DEMO_SHOWCASE_PHONE })) {
+    logger.info(line);
+  }
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {

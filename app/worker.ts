@@ -1,7 +1,7 @@
 import { createTelegram } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import type { AppConfig } from "./config.js";
-import { createLogger } from "./logger.js";
+import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { buildWorkerMetricsServer } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
@@ -12,7 +12,7 @@ import { closeOnSignals, runProgram } from "./process.js";
  * (several workers may run); without, it runs the outbox relay.
  */
 async function main(config: AppConfig) {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
   const db = await openDatabase(config.database);
   // The bot is only used to send here; updates are handled by the web instances.
   const telegram = config.telegram.enabled

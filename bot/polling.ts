@@ -2,6 +2,9 @@ import { run } from "@grammyjs/runner";
 import type { Logger } from "../app/logger.js";
 import type { TelegramBot } from "./bot.js";
 
+/** The updates the bot handles; long polling and the webhook (npm run telegram:webhook) ask for these only. */
+export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+
 export interface Polling {
   stop(): Promise<void>;
 }
@@ -15,7 +18,7 @@ export async function startPolling(telegram: TelegramBot, logger: Logger): Promi
   // Telegram refuses getUpdates while a webhook is set.
   await telegram.bot.api.deleteWebhook();
   const runner = run(telegram.bot, {
-    runner: { fetch: { allowed_updates: ["message", "callback_query"] } },
+    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } },
   });
   logger.info({ bot: telegram.bot.botInfo.username }, "telegram: long polling started");
   return {

@@ -4,6 +4,7 @@ import { loadConfig } from "../app/config.js";
 import { openDriver } from "../core/db/adapters.js";
 import { migrate, openDatabase } from "../core/db/database.js";
 import { applyPendingMigrations, createMigration, resetDatabase } from "../core/db/migrations.js";
+import { seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 
 const [command, ...args] = process.argv.slice(2);
@@ -35,8 +36,10 @@ async function run(): Promise<string> {
     case "seed": {
       const db = await openDatabase(loadConfig().database);
       try {
-        const report = await seedReferenceData(db.prisma, { demo: args.includes("--demo") });
-        return `seeded ${JSON.stringify(report)}`;
+        const demo = args.includes("--demo");
+        const report = await seedReferenceData(db.prisma, { demo });
+        const activity = demo ? await seedDemoActivity(db.prisma) : undefined;
+        return `seeded ${JSON.stringify({ ...report, ...(activity ? { demoCitizens: activity.citizens } : {}) })}`;
       } finally {
         await db.close();
       }

@@ -6,8 +6,9 @@ set -euo pipefail
 cmd=${1:-start}
 dir=${2:-/tmp/mahalla-pg}
 port=${3:-54329}
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -n "$bin" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+# PG_BIN picks another installation (the tests honour it too, see test/support/servers.ts).
+bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -n "$bin" ] && [ -x "$bin/postgres" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 # The server refuses to run as root; a dedicated OS user owns the cluster.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 case "$cmd" in

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Database, openDatabase } from "../core/db/database.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { hasPostgresServer, type PgCluster, signalCluster, startPgCluster, waitUntil } from "./support/faults.js";
+import { type PgCluster, signalCluster, startPgCluster, waitUntil } from "./support/faults.js";
+import { requireServer } from "./support/servers.js";
 import { freePort } from "./support/spawn.js";
 import { startTelegramApp, type TelegramApp, WEBHOOK_SECRET } from "./support/telegram-app.js";
 import type { TelegramDouble } from "./support/telegram-double.js";
@@ -17,7 +18,8 @@ import { shown, shownName, UssdPhone } from "./ussd-support.js";
  * half-written.
  */
 const translator = new Translator();
-const postgresAvailable = hasPostgresServer();
+// A cluster of the test's own, which it stops and freezes: never the server the rest of the suite uses.
+const postgresServer = requireServer("postgres-server");
 
 let cluster: PgCluster | undefined;
 let db: Database | undefined;
@@ -28,7 +30,8 @@ let base = "";
 let frozen = false;
 
 beforeAll(async () => {
-  if (!postgresAvailable) return;
+  // Without the binaries the suites below are stand-in tests; nothing to start.
+  if (!postgresServer.available) return;
   cluster = await startPgCluster(await freePort());
   db = await openDatabase({ kind: "postgres", url: cluster.url, poolSize: 5 });
   await seedReferenceData(db.prisma, { demo: true });
@@ -72,7 +75,7 @@ const healthz = async () =>
 
 const pinfl = (serial: number) => makePinfl(new Date(Date.UTC(1979, 6, 1)), serial % 2 === 0, serial);
 
-describe.runIf(postgresAvailable)("PostgreSQL stopped mid-run", () => {
+postgresServer.describe("PostgreSQL stopped mid-run", () => {
   it("apologises within 2 s on USSD and Telegram, reports 503, then resumes with sessions and drafts intact", async () => {
     if (!app || !db || !double || !cluster) throw new Error("set-up failed");
     const prisma = db.prisma;
@@ -165,7 +168,7 @@ describe.runIf(postgresAvailable)("PostgreSQL stopped mid-run", () => {
   });
 });
 
-describe.runIf(postgresAvailable)("PostgreSQL that stops answering", () => {
+postgresServer.describe("PostgreSQL that stops answering", () => {
   it("still apologises within 2 s while every query hangs, and serves again once it answers", async () => {
     if (!app || !cluster) throw new Error("set-up failed");
     const phone = new UssdPhone(app, "+998935551011");
@@ -187,9 +190,3 @@ describe.runIf(postgresAvailable)("PostgreSQL that stops answering", () => {
     expect(phone.screen).toContain(shown("ru", "menu.title"));
   });
 });
-
-if (!postgresAvailable) {
-  describe("PostgreSQL stopped mid-run", () => {
-    it.skip("needs the PostgreSQL server binaries (/usr/lib/postgresql/*/bin/postgres); CI installs them", () => {});
-  });
-}

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
 import { notificationEngineFromConfig } from "../app/notifications.js";
@@ -8,20 +8,14 @@ import { seedReferenceData } from "../core/reference/seed.js";
 import { AtDouble } from "./support/at-double.js";
 import { apiApp, auth, makeApplication, makeCitizen } from "./support/backoffice.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import {
-  collectUnhandledRejections,
-  hasRedisServer,
-  type RedisServer,
-  redisServer,
-  waitUntil,
-} from "./support/faults.js";
+import { collectUnhandledRejections, type RedisServer, redisServer, waitUntil } from "./support/faults.js";
+import { requireServer } from "./support/servers.js";
 import { freePort } from "./support/spawn.js";
 
 /**
  * Redis (BullMQ) gone while the back office keeps deciding applications: the notifications wait in
  * the Outbox, and go out once each when Redis is back.
  */
-const redisAvailable = hasRedisServer();
 let db: TestDatabase;
 let at: AtDouble;
 let redis: RedisServer;
@@ -29,8 +23,12 @@ let api: FastifyInstance;
 let engine: NotificationEngine | undefined;
 const unhandled = collectUnhandledRejections();
 
+// A server of the test's own, which it kills and restarts: the shared TEST_REDIS_URL one must not be.
+const ownRedis = requireServer("redis-server");
+
 beforeAll(async () => {
-  if (!redisAvailable) return;
+  // Without a server the suite below is one stand-in test; nothing to start.
+  if (!ownRedis.available) return;
   db = await createTestDatabase();
   await seedReferenceData(db.prisma);
   at = await new AtDouble().start();
@@ -70,7 +68,7 @@ const rowsFor = (phones: string[]) =>
   db.prisma.outbox.findMany({ where: { recipientPhone: { in: phones } }, orderBy: { id: "asc" } });
 const smsTo = (phone: string) => at.requests.filter((r) => r.form.to === phone);
 
-describe.runIf(redisAvailable)("Redis down", () => {
+ownRedis.describe("Redis down", () => {
   it("keeps notifications in the outbox while Redis is gone and delivers each once when it returns", async () => {
     const config = loadConfig({
       NODE_ENV: "test",
@@ -117,9 +115,3 @@ describe.runIf(redisAvailable)("Redis down", () => {
     expect(unhandled.reasons).toEqual([]);
   });
 });
-
-if (!redisAvailable) {
-  describe("Redis down", () => {
-    it.skip("needs redis-server on the PATH (a server of the test's own is stopped and started); CI installs it", () => {});
-  });
-}

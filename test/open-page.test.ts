@@ -1,14 +1,15 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { Translator } from "../core/i18n/index.js";
-import { hasChromium, launchChromium } from "./support/browser.js";
+import { launchChromium } from "./support/browser.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { generateOpenDataWorld } from "./support/open-data.js";
+import { requireServer } from "./support/servers.js";
 import { projectRoot } from "./support/spawn.js";
 
 /* The public /open page in a real headless Chromium (Debian's, never a downloaded build). */
@@ -53,7 +54,7 @@ async function tableRows(page: Page, selector: string, attribute: string): Promi
   );
 }
 
-describe.skipIf(!hasChromium)("public open-data page in Chromium", () => {
+requireServer("chromium").describe("public open-data page in Chromium", () => {
   let db: TestDatabase;
   let app: FastifyInstance;
   let browser: Browser;

@@ -1,11 +1,12 @@
 import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasChromium, launchChromium } from "./support/browser.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchChromium } from "./support/browser.js";
+import { requireServer } from "./support/servers.js";
 import { startApp, type TestApp, translator } from "./ussd-support.js";
 
 /** The web phone in a real headless Chromium (Debian's, never a downloaded one). */
-describe.skipIf(!hasChromium)("the web USSD simulator", () => {
+requireServer("chromium").describe("the web USSD simulator", () => {
   let t: TestApp;
   let browser: Browser;
   let base: string;

@@ -1,14 +1,16 @@
-import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
+import { chromiumPath } from "./servers.js";
 
-/** Debian's Chromium: the project never downloads a browser. Tests skip only when it is absent. */
-export const CHROMIUM = "/usr/bin/chromium";
-export const hasChromium = existsSync(CHROMIUM);
-
-/** Headless and quiet: this machine's network is closed, so background connections are turned off. */
+/**
+ * Debian's Chromium (the project never downloads a browser); tests that need it go through
+ * `requireServer("chromium")`.
+ * Headless and quiet: this machine's network is closed, so background connections are turned off.
+ */
 export function launchChromium(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  if (!executablePath) throw new Error("chromium not found: see requireServer in test/support/servers.ts");
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: [
       "--headless",
       "--no-sandbox",

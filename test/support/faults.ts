@@ -1,7 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, readdirSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
@@ -9,18 +8,6 @@ import { promisify } from "node:util";
 import { projectRoot } from "./spawn.js";
 
 const run = promisify(execFile);
-
-/** True when the PostgreSQL server binaries scripts/pg-cluster.sh needs are installed. */
-export function hasPostgresServer(): boolean {
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return false;
-  return readdirSync(root).some((version) => existsSync(join(root, version, "bin", "postgres")));
-}
-
-/** True when `redis-server` is on the PATH. */
-export function hasRedisServer(): boolean {
-  return (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(join(dir, "redis-server")));
-}
 
 export interface PgCluster {
   url: string;

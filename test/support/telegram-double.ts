@@ -67,6 +67,8 @@ export class TelegramDouble {
   private readonly updates: Payload[] = [];
   private server: Server | undefined;
   url = "";
+  /** What setWebhook registered (undefined: none, updates go to getUpdates). */
+  webhook: { url: string; secretToken?: string; allowedUpdates?: string[] } | undefined;
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -185,9 +187,31 @@ export class TelegramDouble {
       case "getMe":
         return ok(BOT_INFO);
       case "setMyCommands":
-      case "deleteWebhook":
       case "answerCallbackQuery":
         return ok(true);
+      case "setWebhook": {
+        // As Telegram: only HTTPS, on the ports it supports.
+        const url = typeof p.url === "string" ? p.url : "";
+        if (!/^https:\/\/[^/:]+(:(443|80|88|8443))?(\/|$)/.test(url)) {
+          return bad("bad webhook: An HTTPS URL must be provided for webhook");
+        }
+        this.webhook = {
+          url,
+          ...(typeof p.secret_token === "string" ? { secretToken: p.secret_token } : {}),
+          ...(Array.isArray(p.allowed_updates) ? { allowedUpdates: p.allowed_updates.map(String) } : {}),
+        };
+        return ok(true);
+      }
+      case "deleteWebhook":
+        this.webhook = undefined;
+        return ok(true);
+      case "getWebhookInfo":
+        return ok({
+          url: this.webhook?.url ?? "",
+          has_custom_certificate: false,
+          pending_update_count: this.updates.length,
+          ...(this.webhook?.allowedUpdates ? { allowed_updates: this.webhook.allowedUpdates } : {}),
+        });
       case "getUpdates": {
         if (this.updates.length === 0) await new Promise((r) => setTimeout(r, 50));
         return ok(this.updates.splice(0));
