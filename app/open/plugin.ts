@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
 import { isLocale, LOCALES, type Locale, type Names } from "../../core/engine/types.js";
 import { Translator } from "../../core/i18n/index.js";
-import { buildSnapshot, type OpenDataSnapshot } from "../../core/opendata/publish.js";
+import { buildSnapshotFrom, type OpenDataSnapshot } from "../../core/opendata/publish.js";
 import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/source.js";
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
@@ -60,7 +60,7 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
   const source = options.source ?? prismaOpenDataSource(options.prisma);
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const cache = new TtlCache<OpenDataSnapshot>(
-    async () => buildSnapshot(await source.load(), clock()),
+    async () => buildSnapshotFrom(await source.load(), clock()),
     ttlMs,
     () => clock().getTime(),
   );

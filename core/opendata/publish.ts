@@ -1,10 +1,13 @@
 import type { Names } from "../engine/types.js";
 import {
   ALL_TIME,
+  Aggregation,
   aggregate,
   cellId,
   districtUnit,
   NATIONAL,
+  type OpenDataReferences,
+  type RawAggregates,
   type RawStats,
   regionUnit,
   scopeId,
@@ -12,7 +15,7 @@ import {
 import { type DemandIndexEntry, demandIndex, type NationalMedian } from "./demand-index.js";
 import { type MeasureCatalogue, MIN_PEOPLE, measureCatalogue, median, monthOf, round } from "./measures.js";
 import { type Group, suppressCells } from "./suppress.js";
-import type { CategoryRef, Cell, OpenDataInput } from "./types.js";
+import type { CategoryRef, Cell, OpenDataInput, OpenDataStream } from "./types.js";
 
 /** Published figures of one unit and period, keyed by measure (see measureCatalogue). */
 export type Figures = Record<string, Cell>;
@@ -58,7 +61,7 @@ export interface OpenDataSnapshot {
 }
 
 /** Additive relations between published cells: categories within a scope, geography, and time. */
-function suppressionGroups(input: OpenDataInput, months: string[], catalogue: MeasureCatalogue, scopes: string[]) {
+function suppressionGroups(input: OpenDataReferences, months: string[], catalogue: MeasureCatalogue, scopes: string[]) {
   const groups: Group[] = [];
   for (const scope of scopes) {
     for (const p of catalogue.partitions) {
@@ -99,14 +102,39 @@ const shown = (value: number): Cell => ({ value, suppressed: false });
  * every table it can be derived from.
  */
 export function buildSnapshot(input: OpenDataInput, now: Date): OpenDataSnapshot {
+  const { refs, catalogue } = prepare(input);
+  return publish(refs, catalogue, aggregate({ ...input, ...refs }, catalogue, now, MIN_PEOPLE), now);
+}
+
+/** buildSnapshot over rows read page by page: memory does not grow with the register. */
+export async function buildSnapshotFrom(stream: OpenDataStream, now: Date): Promise<OpenDataSnapshot> {
+  const { refs, catalogue } = prepare(stream);
+  const aggregation = new Aggregation(refs, catalogue, now, MIN_PEOPLE);
+  for await (const page of stream.applications) for (const a of page) aggregation.application(a);
+  for await (const page of stream.appeals) for (const p of page) aggregation.appeal(p);
+  for await (const page of stream.visits) for (const v of page) aggregation.visit(v);
+  return publish(refs, catalogue, aggregation.result(), now);
+}
+
+/** Reference data in the published order (regions and districts by code, categories by sortOrder). */
+function prepare(input: OpenDataReferences): { refs: OpenDataReferences; catalogue: MeasureCatalogue } {
   const benefitTypes = [...input.benefitTypes].sort((a, b) => a.sortOrder - b.sortOrder || a.id - b.id);
   const visitReasons = [...input.visitReasons].sort((a, b) => a.sortOrder - b.sortOrder || a.id - b.id);
   const regions = [...input.regions].sort((a, b) => (a.code < b.code ? -1 : 1));
   const districts = [...input.districts].sort((a, b) => (a.code < b.code ? -1 : 1));
-  const ordered = { ...input, benefitTypes, visitReasons, regions, districts };
+  return {
+    refs: { benefitTypes, visitReasons, regions, districts },
+    catalogue: measureCatalogue(benefitTypes, visitReasons),
+  };
+}
 
-  const catalogue = measureCatalogue(benefitTypes, visitReasons);
-  const raw = aggregate(ordered, catalogue, now, MIN_PEOPLE);
+function publish(
+  ordered: OpenDataReferences,
+  catalogue: MeasureCatalogue,
+  raw: RawAggregates,
+  now: Date,
+): OpenDataSnapshot {
+  const { benefitTypes, visitReasons, regions, districts } = ordered;
   const suppressed = suppressCells(
     raw.counts,
     suppressionGroups(ordered, raw.months, catalogue, raw.scopes),
