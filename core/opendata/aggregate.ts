@@ -6,6 +6,8 @@ import {
   CHANNELS,
   channelOf,
   DAY_MS,
+  DONE_LATE,
+  DONE_ON_TIME,
   doneWithinThreeWorkingDays,
   HOUR_MS,
   LANGUAGES,
@@ -67,9 +69,9 @@ export interface RawStats {
 }
 
 export interface RawAggregates {
-  /** Months from the first event to the month of `now`, ascending. */
+  /** Whole months from the first event to the last month before the cut, ascending. */
   months: string[];
-  /** Every count measure of every scope, zeros included; people capped at `peopleCap`. */
+  /** Every count measure (internal ones too) of every scope, zeros included; people capped at `peopleCap`. */
   counts: Map<string, RawCount>;
   stats: Map<string, RawStats>;
   scopes: string[];
@@ -126,8 +128,10 @@ export class Aggregation {
   private readonly places = new Map<number, { fixed: Tally[]; region: string }>();
   private readonly monthly = new Map<string, Tally[]>();
   private firstMonth: string | undefined;
-  private lastMonth: string;
+  private readonly lastMonth: string;
+  private readonly cut: number;
   private readonly measures: number;
+  private readonly doneIdx: { onTime: number; late: number };
   private readonly index: (measure: string) => number;
   private readonly benefitIdx: Map<number, number>;
   private readonly reasonIdx: Map<number, number>;
@@ -141,10 +145,10 @@ export class Aggregation {
   constructor(
     private readonly refs: OpenDataReferences,
     private readonly catalogue: MeasureCatalogue,
-    now: Date,
+    cut: Date,
     private readonly peopleCap: number,
   ) {
-    const measureIndex = new Map(catalogue.counts.map((m, i) => [m, i]));
+    const measureIndex = new Map(catalogue.allCounts.map((m, i) => [m, i]));
     this.index = (measure: string) => {
       const i = measureIndex.get(measure);
       if (i === undefined) throw new Error(`unknown measure ${measure}`);
@@ -165,8 +169,11 @@ export class Aggregation {
       visit: this.index("visits.total"),
       request: this.index("requests.total"),
     };
-    this.measures = catalogue.counts.length;
-    this.lastMonth = monthOf(now);
+    this.doneIdx = { onTime: this.index(DONE_ON_TIME), late: this.index(DONE_LATE) };
+    this.measures = catalogue.allCounts.length;
+    this.cut = cut.getTime();
+    // The month before the cut's: releaseCut() puts the cut at a month start.
+    this.lastMonth = monthOf(new Date(this.cut - 1));
     const regionCodes = new Map(refs.regions.map((r) => [r.id, r.code]));
     for (const d of refs.districts) {
       const regionCode = regionCodes.get(d.regionId);
@@ -190,13 +197,15 @@ export class Aggregation {
     return t;
   }
 
-  /** The five scopes an event at this place and time counts in; none when its place is unknown. */
+  /**
+   * The five scopes an event at this place and time counts in; none when its place is unknown or
+   * it happened at or after the cut (the current month is not released).
+   */
   private scopesOf(districtId: number | null, at: Date): Tally[] {
     const place = districtId === null ? undefined : this.places.get(districtId);
-    if (!place) return [];
+    if (!place || at.getTime() >= this.cut) return [];
     const month = monthOf(at);
     if (this.firstMonth === undefined || month < this.firstMonth) this.firstMonth = month;
-    if (month > this.lastMonth) this.lastMonth = month;
     const key = `${place.region}@${month}`;
     let byMonth = this.monthly.get(key);
     if (!byMonth) {
@@ -274,9 +283,12 @@ export class Aggregation {
       ],
       v.citizenId,
     );
-    if (outcome !== "done" || !v.doneAt) return;
+    if (outcome !== "done") return;
+    // A done visit without a recorded time of completion cannot be shown on time: it counts as late.
+    const within = v.doneAt !== null && doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
+    this.add(scopes, [within ? this.doneIdx.onTime : this.doneIdx.late], v.citizenId);
+    if (!v.doneAt) return;
     const hours = (v.doneAt.getTime() - v.createdAt.getTime()) / HOUR_MS;
-    const within = doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
     for (const { stats: s } of scopes) {
       s.doneHours.push(hours);
       if (within) s.doneWithin += 1;
@@ -297,7 +309,7 @@ export class Aggregation {
     const stats = new Map<string, RawStats>();
     for (const scope of scopes) {
       const t = this.tallyOf(scope);
-      catalogue.counts.forEach((measure, i) => {
+      catalogue.allCounts.forEach((measure, i) => {
         counts.set(cellId(scope, measure), { value: t.values[i] as number, people: t.people[i]?.size ?? 0 });
       });
       stats.set(scope, t.stats);
@@ -310,10 +322,10 @@ export class Aggregation {
 export function aggregate(
   input: OpenDataInput,
   catalogue: MeasureCatalogue,
-  now: Date,
+  cut: Date,
   peopleCap: number,
 ): RawAggregates {
-  const aggregation = new Aggregation(input, catalogue, now, peopleCap);
+  const aggregation = new Aggregation(input, catalogue, cut, peopleCap);
   for (const a of input.applications) aggregation.application(a);
   for (const p of input.appeals) aggregation.appeal(p);
   for (const v of input.visits) aggregation.visit(v);

@@ -6,8 +6,8 @@ export interface OpenDataSource {
   load(): Promise<OpenDataStream>;
 }
 
-/** Rows per query: keeps each result set (and the driver's memory) bounded on a large register. */
-const PAGE = 20_000;
+/** Rows per query: bounds the memory of one page and how long aggregating it holds the event loop. */
+const PAGE = 5_000;
 
 /**
  * Yields the rows page by page in id order (keyset pagination), each page mapped as it arrives and
