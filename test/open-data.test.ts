@@ -256,7 +256,8 @@ describe("open data on a generated world", () => {
       regionMonths.set(code, months);
       for (const m of months.months as Json[]) add(code, m.month as string, m.figures as Json);
     }
-  });
+    // The release is audited by a linear-programming solver: seconds on an idle machine, more on a busy one.
+  }, 300_000);
   afterAll(async () => {
     await app?.close();
     await db?.close();
@@ -562,7 +563,7 @@ describe("open data on a generated world", () => {
     expect(burst.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(loads).toBe(before + 1);
     expect(new Set(burst.slice(0, 4).map((r) => (r.json() as Json).generatedAt)).size).toBe(1);
-  });
+  }, 300_000);
 
   it("answers 404 for an unknown region and 400 for an unknown format", async () => {
     const missing = await app.inject({ method: "GET", url: "/open/v1/regions/9999/districts" });

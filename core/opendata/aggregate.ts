@@ -283,11 +283,9 @@ export class Aggregation {
       ],
       v.citizenId,
     );
-    if (outcome !== "done") return;
-    // A done visit without a recorded time of completion cannot be shown on time: it counts as late.
-    const within = v.doneAt !== null && doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
+    if (outcome !== "done" || !v.doneAt) return;
+    const within = doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
     this.add(scopes, [within ? this.doneIdx.onTime : this.doneIdx.late], v.citizenId);
-    if (!v.doneAt) return;
     const hours = (v.doneAt.getTime() - v.createdAt.getTime()) / HOUR_MS;
     for (const { stats: s } of scopes) {
       s.doneHours.push(hours);

@@ -104,9 +104,9 @@ export interface MeasureCatalogue {
   /** Published count measures. */
   counts: string[];
   /**
-   * Counts that are never published as numbers but follow from a published statistic and a
-   * published count (the on-time share × done visits = visits done on time), so they are
-   * suppressed and audited like published counts.
+   * Counts that are never published as numbers but follow from a published statistic (the on-time
+   * share is DONE_ON_TIME / (DONE_ON_TIME + DONE_LATE), over the done visits with a recorded time),
+   * so they are suppressed and audited like published counts, as if a reader knew them exactly.
    */
   internal: string[];
   /** counts, then internal: the cells of one scope. */
@@ -165,7 +165,6 @@ export function measureCatalogue(benefitTypes: CategoryRef[], visitReasons: Cate
       "visits.shareDoneWithin3WorkingDays": ["visits.byOutcome.done", DONE_ON_TIME, DONE_LATE],
     },
     partitions: [
-      { total: "visits.byOutcome.done", parts: internal },
       { total: "applications.total", parts: byBenefit },
       { total: "applications.total", parts: appOutcomes },
       { total: "appeals.total", parts: appealOutcomes },

@@ -139,12 +139,15 @@ function additiveGroups(input: OpenDataReferences, months: string[], catalogue: 
  * appeals still pending or dismissed each belong to a different application that is rejected now
  * (a rejected application is appealed; only an upheld appeal moves it on, and appellant and
  * application share the citizen's district). Months are left out: an appeal's month is not its
- * application's. A rule is only given to the solver where it holds, as a reader's belief that
+ * application's. Visits done on time and late (the on-time share's counts) are among the done
+ * visits, in every scope. A rule is only given to the solver where it holds, as a reader's belief that
  * does not hold would tell them nothing true.
  */
 function productRules(scopes: string[], counts: ReadonlyMap<string, RawCount>): Relation[] {
   const rules: Relation[] = [];
   for (const scope of scopes) {
+    // The on-time share's counts are of done visits (those with a recorded time of completion).
+    rules.push(atMost([cellId(scope, DONE_ON_TIME), cellId(scope, DONE_LATE)], cellId(scope, "visits.byOutcome.done")));
     if (!scope.endsWith(`@${ALL_TIME}`)) continue;
     const appeals = [cellId(scope, "appeals.byOutcome.pending"), cellId(scope, "appeals.byOutcome.dismissed")];
     const rejected = cellId(scope, "applications.byOutcome.rejected");
@@ -474,7 +477,7 @@ function statFigures(s: RawStats, counts: Figures, catalogue: MeasureCatalogue):
       onTime !== null &&
       late !== null &&
       onTime + late > 0
-        ? shown(round(onTime / (onTime + late), 3))
+        ? shown(round(s.doneWithin / s.doneHours.length, 3))
         : hidden,
   };
 }
