@@ -17,6 +17,7 @@ describe.skipIf(!postgresUrl())("open data over a million applications on a 256 
   let db: TestDatabase;
   let server: RunningProcess;
   let base: string;
+  let inRelease = 0;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -52,6 +53,14 @@ describe.skipIf(!postgresUrl())("open data over a million applications on a 256 
              now()
       from generate_series(1, ${APPLICATIONS}) g, (select min(id) as first from "Citizen") c`);
     await sql.query("analyze");
+    // The release holds whole months: applications of the current Tashkent month are not in it yet.
+    const local = new Date(Date.now() + 5 * 3_600_000);
+    const cut = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), 1) - 5 * 3_600_000);
+    const released = await sql.query<{ n: string }>(
+      `select count(*) as n from "Application" where "submittedAt" < $1`,
+      [cut],
+    );
+    inRelease = Number(released.rows[0]?.n);
     console.log(`open-heap: ${APPLICATIONS} applications written in ${Math.round(performance.now() - began)} ms`);
     await sql.end();
     const port = await freePort();
@@ -117,7 +126,8 @@ describe.skipIf(!postgresUrl())("open data over a million applications on a 256 
     expect(html.body).toContain("<html");
     expect(json.status, server.output()).toBe(200);
     // requests.total is the top of its partitions (applications.total may be hidden to protect visits).
-    expect(json.body.national.figures.requests.total.value).toBe(APPLICATIONS);
+    expect(inRelease).toBeGreaterThan(0.9 * APPLICATIONS);
+    expect(json.body.national.figures.requests.total.value).toBe(inRelease);
     // USSD was asked throughout the computation and answered every time, promptly.
     expect(answers.length).toBeGreaterThan(3);
     for (const a of answers) {
