@@ -236,7 +236,6 @@ async function provenSuppression(
     const audit = await auditRelease(values, suppressed, relations, MIN_PEOPLE, pause, check, NARROW_PER_ROUND);
     solves += audit.solves;
     for (const [cell, iv] of audit.intervals) intervals.set(cell, iv);
-    if (process.env.DEBUG_AUDIT) console.log(`round ${round}: ${audit.narrow.length} narrow, ${audit.solves} solves`);
     if (audit.narrow.length === 0 && audit.unexamined.length === 0) {
       return { suppressed, intervals, added, rounds: round, solves };
     }
