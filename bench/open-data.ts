@@ -56,7 +56,7 @@ const input: OpenDataInput = {
 };
 
 const began = performance.now();
-const snapshot = buildSnapshot(input, now);
+const snapshot = await buildSnapshot(input, now);
 const ms = performance.now() - began;
 const hidden = snapshot.regions.flatMap((r) => r.districts).filter((d) => d.figures["applications.total"]?.suppressed);
 console.log(

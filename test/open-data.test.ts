@@ -67,8 +67,18 @@ interface Expected {
   done: Map<string, { hours: number[]; within: number; people: Set<number> }>;
 }
 
-/** Expected figures keyed `unit|period|measure`; units are "UZ", region codes and district codes. */
+/** Where a release is cut: the start of the Tashkent month of `now` (the current month is not released). */
+function releaseCutOf(now: Date): number {
+  const local = new Date(now.getTime() + 5 * HOUR);
+  return Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), 1) - 5 * HOUR;
+}
+
+/**
+ * Expected figures keyed `unit|period|measure`; units are "UZ", region codes and district codes.
+ * Only events before the release cut count.
+ */
 function expectedFigures(world: OpenDataWorld): Expected {
+  const cut = releaseCutOf(world.now);
   const district = new Map(world.districts.map((d) => [d.id, d]));
   const regionCode = new Map(world.regions.map((r) => [r.id, r.code]));
   const mahallaDistrict = new Map(world.mahallas.map((m) => [m.id, district.get(m.districtId)]));
@@ -96,6 +106,7 @@ function expectedFigures(world: OpenDataWorld): Expected {
   };
 
   for (const a of world.applications) {
+    if (a.submittedAt.getTime() >= cut) continue;
     const places = placesOf(citizenMahalla.get(a.citizenId), monthOf(a.submittedAt));
     const outcome = APP_OUTCOME[a.status] as string;
     for (const m of [
@@ -125,11 +136,13 @@ function expectedFigures(world: OpenDataWorld): Expected {
     }
   }
   for (const appeal of world.appeals) {
+    if (appeal.createdAt.getTime() >= cut) continue;
     const places = placesOf(citizenMahalla.get(appeal.citizenId), monthOf(appeal.createdAt));
     count(places, "appeals.total", appeal.citizenId);
     count(places, `appeals.byOutcome.${APPEAL_OUTCOME[appeal.status]}`, appeal.citizenId);
   }
   for (const v of world.visits) {
+    if (v.createdAt.getTime() >= cut) continue;
     const places = placesOf(v.mahallaId, monthOf(v.createdAt));
     for (const m of [
       "visits.total",
@@ -188,6 +201,9 @@ describe("open data on a generated world", () => {
   let demandBody: Json;
   const districtBodies = new Map<string, Json>();
   const regionMonths = new Map<string, Json>();
+  /** Units of districts with no active mahalla and nothing counted, and of regions made only of them. */
+  const emptyUnits = new Set<string>();
+  const emptyArea = (key: string) => emptyUnits.has(key.split("|")[0] as string);
 
   const get = async (url: string) => {
     const res = await app.inject({ method: "GET", url });
@@ -226,11 +242,22 @@ describe("open data on a generated world", () => {
       const districts = (await get(`/open/v1/regions/${code}/districts`)).json() as Json;
       districtBodies.set(code, districts);
       for (const d of districts.districts as Json[]) add(d.code as string, "all", d.figures as Json);
+      const rows = districts.districts as Json[];
+      const empty = rows.filter(
+        (d) =>
+          d.mahallas === 0 &&
+          ![...expected.counts.keys()].some(
+            (k) => k.startsWith(`${d.code as string}|`) && expected.counts.get(k)?.value,
+          ),
+      );
+      for (const d of empty) emptyUnits.add(d.code as string);
+      if (empty.length === rows.length) emptyUnits.add(code);
       const months = (await get(`/open/v1/months?region=${code}`)).json() as Json;
       regionMonths.set(code, months);
       for (const m of months.months as Json[]) add(code, m.month as string, m.figures as Json);
     }
-  });
+    // The release is audited by a linear-programming solver: seconds on an idle machine, more on a busy one.
+  }, 300_000);
   afterAll(async () => {
     await app?.close();
     await db?.close();
@@ -241,11 +268,13 @@ describe("open data on a generated world", () => {
     expect(world.applications.length).toBeGreaterThan(3000);
     expect(world.visits.length).toBeGreaterThan(1000);
     expect(world.appeals.length).toBeGreaterThan(100);
-    expect((monthsBody.months as Json[]).length).toBe(7);
+    // Seven months of activity, of which the current one is not released yet.
+    expect((monthsBody.months as Json[]).length).toBe(6);
+    expect((monthsBody.months as Json[]).every((m) => m.partial === false)).toBe(true);
     expect(new Set(world.applications.map((a) => a.status)).size).toBe(6);
   });
 
-  it("publishes every count cell behind at least 10 people with the value computed here", () => {
+  it("publishes each count it shows with the value computed here, and only behind at least 10 people", () => {
     let checked = 0;
     for (const [key, cell] of published) {
       const measure = key.split("|")[2] as string;
@@ -253,23 +282,30 @@ describe("open data on a generated world", () => {
       const e = expected.counts.get(key);
       if (!cell.suppressed) {
         expect(cell.value, key).toBe(e?.value ?? 0);
-        expect(e?.people.size ?? 0, key).toBeGreaterThanOrEqual(MIN_PEOPLE);
-        checked++;
+        if (!emptyArea(key)) {
+          expect(e?.people.size ?? 0, key).toBeGreaterThanOrEqual(MIN_PEOPLE);
+          checked++;
+        }
       } else {
         expect(cell.value, key).toBeNull();
       }
       // Nothing computed here is missing from the published tables.
     }
     for (const key of expected.counts.keys()) expect(published.has(key), key).toBe(true);
-    expect(checked).toBeGreaterThan(1000);
+    expect(checked).toBeGreaterThan(300);
   });
 
-  it("suppresses every cell that counts fewer than 10 people, zero included", () => {
+  it("suppresses every cell that counts fewer than 10 people, zero included, except in areas the register shows empty", () => {
     let small = 0;
     for (const [key, cell] of published) {
       const measure = key.split("|")[2] as string;
       if (STAT_KEYS.includes(measure)) continue;
       const people = expected.counts.get(key)?.people.size ?? 0;
+      if (emptyArea(key)) {
+        // Nobody can live in a district without a mahalla: its zeros are published as zeros.
+        expect(cell, key).toEqual({ value: 0, suppressed: false });
+        continue;
+      }
       if (people < MIN_PEOPLE) {
         expect(cell, key).toEqual({ value: null, suppressed: true });
         small++;
@@ -355,10 +391,16 @@ describe("open data on a generated world", () => {
           expect(cell.suppressed, `${key} would reveal a hidden outcome count`).toBe(true);
         }
       } else if (measure === "applications.medianDaysToDecision") {
+        const approved = published.get(`${place}|applications.byOutcome.approved`) as Cell;
+        const rejected = published.get(`${place}|applications.byOutcome.rejected`) as Cell;
+        if (approved.suppressed || rejected.suppressed)
+          expect(cell.suppressed, `${key}: its counts are hidden`).toBe(true);
         const s = expected.decisions.get(place);
         people = s?.people.size ?? 0;
         if (s) value = rounded(middle(s.days), 1);
       } else {
+        const done = published.get(`${place}|visits.byOutcome.done`) as Cell;
+        if (done.suppressed) expect(cell.suppressed, `${key}: its count is hidden`).toBe(true);
         const s = expected.done.get(place);
         people = s?.people.size ?? 0;
         if (s && measure === "visits.medianHoursToDone") value = rounded(middle(s.hours), 1);
@@ -372,11 +414,15 @@ describe("open data on a generated world", () => {
         expect(cell.value, key).toBeNull();
       }
     }
-    expect(shown).toBeGreaterThan(40);
-    // Not every share is 0 or 1: the working-day rule splits the generated visits.
-    const share = published.get("UZ|all|visits.shareDoneWithin3WorkingDays") as Cell;
-    expect(share.value).toBeGreaterThan(0.2);
-    expect(share.value).toBeLessThan(0.95);
+    expect(shown).toBeGreaterThan(20);
+    // Every published on-time share is a proper fraction of its visits (the working-day rule itself
+    // is pinned in open-rules.test.ts); on this world the audit may hide all of them.
+    for (const [key, cell] of published) {
+      if (key.endsWith("|visits.shareDoneWithin3WorkingDays") && !cell.suppressed) {
+        expect(cell.value as number, key).toBeGreaterThanOrEqual(0);
+        expect(cell.value as number, key).toBeLessThanOrEqual(1);
+      }
+    }
   });
 
   it("computes the demand index from households, published counts and the national median", () => {
@@ -496,16 +542,23 @@ describe("open data on a generated world", () => {
     }
   });
 
-  it("serves every request from one snapshot per TTL, with caching headers", async () => {
+  it("serves one release until the next month's cut, computed once however many requests arrive", async () => {
     const before = loads;
     const res = await get("/open/v1/regions");
     expect(loads).toBe(before);
     expect(res.headers["cache-control"]).toMatch(/^public, max-age=\d+$/);
     const maxAge = Number(/max-age=(\d+)/.exec(res.headers["cache-control"] as string)?.[1]);
+    const local = new Date(clockMs + 5 * HOUR);
+    const nextCut = Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + 1, 1) - 5 * HOUR;
     expect(maxAge).toBeGreaterThan(0);
-    expect(maxAge).toBeLessThanOrEqual(300);
+    expect(maxAge).toBeLessThanOrEqual(Math.ceil((nextCut - clockMs) / 1000));
 
+    // Minutes later the release is the same one: recomputing it would let two snapshots be differenced.
     clockMs += 5 * 60_000 + 1;
+    await get("/open/v1/months");
+    expect(loads).toBe(before);
+
+    clockMs = nextCut + 1;
     const burst = await Promise.all(
       ["/open/v1/regions", "/open/v1/months", "/open/v1/demand-index", "/open/v1/regions/1726/districts", "/open"].map(
         (url) => app.inject({ method: "GET", url }),
@@ -514,7 +567,7 @@ describe("open data on a generated world", () => {
     expect(burst.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(loads).toBe(before + 1);
     expect(new Set(burst.slice(0, 4).map((r) => (r.json() as Json).generatedAt)).size).toBe(1);
-  });
+  }, 300_000);
 
   it("answers 404 for an unknown region and 400 for an unknown format", async () => {
     const missing = await app.inject({ method: "GET", url: "/open/v1/regions/9999/districts" });

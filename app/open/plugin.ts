@@ -3,7 +3,8 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
 import { isLocale, LOCALES, type Locale, type Names } from "../../core/engine/types.js";
 import { Translator } from "../../core/i18n/index.js";
-import { buildSnapshot, type OpenDataSnapshot } from "../../core/opendata/publish.js";
+import { nextReleaseCut } from "../../core/opendata/measures.js";
+import { buildSnapshotFrom, type OpenDataSnapshot, UnsafeReleaseError } from "../../core/opendata/publish.js";
 import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/source.js";
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
@@ -33,7 +34,11 @@ import {
 
 export interface OpenDataOptions {
   prisma: PrismaClient;
-  /** How long one computed snapshot is served (default 5 minutes). */
+  /**
+   * How long one computed release is served. Default: until the next release is due, the start of
+   * the next Tashkent month (a release recomputed within its month would differ from the one before
+   * by the status changes in between, and could be differenced).
+   */
   ttlMs?: number;
   /** Replaces the database reads (tests count or delay them). */
   source?: OpenDataSource;
@@ -41,7 +46,20 @@ export interface OpenDataOptions {
   translator?: Translator;
 }
 
-export const DEFAULT_TTL_MS = 5 * 60_000;
+/** After a failed or unsafe release, how long before it is computed again. */
+export const RETRY_MS = 5 * 60_000;
+
+/** A turn of the event loop between solver runs, so USSD and the bot keep answering during an audit. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** No release to serve (none computed yet could be published): 503, never a stack trace. */
+class ReleaseUnavailable extends Error {
+  readonly statusCode = 503;
+  readonly code = "RELEASE_UNAVAILABLE";
+  constructor() {
+    super("no open-data release can be published right now");
+  }
+}
 
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const withCsv = (schema: object) => ({
@@ -58,11 +76,23 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
   const clock = options.clock ?? (() => new Date());
   const translator = options.translator ?? new Translator();
   const source = options.source ?? prismaOpenDataSource(options.prisma);
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const cache = new TtlCache<OpenDataSnapshot>(
-    async () => buildSnapshot(await source.load(), clock()),
-    ttlMs,
+    async () => {
+      const snapshot = await buildSnapshotFrom(await source.load(), clock(), { pause: yieldToEventLoop });
+      fastify.log.info({ release: snapshot.cut.toISOString(), audit: snapshot.audit }, "open data release audited");
+      return snapshot;
+    },
+    options.ttlMs ?? ((snapshot) => nextReleaseCut(snapshot.generatedAt).getTime()),
     () => clock().getTime(),
+    {
+      retryMs: RETRY_MS,
+      onError: (err) =>
+        // A release that could not be made safe is not published; the reason is for the operator.
+        fastify.log.error(
+          { err, cells: err instanceof UnsafeReleaseError ? err.cells.slice(0, 20) : undefined },
+          "open data release not published",
+        ),
+    },
   );
   const method = Object.fromEntries(
     LOCALES.map((l) => [
@@ -73,7 +103,14 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
 
   /** The snapshot, with caching headers that expire with it. */
   async function snapshotFor(reply: FastifyReply): Promise<OpenDataSnapshot> {
-    const { data, expiresAt } = await cache.get();
+    let release: { data: OpenDataSnapshot; expiresAt: number };
+    try {
+      release = await cache.get();
+    } catch {
+      reply.header("retry-after", String(RETRY_MS / 1000));
+      throw new ReleaseUnavailable();
+    }
+    const { data, expiresAt } = release;
     const maxAge = Math.max(0, Math.ceil((expiresAt - clock().getTime()) / 1000));
     reply.header("cache-control", `public, max-age=${maxAge}`);
     reply.header("last-modified", data.generatedAt.toUTCString());

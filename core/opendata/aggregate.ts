@@ -6,6 +6,8 @@ import {
   CHANNELS,
   channelOf,
   DAY_MS,
+  DONE_LATE,
+  DONE_ON_TIME,
   doneWithinThreeWorkingDays,
   HOUR_MS,
   LANGUAGES,
@@ -16,7 +18,7 @@ import {
   visitOutcome,
 } from "./measures.js";
 import type { RawCount } from "./suppress.js";
-import type { OpenDataInput } from "./types.js";
+import type { AppealRow, ApplicationRow, OpenDataInput, VisitRow } from "./types.js";
 
 /**
  * Where a figure is published: a geographic unit and a period. Only these scopes exist: the
@@ -67,9 +69,9 @@ export interface RawStats {
 }
 
 export interface RawAggregates {
-  /** Months from the first event to the month of `now`, ascending. */
+  /** Whole months from the first event to the last month before the cut, ascending. */
   months: string[];
-  /** Every count measure of every scope, zeros included; people capped at `peopleCap`. */
+  /** Every count measure (internal ones too) of every scope, zeros included; people capped at `peopleCap`. */
   counts: Map<string, RawCount>;
   stats: Map<string, RawStats>;
   scopes: string[];
@@ -112,112 +114,138 @@ function monthsBetween(first: string, last: string): string[] {
   return months;
 }
 
-/**
- * Counts and statistic inputs for every published scope. Pure: the same input gives the same output.
- * Runs once per row with integer-indexed tallies, since production tables are large.
- */
-export function aggregate(
-  input: OpenDataInput,
-  catalogue: MeasureCatalogue,
-  now: Date,
-  peopleCap: number,
-): RawAggregates {
-  const measureIndex = new Map(catalogue.counts.map((m, i) => [m, i]));
-  const index = (measure: string) => {
-    const i = measureIndex.get(measure);
-    if (i === undefined) throw new Error(`unknown measure ${measure}`);
-    return i;
-  };
-  const indexBy = <K extends string | number>(entries: [K, string][]) =>
-    new Map(entries.map(([k, measure]) => [k, index(measure)]));
-  const benefitIdx = indexBy(input.benefitTypes.map((b) => [b.id, `applications.byBenefitType.${b.code}`]));
-  const reasonIdx = indexBy(input.visitReasons.map((r) => [r.id, `visits.byReason.${r.code}`]));
-  const appOutcomeIdx = indexBy(APPLICATION_OUTCOMES.map((o) => [o, `applications.byOutcome.${o}`]));
-  const appealOutcomeIdx = indexBy(APPEAL_OUTCOMES.map((o) => [o, `appeals.byOutcome.${o}`]));
-  const visitOutcomeIdx = indexBy(VISIT_OUTCOMES.map((o) => [o, `visits.byOutcome.${o}`]));
-  const channelIdx = indexBy(CHANNELS.map((c) => [c, `requests.byChannel.${c}`]));
-  const languageIdx = indexBy(LANGUAGES.map((l) => [l, `requests.byLanguage.${l}`]));
-  const [appTotal, appealTotal, visitTotal, requestTotal] = [
-    "applications.total",
-    "appeals.total",
-    "visits.total",
-    "requests.total",
-  ].map(index) as [number, number, number, number];
-  const measures = catalogue.counts.length;
+/** The reference data the aggregation needs before the first row. */
+export type OpenDataReferences = Omit<OpenDataInput, "applications" | "appeals" | "visits">;
 
-  const tallies = new Map<string, Tally>();
-  const tallyOf = (scope: string) => {
-    let t = tallies.get(scope);
+/**
+ * Counts and statistic inputs for every published scope, fed one row at a time so that a caller can
+ * stream the register page by page: memory holds the tallies (scopes × measures, people capped at
+ * `peopleCap`) and the durations the medians need, never the rows. Pure: the same rows in any order
+ * give the same result.
+ */
+export class Aggregation {
+  private readonly tallies = new Map<string, Tally>();
+  private readonly places = new Map<number, { fixed: Tally[]; region: string }>();
+  private readonly monthly = new Map<string, Tally[]>();
+  private firstMonth: string | undefined;
+  private readonly lastMonth: string;
+  private readonly cut: number;
+  private readonly measures: number;
+  private readonly doneIdx: { onTime: number; late: number };
+  private readonly index: (measure: string) => number;
+  private readonly benefitIdx: Map<number, number>;
+  private readonly reasonIdx: Map<number, number>;
+  private readonly appOutcomeIdx: Map<string, number>;
+  private readonly appealOutcomeIdx: Map<string, number>;
+  private readonly visitOutcomeIdx: Map<string, number>;
+  private readonly channelIdx: Map<string, number>;
+  private readonly languageIdx: Map<string, number>;
+  private readonly totals: { app: number; appeal: number; visit: number; request: number };
+
+  constructor(
+    private readonly refs: OpenDataReferences,
+    private readonly catalogue: MeasureCatalogue,
+    cut: Date,
+    private readonly peopleCap: number,
+  ) {
+    const measureIndex = new Map(catalogue.allCounts.map((m, i) => [m, i]));
+    this.index = (measure: string) => {
+      const i = measureIndex.get(measure);
+      if (i === undefined) throw new Error(`unknown measure ${measure}`);
+      return i;
+    };
+    const indexBy = <K extends string | number>(entries: [K, string][]) =>
+      new Map(entries.map(([k, measure]) => [k, this.index(measure)]));
+    this.benefitIdx = indexBy(refs.benefitTypes.map((b) => [b.id, `applications.byBenefitType.${b.code}`]));
+    this.reasonIdx = indexBy(refs.visitReasons.map((r) => [r.id, `visits.byReason.${r.code}`]));
+    this.appOutcomeIdx = indexBy(APPLICATION_OUTCOMES.map((o) => [o, `applications.byOutcome.${o}`]));
+    this.appealOutcomeIdx = indexBy(APPEAL_OUTCOMES.map((o) => [o, `appeals.byOutcome.${o}`]));
+    this.visitOutcomeIdx = indexBy(VISIT_OUTCOMES.map((o) => [o, `visits.byOutcome.${o}`]));
+    this.channelIdx = indexBy(CHANNELS.map((c) => [c, `requests.byChannel.${c}`]));
+    this.languageIdx = indexBy(LANGUAGES.map((l) => [l, `requests.byLanguage.${l}`]));
+    this.totals = {
+      app: this.index("applications.total"),
+      appeal: this.index("appeals.total"),
+      visit: this.index("visits.total"),
+      request: this.index("requests.total"),
+    };
+    this.doneIdx = { onTime: this.index(DONE_ON_TIME), late: this.index(DONE_LATE) };
+    this.measures = catalogue.allCounts.length;
+    this.cut = cut.getTime();
+    // The month before the cut's: releaseCut() puts the cut at a month start.
+    this.lastMonth = monthOf(new Date(this.cut - 1));
+    const regionCodes = new Map(refs.regions.map((r) => [r.id, r.code]));
+    for (const d of refs.districts) {
+      const regionCode = regionCodes.get(d.regionId);
+      if (regionCode === undefined) continue;
+      const region = regionUnit(regionCode);
+      this.places.set(d.id, {
+        fixed: [scopeId(NATIONAL, ALL_TIME), scopeId(region, ALL_TIME), scopeId(districtUnit(d.code), ALL_TIME)].map(
+          (s) => this.tallyOf(s),
+        ),
+        region,
+      });
+    }
+  }
+
+  private tallyOf(scope: string): Tally {
+    let t = this.tallies.get(scope);
     if (!t) {
-      t = newTally(measures, peopleCap);
-      tallies.set(scope, t);
+      t = newTally(this.measures, this.peopleCap);
+      this.tallies.set(scope, t);
     }
     return t;
-  };
-  const regionCodes = new Map(input.regions.map((r) => [r.id, r.code]));
-  /** Per district: its whole-period scopes, and its region's unit for the monthly ones. */
-  const places = new Map<number, { fixed: Tally[]; region: string }>();
-  for (const d of input.districts) {
-    const regionCode = regionCodes.get(d.regionId);
-    if (regionCode === undefined) continue;
-    const region = regionUnit(regionCode);
-    places.set(d.id, {
-      fixed: [scopeId(NATIONAL, ALL_TIME), scopeId(region, ALL_TIME), scopeId(districtUnit(d.code), ALL_TIME)].map(
-        tallyOf,
-      ),
-      region,
-    });
   }
-  const monthly = new Map<string, Tally[]>();
-  let firstMonth: string | undefined;
-  let lastMonth = monthOf(now);
 
-  /** The five scopes an event at this place and time counts in; none when its place is unknown. */
-  const scopesOf = (districtId: number | null, at: Date): Tally[] => {
-    const place = districtId === null ? undefined : places.get(districtId);
-    if (!place) return [];
+  /**
+   * The five scopes an event at this place and time counts in; none when its place is unknown or
+   * it happened at or after the cut (the current month is not released).
+   */
+  private scopesOf(districtId: number | null, at: Date): Tally[] {
+    const place = districtId === null ? undefined : this.places.get(districtId);
+    if (!place || at.getTime() >= this.cut) return [];
     const month = monthOf(at);
-    if (firstMonth === undefined || month < firstMonth) firstMonth = month;
-    if (month > lastMonth) lastMonth = month;
+    if (this.firstMonth === undefined || month < this.firstMonth) this.firstMonth = month;
     const key = `${place.region}@${month}`;
-    let byMonth = monthly.get(key);
+    let byMonth = this.monthly.get(key);
     if (!byMonth) {
-      byMonth = [tallyOf(scopeId(NATIONAL, month)), tallyOf(scopeId(place.region, month))];
-      monthly.set(key, byMonth);
+      byMonth = [this.tallyOf(scopeId(NATIONAL, month)), this.tallyOf(scopeId(place.region, month))];
+      this.monthly.set(key, byMonth);
     }
     return [...place.fixed, ...byMonth];
-  };
-  const add = (scopes: Tally[], measureIdx: number[], citizenId: number) => {
+  }
+
+  private add(scopes: Tally[], measureIdx: number[], citizenId: number): void {
     for (const t of scopes) {
       for (const i of measureIdx) {
         t.values[i] = (t.values[i] as number) + 1;
         let people = t.people[i];
         if (!people) {
-          people = new PeopleUpTo(peopleCap);
+          people = new PeopleUpTo(this.peopleCap);
           t.people[i] = people;
         }
         people.add(citizenId);
       }
     }
-  };
+  }
 
-  for (const a of input.applications) {
-    const scopes = scopesOf(a.districtId, a.submittedAt);
-    if (scopes.length === 0) continue;
+  application(a: ApplicationRow): void {
+    const scopes = this.scopesOf(a.districtId, a.submittedAt);
+    if (scopes.length === 0) return;
     const outcome = applicationOutcome(a.status);
-    add(
+    this.add(
       scopes,
       [
-        appTotal,
-        benefitIdx.get(a.benefitTypeId) ?? index(`applications.byBenefitType.#${a.benefitTypeId}`),
-        appOutcomeIdx.get(outcome) as number,
-        requestTotal,
-        channelIdx.get(channelOf(a.channel)) as number,
-        languageIdx.get(languageOf(a.locale)) as number,
+        this.totals.app,
+        this.benefitIdx.get(a.benefitTypeId) ?? this.index(`applications.byBenefitType.#${a.benefitTypeId}`),
+        this.appOutcomeIdx.get(outcome) as number,
+        this.totals.request,
+        this.channelIdx.get(channelOf(a.channel)) as number,
+        this.languageIdx.get(languageOf(a.locale)) as number,
       ],
       a.citizenId,
     );
-    if (outcome !== "approved" && outcome !== "rejected") continue;
+    if (outcome !== "approved" && outcome !== "rejected") return;
     const days = a.decidedAt ? (a.decidedAt.getTime() - a.submittedAt.getTime()) / DAY_MS : undefined;
     for (const { stats: s } of scopes) {
       s.decided += 1;
@@ -230,30 +258,35 @@ export function aggregate(
     }
   }
 
-  for (const appeal of input.appeals) {
-    const scopes = scopesOf(appeal.districtId, appeal.createdAt);
-    add(scopes, [appealTotal, appealOutcomeIdx.get(appealOutcome(appeal.status)) as number], appeal.citizenId);
+  appeal(appeal: AppealRow): void {
+    const scopes = this.scopesOf(appeal.districtId, appeal.createdAt);
+    this.add(
+      scopes,
+      [this.totals.appeal, this.appealOutcomeIdx.get(appealOutcome(appeal.status)) as number],
+      appeal.citizenId,
+    );
   }
 
-  for (const v of input.visits) {
-    const scopes = scopesOf(v.districtId, v.createdAt);
-    if (scopes.length === 0) continue;
+  visit(v: VisitRow): void {
+    const scopes = this.scopesOf(v.districtId, v.createdAt);
+    if (scopes.length === 0) return;
     const outcome = visitOutcome(v.status);
-    add(
+    this.add(
       scopes,
       [
-        visitTotal,
-        reasonIdx.get(v.reasonId) ?? index(`visits.byReason.#${v.reasonId}`),
-        visitOutcomeIdx.get(outcome) as number,
-        requestTotal,
-        channelIdx.get(channelOf(v.channel)) as number,
-        languageIdx.get(languageOf(v.locale)) as number,
+        this.totals.visit,
+        this.reasonIdx.get(v.reasonId) ?? this.index(`visits.byReason.#${v.reasonId}`),
+        this.visitOutcomeIdx.get(outcome) as number,
+        this.totals.request,
+        this.channelIdx.get(channelOf(v.channel)) as number,
+        this.languageIdx.get(languageOf(v.locale)) as number,
       ],
       v.citizenId,
     );
-    if (outcome !== "done" || !v.doneAt) continue;
-    const hours = (v.doneAt.getTime() - v.createdAt.getTime()) / HOUR_MS;
+    if (outcome !== "done" || !v.doneAt) return;
     const within = doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
+    this.add(scopes, [within ? this.doneIdx.onTime : this.doneIdx.late], v.citizenId);
+    const hours = (v.doneAt.getTime() - v.createdAt.getTime()) / HOUR_MS;
     for (const { stats: s } of scopes) {
       s.doneHours.push(hours);
       if (within) s.doneWithin += 1;
@@ -261,21 +294,38 @@ export function aggregate(
     }
   }
 
-  const months = firstMonth === undefined ? [] : monthsBetween(firstMonth, lastMonth);
-  const scopes = [
-    scopeId(NATIONAL, ALL_TIME),
-    ...input.regions.map((r) => scopeId(regionUnit(r.code), ALL_TIME)),
-    ...input.districts.map((d) => scopeId(districtUnit(d.code), ALL_TIME)),
-    ...months.flatMap((m) => [scopeId(NATIONAL, m), ...input.regions.map((r) => scopeId(regionUnit(r.code), m))]),
-  ];
-  const counts = new Map<string, RawCount>();
-  const stats = new Map<string, RawStats>();
-  for (const scope of scopes) {
-    const t = tallyOf(scope);
-    catalogue.counts.forEach((measure, i) => {
-      counts.set(cellId(scope, measure), { value: t.values[i] as number, people: t.people[i]?.size ?? 0 });
-    });
-    stats.set(scope, t.stats);
+  result(): RawAggregates {
+    const { refs, catalogue } = this;
+    const months = this.firstMonth === undefined ? [] : monthsBetween(this.firstMonth, this.lastMonth);
+    const scopes = [
+      scopeId(NATIONAL, ALL_TIME),
+      ...refs.regions.map((r) => scopeId(regionUnit(r.code), ALL_TIME)),
+      ...refs.districts.map((d) => scopeId(districtUnit(d.code), ALL_TIME)),
+      ...months.flatMap((m) => [scopeId(NATIONAL, m), ...refs.regions.map((r) => scopeId(regionUnit(r.code), m))]),
+    ];
+    const counts = new Map<string, RawCount>();
+    const stats = new Map<string, RawStats>();
+    for (const scope of scopes) {
+      const t = this.tallyOf(scope);
+      catalogue.allCounts.forEach((measure, i) => {
+        counts.set(cellId(scope, measure), { value: t.values[i] as number, people: t.people[i]?.size ?? 0 });
+      });
+      stats.set(scope, t.stats);
+    }
+    return { months, counts, stats, scopes };
   }
-  return { months, counts, stats, scopes };
+}
+
+/** The aggregation of rows already in memory (tests, the benchmark). */
+export function aggregate(
+  input: OpenDataInput,
+  catalogue: MeasureCatalogue,
+  cut: Date,
+  peopleCap: number,
+): RawAggregates {
+  const aggregation = new Aggregation(input, catalogue, cut, peopleCap);
+  for (const a of input.applications) aggregation.application(a);
+  for (const p of input.appeals) aggregation.appeal(p);
+  for (const v of input.visits) aggregation.visit(v);
+  return aggregation.result();
 }

@@ -1,22 +1,27 @@
 import type { PrismaClient } from "../db/database.js";
-import type { AppealRow, ApplicationRow, OpenDataInput, VisitRow } from "./types.js";
+import type { AppealRow, ApplicationRow, OpenDataStream, VisitRow } from "./types.js";
 
 /** Where the aggregation gets its rows; a seam for tests that count or delay loads. */
 export interface OpenDataSource {
-  load(): Promise<OpenDataInput>;
+  load(): Promise<OpenDataStream>;
 }
 
-/** Rows per query: keeps each result set (and the driver's memory) bounded on a large register. */
-const PAGE = 20_000;
+/** Rows per query: bounds the memory of one page and how long aggregating it holds the event loop. */
+const PAGE = 5_000;
 
-/** Reads everything page by page in id order (keyset pagination). */
-async function paged<T extends { id: number }>(read: (afterId: number) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
+/**
+ * Yields the rows page by page in id order (keyset pagination), each page mapped as it arrives and
+ * dropped once consumed: a register of millions is never held in memory at once.
+ */
+async function* paged<T extends { id: number }, R>(
+  read: (afterId: number) => Promise<T[]>,
+  map: (row: T) => R,
+): AsyncGenerator<R[]> {
   let after = 0;
   for (;;) {
     const page = await read(after);
-    all.push(...page);
-    if (page.length < PAGE) return all;
+    if (page.length > 0) yield page.map(map);
+    if (page.length < PAGE) return;
     after = (page[page.length - 1] as T).id;
   }
 }
@@ -37,7 +42,7 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
         prisma.benefitType.findMany(),
         prisma.visitReason.findMany(),
       ]);
-      const applications = await paged(
+      const applications = paged(
         (after) =>
           prisma.$queryRaw<(ApplicationRow & { id: number })[]>`
           select a.id, a."citizenId", m."districtId", a."benefitTypeId", a.status, a.channel, a.locale,
@@ -46,8 +51,18 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
           join "Citizen" c on c.id = a."citizenId"
           left join "Mahalla" m on m.id = c."mahallaId"
           where a.id > ${after} order by a.id limit ${PAGE}`,
+        (a): ApplicationRow => ({
+          citizenId: a.citizenId,
+          districtId: a.districtId,
+          benefitTypeId: a.benefitTypeId,
+          status: a.status,
+          channel: a.channel,
+          locale: a.locale,
+          submittedAt: toDate(a.submittedAt) as Date,
+          decidedAt: toDate(a.decidedAt),
+        }),
       );
-      const appeals = await paged(
+      const appeals = paged(
         (after) =>
           prisma.$queryRaw<(AppealRow & { id: number })[]>`
           select p.id, p."citizenId", m."districtId", p.status, p."createdAt"
@@ -55,8 +70,14 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
           join "Citizen" c on c.id = p."citizenId"
           left join "Mahalla" m on m.id = c."mahallaId"
           where p.id > ${after} order by p.id limit ${PAGE}`,
+        (p): AppealRow => ({
+          citizenId: p.citizenId,
+          districtId: p.districtId,
+          status: p.status,
+          createdAt: toDate(p.createdAt) as Date,
+        }),
       );
-      const visits = await paged(
+      const visits = paged(
         (after) =>
           prisma.$queryRaw<(VisitRow & { id: number })[]>`
           select v.id, v."citizenId", m."districtId", v."reasonId", v.status, v.channel, c.locale, v."createdAt",
@@ -66,6 +87,16 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
           join "Mahalla" m on m.id = v."mahallaId"
           join "Citizen" c on c.id = v."citizenId"
           where v.id > ${after} order by v.id limit ${PAGE}`,
+        (v): VisitRow => ({
+          citizenId: v.citizenId,
+          districtId: v.districtId,
+          reasonId: v.reasonId,
+          status: v.status,
+          channel: v.channel,
+          locale: v.locale,
+          createdAt: toDate(v.createdAt) as Date,
+          doneAt: toDate(v.doneAt),
+        }),
       );
       const byDistrict = new Map(households.map((h) => [h.districtId, h]));
       const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }) => ({
@@ -103,32 +134,9 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
         }),
         benefitTypes: benefitTypes.map(category),
         visitReasons: visitReasons.map(category),
-        applications: applications.map((a) => ({
-          citizenId: a.citizenId,
-          districtId: a.districtId,
-          benefitTypeId: a.benefitTypeId,
-          status: a.status,
-          channel: a.channel,
-          locale: a.locale,
-          submittedAt: toDate(a.submittedAt) as Date,
-          decidedAt: toDate(a.decidedAt),
-        })),
-        appeals: appeals.map((p) => ({
-          citizenId: p.citizenId,
-          districtId: p.districtId,
-          status: p.status,
-          createdAt: toDate(p.createdAt) as Date,
-        })),
-        visits: visits.map((v) => ({
-          citizenId: v.citizenId,
-          districtId: v.districtId,
-          reasonId: v.reasonId,
-          status: v.status,
-          channel: v.channel,
-          locale: v.locale,
-          createdAt: toDate(v.createdAt) as Date,
-          doneAt: toDate(v.doneAt),
-        })),
+        applications,
+        appeals,
+        visits,
       };
     },
   };

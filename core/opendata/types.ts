@@ -74,6 +74,16 @@ export interface OpenDataInput {
   visits: VisitRow[];
 }
 
+/**
+ * The same input with the rows delivered page by page, so the register never has to fit in memory:
+ * each page is aggregated and dropped before the next is read.
+ */
+export interface OpenDataStream extends Omit<OpenDataInput, "applications" | "appeals" | "visits"> {
+  applications: AsyncIterable<ApplicationRow[]>;
+  appeals: AsyncIterable<AppealRow[]>;
+  visits: AsyncIterable<VisitRow[]>;
+}
+
 /** A published number: null and `suppressed: true` when it could identify fewer than 10 people. */
 export interface Cell {
   value: number | null;
