@@ -20,7 +20,9 @@ import { translator } from "./ussd-support.js";
  */
 
 const MAX_DEPTH = 12;
-const UCS2_BUDGETS = [182, 70];
+/** The default of USSD_MAX_CHARS_UCS2: what one UCS-2 USSD message carries on the air. */
+const DEFAULT_UCS2 = 80;
+const UCS2_BUDGETS = [DEFAULT_UCS2, 182, 70];
 
 let db: TestDatabase;
 let core: ReturnType<typeof createCore>;
@@ -261,7 +263,7 @@ function checkPages(met: Met, budgetUcs2: number, problems: string[], long: Map<
   if (JSON.stringify(numbers) !== JSON.stringify(expected)) {
     problems.push(`${locale}: options ${JSON.stringify(numbers)} instead of ${JSON.stringify(expected)}`);
   }
-  if (pages.length > 1 && budgetUcs2 === 182) {
+  if (pages.length > 1 && budgetUcs2 === DEFAULT_UCS2) {
     const keys = [...(screen.error ? [screen.error] : []), ...screen.body]
       .map((t) => ("key" in t ? t.key : "names"))
       .join("+");
@@ -341,7 +343,7 @@ describe("the USSD screen budget", () => {
         `${process.env.USSD_DUMP}-${locale}.txt`,
         met
           .map((m) =>
-            renderPages(m.screen, m.locale, { translator, maxCharsUcs2: 182 })
+            renderPages(m.screen, m.locale, { translator, maxCharsUcs2: DEFAULT_UCS2 })
               .map((p) => `--- ${p.page}/${p.pages} ${p.length}/${p.budget} ${p.encoding}\n${p.text}`)
               .join("\n"),
           )
