@@ -157,7 +157,8 @@ export class ContactService {
       change.availableFrom === undefined || change.availableFrom === null
         ? change.availableFrom
         : new Date(`${change.availableFrom}T00:00:00Z`);
-    if (availableFrom && Number.isNaN(availableFrom.getTime())) {
+    // new Date() rolls 2025-02-30 over to 2 March: a day is real only if it reads back the same.
+    if (availableFrom && (Number.isNaN(availableFrom.getTime()) || day(availableFrom) !== change.availableFrom)) {
       throw new InvalidInputError("INVALID_DATE", "availableFrom must be a real day (YYYY-MM-DD)", "availableFrom");
     }
     return this.prisma.$transaction(async (tx) => {
