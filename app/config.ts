@@ -30,7 +30,7 @@ const EnvSchema = Type.Object({
   AT_SENDER_ID: Type.Optional(Type.String({ minLength: 1 })),
   AT_API_ROOT: Type.Optional(Type.String({ pattern: "^https?://" })),
   USSD_CALLBACK_TOKEN: Type.Optional(Type.String({ minLength: 8 })),
-  USSD_MAX_CHARS_UCS2: Type.Integer({ minimum: 60, maximum: 182, default: 182 }),
+  USSD_MAX_CHARS_UCS2: Type.Integer({ minimum: 60, maximum: 182, default: 80 }),
   USSD_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 10, default: 180 }),
   TELEGRAM_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
   API_TOKENS: Type.Optional(Type.String()),

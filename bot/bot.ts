@@ -42,7 +42,6 @@ export interface TelegramOptions {
   throttle?: ThrottleSettings;
   retry?: Partial<AutoRetryOptions>;
   clock?: () => Date;
-  hotline?: string;
   translator?: Translator;
   /** The conversation core shared with the other channels (one is built when absent). */
   core?: { engine: ConversationEngine };
@@ -88,7 +87,6 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
       { prisma, sql },
       {
         idleSeconds: { telegram: config.sessionIdleSeconds },
-        ...(options.hotline ? { hotline: options.hotline } : {}),
         clock,
       },
     );

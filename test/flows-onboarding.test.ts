@@ -86,10 +86,7 @@ describe("first contact", () => {
     expect(c.screen.error).toEqual({ key: "errors.choose_option" });
     await c.say("9");
     expect(c.screen.end).toBe(true);
-    expect(c.screen.body).toEqual([
-      { key: "errors.too_many_invalid" },
-      { key: "help.hotline_line", params: { hotline: "1146" } },
-    ]);
+    expect(c.screen.body).toEqual([{ key: "errors.too_many_invalid" }, { key: "help.inson_any" }]);
   });
 });
 

@@ -177,26 +177,20 @@ describe("appeal a decision", () => {
 });
 
 describe("help and contacts", () => {
-  it("shows the district Inson centre when the mahalla is known, and the hotline always", async () => {
+  // The seed sets no contact data, so this is what a fresh installation shows (test/contacts.test.ts
+  // covers what the agency sets through the API).
+  it("names the district Inson centre and the mahalla office, and shows no number, while none is set", async () => {
     const district = await db.prisma.district.findUniqueOrThrow({ where: { code: "1727259" } });
     const mahalla = await db.prisma.mahalla.findFirstOrThrow({ where: { districtId: district.id } });
     const known = await createCitizen(db.prisma, { locale: "uz", mahallaId: mahalla.id });
     const c = new Conversation(db, { phone: known.phone });
     await c.start("7");
-    expect(c.screen.body.map((t) => (t as { key: string }).key)).toEqual([
-      "help.title",
-      "help.inson_centre",
-      "help.inson_address",
-      "help.hotline_line",
-    ]);
-    expect(screenText(c.screen, "uz")).toContain(district.insonPhone ?? "missing");
+    expect(c.screen.body.map((t) => (t as { key: string }).key)).toEqual(["help.title", "help.inson_go"]);
+    expect(screenText(c.screen, "uz")).toContain(district.nameUz);
+    expect(screenText(c.screen, "uz")).not.toMatch(/\d{3}/);
     const unknown = await createCitizen(db.prisma, { locale: "ru" });
     const d = new Conversation(db, { phone: unknown.phone });
     await d.start("7");
-    expect(d.screen.body.map((t) => (t as { key: string }).key)).toEqual([
-      "help.title",
-      "help.inson_any",
-      "help.hotline_line",
-    ]);
+    expect(d.screen.body.map((t) => (t as { key: string }).key)).toEqual(["help.title", "help.inson_any"]);
   });
 });

@@ -9,7 +9,7 @@ import { formatDate } from "../core/i18n/format.js";
 import { isGsm7 } from "../core/i18n/gsm.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { closingScreen } from "../ussd/channel.js";
-import { GSM7_BUDGET, renderPages, renderScreen } from "../ussd/render.js";
+import { GSM7_BUDGET, pageCount, renderPages, renderScreen } from "../ussd/render.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { translator } from "./ussd-support.js";
 
@@ -20,7 +20,9 @@ import { translator } from "./ussd-support.js";
  */
 
 const MAX_DEPTH = 12;
-const UCS2_BUDGETS = [182, 70];
+/** The default of USSD_MAX_CHARS_UCS2: what one UCS-2 USSD message carries on the air. */
+const DEFAULT_UCS2 = 80;
+const UCS2_BUDGETS = [DEFAULT_UCS2, 182, 70];
 
 let db: TestDatabase;
 let core: ReturnType<typeof createCore>;
@@ -30,6 +32,20 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await seedReferenceData(db.prisma, { demo: true });
   core = createCore(db, { idleSeconds: { ussd: 3600 } });
+  // Contact data as long as the agency may set it, so the help screen is measured at its longest.
+  await core.services.contacts.setContacts({ hotline: "+998 71 200 00 00", ussdCode: "*1146#" }, "test");
+  await core.services.contacts.setInsonCentre(
+    "1727259",
+    {
+      phone: "+998 70 123 45 67",
+      address: {
+        uz: "Yangiyoʻl shahri, Samarqand koʻchasi 12-uy, tuman hokimligi binosi",
+        "uz-Cyrl": "Янгийўл шаҳри, Самарқанд кўчаси 12-уй, туман ҳокимлиги биноси",
+        ru: "г. Янгиюль, ул. Самарканд, дом 12, здание хокимията района",
+      },
+    },
+    "test",
+  );
   // Someone else's PINFL, to meet "taken".
   await db.prisma.citizen.create({ data: { phone: "+998935559999", pinfl: takenPinfl, locale: "uz" } });
 });
@@ -261,7 +277,7 @@ function checkPages(met: Met, budgetUcs2: number, problems: string[], long: Map<
   if (JSON.stringify(numbers) !== JSON.stringify(expected)) {
     problems.push(`${locale}: options ${JSON.stringify(numbers)} instead of ${JSON.stringify(expected)}`);
   }
-  if (pages.length > 1 && budgetUcs2 === 182) {
+  if (pages.length > 1 && budgetUcs2 === DEFAULT_UCS2) {
     const keys = [...(screen.error ? [screen.error] : []), ...screen.body]
       .map((t) => ("key" in t ? t.key : "names"))
       .join("+");
@@ -341,7 +357,7 @@ describe("the USSD screen budget", () => {
         `${process.env.USSD_DUMP}-${locale}.txt`,
         met
           .map((m) =>
-            renderPages(m.screen, m.locale, { translator, maxCharsUcs2: 182 })
+            renderPages(m.screen, m.locale, { translator, maxCharsUcs2: DEFAULT_UCS2 })
               .map((p) => `--- ${p.page}/${p.pages} ${p.length}/${p.budget} ${p.encoding}\n${p.text}`)
               .join("\n"),
           )
@@ -391,5 +407,32 @@ describe("the USSD screen budget", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  // What a caller meets on every call must not page badly at the default budget: the main menu in
+  // two pages, the language choice in one, a question with its error line in two, help in three.
+  it("keeps the screens of every call short at the default budget", () => {
+    const render = { translator, maxCharsUcs2: DEFAULT_UCS2 };
+    const isMenu = (s: Screen) =>
+      s.body.length === 1 && s.body[0] !== undefined && "key" in s.body[0] && s.body[0].key === "menu.title";
+    const limits: [string, (s: Screen) => boolean, number][] = [
+      ["main menu", (s) => isMenu(s) && !s.error, 2],
+      ["language choice", (s) => s.body.some((t) => "key" in t && t.key === "onboarding.choose_language"), 1],
+      ["a question", (s) => s.input.kind === "text" && s.options.length === 0 && s.body.length === 1, 2],
+      ["help", (s) => s.body.some((t) => "key" in t && t.key === "help.title"), 3],
+    ];
+    const over: string[] = [];
+    const counted = new Set<string>();
+    for (const [name, matches, most] of limits) {
+      for (const m of all) {
+        if (!matches(m.screen)) continue;
+        counted.add(name);
+        const pages = pageCount(m.screen, m.locale, render);
+        if (pages > most)
+          over.push(`${name} (${m.locale}): ${pages} pages > ${most}\n${JSON.stringify(m.screen.body)}`);
+      }
+    }
+    expect([...counted].sort()).toEqual(limits.map(([name]) => name).sort());
+    expect(over).toEqual([]);
   });
 });

@@ -56,8 +56,10 @@ requireServer("chromium").describe("the web USSD simulator", () => {
       expect(first).toContain("3. Russkiy yazyk");
 
       const menu = await reply(page, "3");
-      expect(menu).toContain("1. Подать заявление");
-      expect(menu).toContain("8. Язык / Til");
+      // At the default 80-character Cyrillic budget the menu takes two pages.
+      expect(menu).toContain("1. Подать заявку");
+      expect(menu).toContain("98. Далее");
+      expect(await reply(page, "98")).toContain("8. Язык / Til");
       expect(await page.locator("#language").textContent()).toBe("Русский");
       expect(await page.locator("#state").textContent()).toBe("CON");
 
@@ -65,7 +67,7 @@ requireServer("chromium").describe("the web USSD simulator", () => {
       expect(benefits).toContain("Выберите вид выплаты");
       expect(benefits).toContain("98. Далее");
       const next = await reply(page, "98");
-      expect(next).toMatch(/^5\. /);
+      expect(next).toMatch(/^2\. /);
 
       const back = await reply(page, "00");
       expect(back).toContain("Mahalla Connect:");
@@ -95,7 +97,7 @@ requireServer("chromium").describe("the web USSD simulator", () => {
 
       await page.fill("#code", "*1146#");
       const menu = await answer(page, () => page.click("#dial"));
-      expect(menu).toContain("2. Статус заявления");
+      expect(menu).toContain("2. Статус заявки");
       await page.click("#cancel");
       await expect
         .poll(

@@ -170,8 +170,9 @@ describe("inbound SMS keywords", () => {
     const phone = nextPhone();
     await inbound(phone, word);
     const [reply] = await replies(phone);
+    // No contact data is set on a fresh installation: the answer says where to go, with no number.
     expect(reply).toMatchObject({ templateKey: "sms.help", locale, citizenId: null });
-    expect(rendered(reply as NonNullable<typeof reply>)).toContain("*1146#");
+    expect(rendered(reply as NonNullable<typeof reply>)).not.toMatch(/1146/);
   });
 
   it("answers anything else with a short help text", async () => {

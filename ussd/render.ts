@@ -111,11 +111,13 @@ function layOut(screen: Screen, locale: Locale, options: RenderOptions): Layout 
     ...screen.options.map((o, i): Item => ({ text: `${i + 1}. ${tidy(say(o.label))}`, splittable: false })),
   ];
 
+  // USSD has its own, shorter navigation words: they are repeated on every page of an 80-character
+  // screen, where the bot's "Main menu" would take a fifth of it.
   const labels = {
-    back: say({ key: "nav.back" }),
-    previous: say({ key: "nav.previous" }),
-    home: say({ key: "nav.home" }),
-    more: say({ key: "nav.more" }),
+    back: say({ key: "ussd.nav.back" }),
+    previous: say({ key: "ussd.nav.previous" }),
+    home: say({ key: "ussd.nav.home" }),
+    more: say({ key: "ussd.nav.more" }),
   };
   const nav = (index: number, last: boolean): string[] => {
     // The last page of a final screen closes the session: nothing more can be typed there.

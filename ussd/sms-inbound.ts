@@ -4,6 +4,7 @@ import { parseReference } from "../core/domain/reference.js";
 import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
 import type { Locale, Params } from "../core/engine/types.js";
 import type { ApplicationDetails } from "../core/services/applications.js";
+import { displayPhone } from "../core/services/contacts.js";
 import type { Services } from "../core/services/index.js";
 
 export type SmsKeyword = "status" | "help";
@@ -68,7 +69,6 @@ export class SmsInbound {
     private readonly prisma: PrismaClient,
     private readonly services: Services,
     private readonly limiter: RateLimiter = new MemoryRateLimiter(5, 10 * 60_000),
-    private readonly ussdCode = "*1146#",
   ) {}
 
   async handle(message: InboundSms, now = new Date()): Promise<InboundOutcome> {
@@ -97,10 +97,21 @@ export class SmsInbound {
   }
 
   private async reply(parsed: ParsedSms, citizenId: number | null, now: Date): Promise<SmsReply> {
-    const code = this.ussdCode;
-    if (parsed.keyword === "help") return { templateKey: "sms.help", params: { code, hotline: this.services.hotline } };
-    if (parsed.keyword !== "status") return { templateKey: "sms.unknown", params: { code } };
-    if (!parsed.argument) return this.latest(citizenId, code);
+    if (parsed.keyword !== "status") {
+      // Only what the agency has set: the USSD code to dial, the hotline to call (never one for the other).
+      const { hotline, ussdCode } = await this.services.contacts.contacts();
+      const help = parsed.keyword === "help";
+      const variant = [ussdCode ? "code" : "", help && hotline ? "hotline" : ""].filter(Boolean).join("_");
+      const base = help ? "sms.help" : "sms.unknown";
+      return {
+        templateKey: variant ? `${base}_${variant}` : base,
+        params: {
+          ...(ussdCode ? { code: ussdCode } : {}),
+          ...(help && hotline ? { hotline: displayPhone(hotline) } : {}),
+        },
+      };
+    }
+    if (!parsed.argument) return this.latest(citizenId);
     const reference = parseReference(parsed.argument, "A");
     if (!reference) return { templateKey: "sms.bad_reference", params: {} };
     const notFound = { templateKey: "sms.not_found", params: { reference } };
@@ -136,12 +147,17 @@ export class SmsInbound {
   }
 
   /** HOLAT alone: the newest application. */
-  private async latest(citizenId: number | null, code: string): Promise<SmsReply> {
+  private async latest(citizenId: number | null): Promise<SmsReply> {
     const [newest] = citizenId === null ? [] : await this.services.applications.listForCitizen(citizenId, 1);
-    if (!newest) return { templateKey: "sms.no_applications", params: { code } };
     const app =
-      citizenId === null ? null : await this.services.applications.findForCitizen(citizenId, newest.reference);
-    return app ? applicationReply(app) : { templateKey: "sms.no_applications", params: { code } };
+      newest && citizenId !== null
+        ? await this.services.applications.findForCitizen(citizenId, newest.reference)
+        : null;
+    if (app) return applicationReply(app);
+    const { ussdCode } = await this.services.contacts.contacts();
+    return ussdCode
+      ? { templateKey: "sms.no_applications_code", params: { code: ussdCode } }
+      : { templateKey: "sms.no_applications", params: {} };
   }
 }
 

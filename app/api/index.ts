@@ -11,6 +11,7 @@ import type { AppConfig } from "../config.js";
 import { applicationRoutes } from "./applications.js";
 import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
+import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
 import { ApiError, apiErrorHandler } from "./errors.js";
 import { identityRoutes } from "./identity.js";
@@ -97,6 +98,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
       });
       for (const routes of [
         referenceRoutes,
+        contactRoutes,
         staffRoutes,
         beneficiaryRoutes,
         identityRoutes,

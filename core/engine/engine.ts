@@ -286,7 +286,7 @@ export class ConversationEngine {
     state.invalid = invalid ? base.invalid + 1 : 0;
     const shownLocale = locale ?? "uz";
     if (state.invalid >= MAX_INVALID)
-      return { state: resetState(state), screen: tooManyInvalid(this.options.services.hotline), locale: shownLocale };
+      return { state: resetState(state), screen: tooManyInvalid(), locale: shownLocale };
     const screen =
       state.step === "language"
         ? languageScreen()
@@ -429,7 +429,7 @@ export class ConversationEngine {
     if (invalid >= MAX_INVALID) {
       return {
         state: { ...resetState(current), locale: ctx.locale },
-        screen: tooManyInvalid(this.options.services.hotline),
+        screen: tooManyInvalid(),
       };
     }
     const shown = await this.show(ctx, { ...current, invalid });
@@ -473,9 +473,10 @@ function languageScreen(): Screen {
   };
 }
 
-function tooManyInvalid(hotline: string): Screen {
+/** Where to turn instead: a place every citizen has, not a number that may not be set. */
+function tooManyInvalid(): Screen {
   return {
-    body: [text("errors.too_many_invalid"), text("help.hotline_line", { hotline })],
+    body: [text("errors.too_many_invalid"), text("help.inson_any")],
     options: [],
     input: { kind: "none" },
     nav: { back: false, home: true },

@@ -13,7 +13,6 @@ export * from "./types.js";
 
 export interface CoreOptions {
   idleSeconds?: Partial<Record<Channel, number>>;
-  hotline?: string;
   clock?: () => Date;
   /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
   stepsPerMinute?: number;
@@ -27,7 +26,7 @@ export function createCore(
   db: CoreDatabase,
   options: CoreOptions = {},
 ): { engine: ConversationEngine; services: Services; sessions: SqlSessionStore } {
-  const services = createServices(db.prisma, { hotline: options.hotline, sql: db.sql });
+  const services = createServices(db.prisma, { sql: db.sql });
   const sessions = new SqlSessionStore(db.sql);
   const engine = new ConversationEngine({
     services,

@@ -1,7 +1,13 @@
 import { defineFlow, text } from "../engine/flow.js";
 import type { Text } from "../engine/types.js";
+import { displayPhone } from "../services/contacts.js";
 
-/** Menu item 7: the district "Inson" centre (when the mahalla is known) and the national hotline. */
+/**
+ * Menu item 7: where to get help. Only contact data the agency has set is shown; where the district
+ * "Inson" centre's phone is not set, the citizen is told where to go (that centre by name, or the
+ * mahalla office) rather than shown a number. The USSD code is offered as what to dial on any
+ * phone, never as a phone line, and not on USSD itself (the caller has just dialled it).
+ */
 export const helpFlow = defineFlow<Record<string, never>>({
   id: "help",
   begin: () => ({ step: "contacts", data: {} }),
@@ -9,21 +15,24 @@ export const helpFlow = defineFlow<Record<string, never>>({
     contacts: {
       async screen(ctx) {
         const body: Text[] = [text("help.title")];
-        const mahalla = ctx.citizen.mahallaId ? await ctx.services.reference.mahalla(ctx.citizen.mahallaId) : null;
-        if (mahalla?.district.insonPhone) {
+        const [mahalla, contacts] = await Promise.all([
+          ctx.citizen.mahallaId ? ctx.services.reference.mahalla(ctx.citizen.mahallaId) : null,
+          ctx.services.contacts.contacts(),
+        ]);
+        if (mahalla) {
+          const district = { names: mahalla.district.names };
+          const { insonPhone: phone, insonAddress: address } = mahalla.district;
           body.push(
-            text("help.inson_centre", {
-              district: { names: mahalla.district.names },
-              phone: mahalla.district.insonPhone,
-            }),
+            phone
+              ? text("help.inson_centre", { district, phone: displayPhone(phone) })
+              : text("help.inson_go", { district }),
           );
-          if (mahalla.district.insonAddress) {
-            body.push(text("help.inson_address", { address: { names: mahalla.district.insonAddress } }));
-          }
+          if (address) body.push(text("help.inson_address", { address: { names: address } }));
         } else {
           body.push(text("help.inson_any"));
         }
-        body.push(text("help.hotline_line", { hotline: ctx.services.hotline }));
+        if (contacts.hotline) body.push(text("help.hotline_line", { hotline: displayPhone(contacts.hotline) }));
+        if (contacts.ussdCode && ctx.channel !== "ussd") body.push(text("help.ussd_code", { code: contacts.ussdCode }));
         return { body, end: true };
       },
     },

@@ -28,16 +28,10 @@ interface DemoMahallas {
   demo: true;
   mahallas: { code: string; districtCode: string; names: Names; households?: number }[];
 }
-interface InsonCentres {
-  hotline: string;
-  centres: { districtCode: string; phone: string; address: Names }[];
-}
-
 export interface ReferenceData {
   regions: RegionRecord[];
   benefitTypes: CatalogueRecord[];
   visitReasons: CatalogueRecord[];
-  insonCentres: InsonCentres;
 }
 
 async function readJson<T>(name: string, dir = seedDataDir): Promise<T> {
@@ -45,13 +39,12 @@ async function readJson<T>(name: string, dir = seedDataDir): Promise<T> {
 }
 
 export async function loadReferenceData(dir = seedDataDir): Promise<ReferenceData> {
-  const [regions, benefitTypes, visitReasons, insonCentres] = await Promise.all([
+  const [regions, benefitTypes, visitReasons] = await Promise.all([
     readJson<RegionRecord[]>("regions.json", dir),
     readJson<CatalogueRecord[]>("benefit-types.json", dir),
     readJson<CatalogueRecord[]>("visit-reasons.json", dir),
-    readJson<InsonCentres>("inson-centres.json", dir),
   ]);
-  return { regions, benefitTypes, visitReasons, insonCentres };
+  return { regions, benefitTypes, visitReasons };
 }
 
 export const loadDemoMahallas = (dir = seedDataDir) => readJson<DemoMahallas>("demo-mahallas.json", dir);
@@ -70,21 +63,28 @@ export interface SeedReport {
 /**
  * Makes a table's rows match `desired`, matched by stable code: missing rows are inserted in one
  * statement, changed ones updated, unchanged ones left alone. A start-up on an already seeded
- * database therefore costs one read per table.
+ * database therefore costs one read per table. Columns named in `initialOnly` are written when a
+ * row is created and never again: the agency owns them afterwards (through the API), so a restart
+ * must not put the seed file's value back.
  */
 async function syncByCode<Row extends { code: string }>(
   existing: ({ id: number } & Record<string, unknown>)[],
   desired: Row[],
   createMany: (rows: Row[]) => Promise<unknown>,
   update: (id: number, row: Row) => Promise<unknown>,
+  initialOnly: readonly (keyof Row)[] = [],
 ): Promise<void> {
   const byCode = new Map(existing.map((row) => [row.code as string, row]));
   const missing: Row[] = [];
   for (const row of desired) {
     const current = byCode.get(row.code);
-    if (!current) missing.push(row);
-    else if (Object.entries(row).some(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))) {
-      await update(current.id, row);
+    if (!current) {
+      missing.push(row);
+      continue;
+    }
+    const owned = Object.fromEntries(Object.entries(row).filter(([key]) => !initialOnly.includes(key as keyof Row)));
+    if (Object.entries(owned).some(([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value))) {
+      await update(current.id, owned as Row);
     }
   }
   if (missing.length) await createMany(missing);
@@ -99,7 +99,6 @@ export async function seedReferenceData(
   options: { demo?: boolean; data?: ReferenceData } = {},
 ): Promise<SeedReport> {
   const data = options.data ?? (await loadReferenceData());
-  const centres = new Map(data.insonCentres.centres.map((c) => [c.districtCode, c]));
 
   await syncByCode(
     await prisma.region.findMany(),
@@ -110,17 +109,15 @@ export async function seedReferenceData(
   const regionIds = new Map(
     (await prisma.region.findMany({ select: { id: true, code: true } })).map((r) => [r.code, r.id]),
   );
+  // The "Inson" centres' phones and addresses are not seed data: the agency sets them through the
+  // API, and the seed never touches those columns.
   const districts = data.regions.flatMap((region) =>
-    region.districts.map((d) => {
-      const centre = centres.get(d.code);
-      return {
-        code: d.code,
-        kind: d.kind,
-        regionId: regionIds.get(region.code) as number,
-        ...nameColumns(d.names),
-        ...(centre ? { insonPhone: centre.phone, insonAddress: { ...centre.address } } : {}),
-      };
-    }),
+    region.districts.map((d) => ({
+      code: d.code,
+      kind: d.kind,
+      regionId: regionIds.get(region.code) as number,
+      ...nameColumns(d.names),
+    })),
   );
   await syncByCode(
     await prisma.district.findMany(),
@@ -140,6 +137,8 @@ export async function seedReferenceData(
     })),
     (rows) => prisma.benefitType.createMany({ data: rows }),
     (id, { code: _code, ...row }) => prisma.benefitType.update({ where: { id }, data: row }),
+    // Each type's start date on the social card is the agency's (PUT /api/v1/benefit-types/{code}).
+    ["availableFrom"],
   );
   await syncByCode(
     await prisma.visitReason.findMany(),

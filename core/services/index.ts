@@ -3,6 +3,7 @@ import { type PrismaClient, prismaSql } from "../db/database.js";
 import { AppealService } from "./appeals.js";
 import { ApplicationService } from "./applications.js";
 import { CitizenService } from "./citizens.js";
+import { ContactService } from "./contacts.js";
 import { DraftService } from "./drafts.js";
 import { PaymentService } from "./payments.js";
 import { ReferenceService } from "./reference.js";
@@ -17,12 +18,11 @@ export interface Services {
   payments: PaymentService;
   visits: VisitService;
   appeals: AppealService;
-  /** The national hotline, shown on help screens and when a conversation gives up. */
-  hotline: string;
+  /** The hotline, the USSD code and the "Inson" centres, as the agency set them (nothing invented). */
+  contacts: ContactService;
 }
 
 export interface ServiceOptions {
-  hotline?: string;
   /** Plain SQL on the same database, for the statements payment day runs most (default: through Prisma). */
   sql?: SqlExecutor;
 }
@@ -37,6 +37,6 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     payments: new PaymentService(sql),
     visits: new VisitService(prisma, sql),
     appeals: new AppealService(prisma),
-    hotline: options.hotline ?? "1146",
+    contacts: new ContactService(prisma),
   };
 }
