@@ -2,6 +2,7 @@ import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
+import { startDataRetention } from "./data-retention.js";
 import { createLogger } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
@@ -29,8 +30,10 @@ async function main(config: AppConfig) {
   if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
   let retention: { stop(): void } | undefined;
+  let dataRetention: { stop(): void } | undefined;
   closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
     retention?.stop();
+    dataRetention?.stop();
     await polling?.stop();
     await app.close();
     await notifications?.stop();
@@ -39,6 +42,7 @@ async function main(config: AppConfig) {
   await app.listen({ port: config.http.port, host: config.http.host });
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger });
+  dataRetention = startDataRetention({ sql: db.sql, logger, periods: config.retention });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
     polling = await startPolling(telegram, logger).catch((err: unknown) => {

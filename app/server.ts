@@ -89,7 +89,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 }
 
 /** A number of hops as the function Fastify's types expect (proxy-addr's own meaning of a count). */
-function trustProxyOption(value: AppConfig["trustProxy"]): boolean | string[] | ((address: string, hop: number) => boolean) {
+function trustProxyOption(
+  value: AppConfig["trustProxy"],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof value === "number" ? (_address, hop) => hop < value : value;
 }
 

@@ -17,7 +17,10 @@ export interface BotSender extends TelegramSender {
    * For Outbox rows with templateKey `notify.visit_requested_staff` (staffId set, params.reference
    * the visit): the visit card with its action buttons instead of the plain text.
    */
-  sendStaffVisitCard(input: { staffId: number; reference: string }, signal?: AbortSignal): Promise<{ messageId: string }>;
+  sendStaffVisitCard(
+    input: { staffId: number; reference: string },
+    signal?: AbortSignal,
+  ): Promise<{ messageId: string }>;
 }
 
 /** Telegram's answers that mean this chat cannot be reached any more (another channel may). */

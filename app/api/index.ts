@@ -15,6 +15,7 @@ import type { ApiContext } from "./context.js";
 import { ApiError, apiErrorHandler } from "./errors.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
+import { SnapshotStore } from "./rate-store.js";
 import { referenceRoutes } from "./reference.js";
 import { smsDeliveryRoutes } from "./sms-delivery.js";
 import { staffRoutes } from "./staff.js";
@@ -80,7 +81,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
       let requests: Limit | undefined;
       let failures: Limit | undefined;
       if (perMinute > 0 || failuresPerMinute > 0) {
-        await v1.register(rateLimit, { global: false, timeWindow: 60_000 });
+        await v1.register(rateLimit, { global: false, timeWindow: 60_000, store: SnapshotStore });
         const bucket = (max: number, prefix: string): Limit => {
           const limit = v1.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (r) => `${prefix}:${r.ip}` });
           return async (request) => {

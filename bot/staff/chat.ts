@@ -1,4 +1,3 @@
-import type { GrammySignal } from "../retry.js";
 import type { Logger } from "../../app/logger.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../../core/domain/errors.js";
 import type { Locale } from "../../core/engine/types.js";
@@ -6,6 +5,7 @@ import type { Translator } from "../../core/i18n/index.js";
 import { PermanentSendError, RecipientUnreachableError } from "../../core/notifications/senders.js";
 import type { StaffMember, StaffVisitService } from "../../core/services/staff-visits.js";
 import { publishStaffCommands } from "../commands.js";
+import type { GrammySignal } from "../retry.js";
 import type { TelegramIo } from "../telegram-io.js";
 import type { StaffCommand } from "./callbacks.js";
 import type { StaffMessage, StaffRenderer } from "./render.js";

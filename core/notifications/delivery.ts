@@ -285,7 +285,10 @@ export class NotificationDelivery {
   private async call<T>(row: OutboxRow, provider: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const left = row.nextAttemptAt.getTime() - this.clock().getTime();
     if (left < this.sendTimeoutMs) {
-      throw new TransientSendError("LEASE_TOO_SHORT", `${left} ms of the claim left, a call may take ${this.sendTimeoutMs} ms`);
+      throw new TransientSendError(
+        "LEASE_TOO_SHORT",
+        `${left} ms of the claim left, a call may take ${this.sendTimeoutMs} ms`,
+      );
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
