@@ -40,7 +40,11 @@ export function toSendError(err: unknown): Error {
     if (err.error_code === 400) return new PermanentSendError("TELEGRAM_REJECTED", err.description);
     return new TransientSendError("TELEGRAM_ERROR", `${err.error_code}: ${err.description}`);
   }
-  if (err instanceof HttpError) return new TransientSendError("TELEGRAM_UNREACHABLE", err.message);
+  if (err instanceof HttpError) {
+    // grammY wraps the cause (refused, reset, "timed out after N seconds"); operators need it.
+    const cause = err.error instanceof Error ? ` (${err.error.message})` : "";
+    return new TransientSendError("TELEGRAM_UNREACHABLE", `${err.message}${cause}`);
+  }
   return err instanceof Error ? err : new Error(String(err));
 }
 
