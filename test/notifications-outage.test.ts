@@ -7,7 +7,9 @@ import type { RetryPolicy } from "../core/notifications/policy.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
 import type { SmsAccepted, SmsSender } from "../core/notifications/senders.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { hasRedisServer } from "./support/faults.js";
 import { eventually, outboxRow } from "./support/notify.js";
+import { startTestRedis, type TestRedis } from "./support/redis.js";
 import { BOT_TOKEN, TEST_THROTTLE } from "./support/telegram-app.js";
 import { BOT_INFO, TelegramDouble } from "./support/telegram-double.js";
 
@@ -94,8 +96,15 @@ async function backlog() {
   return { chats, telegramRows, smsRows };
 }
 
-function startEngine(sms: SmsSender): NotificationEngine {
+function startEngine(sms: SmsSender, redis?: { url: string; prefix: string }): NotificationEngine {
   engine = createNotificationEngine({
+    ...(redis
+      ? {
+          redisUrl: redis.url,
+          queuePrefix: redis.prefix,
+          queue: { dispatchEveryMs: 50, concurrency: 4, recoverEveryMs: 200 },
+        }
+      : {}),
     prisma: db.prisma,
     smsSender: sms,
     telegram: telegram.sender,
@@ -178,6 +187,29 @@ describe("a Telegram outage", () => {
     double.hang(0);
     await expectTelegramOnceEach(chats);
     expect(double.abandoned).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
+describe.skipIf(!hasRedisServer())("a Telegram outage with BullMQ delivery", () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(() => redis?.close());
+
+  it("with connections refused: SMS keep going out at their rate, and afterwards each Telegram message is sent once", async () => {
+    const { chats } = await backlog();
+    await double.refuseConnections();
+    const sms = new TimedSms();
+    const started = performance.now();
+    startEngine(sms, { url: redis.url, prefix: redis.prefix() });
+    expect(engine?.kind).toBe("bullmq");
+    await expectSmsAtTheirRate(sms, started);
+    await triedTwiceDuringOutage(/^TELEGRAM_UNREACHABLE: .*ECONNREFUSED|^TELEGRAM_UNREACHABLE: .*fetch failed/);
+
+    await double.comeBack();
+    await expectTelegramOnceEach(chats);
+    expect(sms.sent).toHaveLength(SMS_ROWS);
   }, 60_000);
 });
 

@@ -184,16 +184,16 @@ export class NotificationDelivery {
   }
 
   /**
-   * Hands up to `limit` due rows to a queue (the BullMQ dispatcher): their `nextAttemptAt` moves a
+   * Hands up to `limit` due rows (of one channel, if given) to a queue (the BullMQ dispatcher): their `nextAttemptAt` moves a
    * lease ahead, so the next round does not hand them over again; if the queue loses them, they
    * become due again when it passes.
    */
-  async takeForQueue(limit: number): Promise<number[]> {
+  async takeForQueue(limit: number, channel?: DeliveryChannelName): Promise<number[]> {
     const now = this.clock();
-    const ids = await this.dueIds(now, limit);
+    const ids = await this.dueIds(now, limit, channel);
     if (ids.length === 0) return [];
     const rows = await this.prisma.outbox.updateManyAndReturn({
-      where: { id: { in: ids }, ...this.dueWhere(now) },
+      where: { id: { in: ids }, ...this.dueWhere(now, channel) },
       data: { nextAttemptAt: this.leaseEnd(now) },
       select: { id: true },
     });

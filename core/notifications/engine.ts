@@ -65,6 +65,7 @@ export function createNotificationEngine(options: NotificationEngineOptions): No
       worker: true,
       dispatcher: true,
       perSecond: smsPerSecond,
+      telegramPerSecond: options.telegramPerSecond ?? DEFAULT_TELEGRAM_PER_SECOND,
       ...options.queue,
       redisUrl: options.redisUrl,
       log,
