@@ -102,7 +102,7 @@ function startEngine(sms: SmsSender, redis?: { url: string; prefix: string }): N
       ? {
           redisUrl: redis.url,
           queuePrefix: redis.prefix,
-          queue: { dispatchEveryMs: 50, concurrency: 4, recoverEveryMs: 200 },
+          queue: { dispatchEveryMs: 50, concurrency: 8, recoverEveryMs: 200 },
         }
       : {}),
     prisma: db.prisma,
@@ -113,7 +113,7 @@ function startEngine(sms: SmsSender, redis?: { url: string; prefix: string }): N
     policy,
     sendTimeoutMs: SEND_TIMEOUT_MS,
     // A claimed row waits for a free slot inside its lease: claim no more than can start at once.
-    relay: { pollMs: 50, batchSize: 4, concurrency: 4, recoverEveryMs: 200 },
+    relay: { pollMs: 50, batchSize: 8, concurrency: 8, recoverEveryMs: 200 },
   });
   void engine.start();
   return engine;
@@ -122,11 +122,17 @@ function startEngine(sms: SmsSender, redis?: { url: string; prefix: string }): N
 const statuses = async (channel: "sms" | "telegram") =>
   (await db.prisma.outbox.findMany({ where: { channel }, select: { status: true } })).map((r) => r.status);
 
-/** SMS went out at their pace: 40 at 20 a second (a one-second burst first) is about a second. */
+/**
+ * SMS went out while Telegram was still down, paced at their rate: 40 at 20 a second (after a
+ * one-second burst) take at least a second, and, however busy the machine, finish within
+ * seconds rather than waiting for Telegram.
+ */
 async function expectSmsAtTheirRate(sms: TimedSms, started: number) {
-  await eventually(async () => sms.sent.length === SMS_ROWS, 15_000, "every SMS sent");
-  const lastAt = Math.max(...sms.sent.map((s) => s.at)) - started;
-  expect(lastAt).toBeLessThan(((SMS_ROWS - SMS_PER_SECOND) / SMS_PER_SECOND) * 1000 + 4_000);
+  await eventually(async () => sms.sent.length === SMS_ROWS, 20_000, "every SMS sent");
+  const times = sms.sent.map((s) => s.at);
+  const span = Math.max(...times) - Math.min(...times);
+  expect(span).toBeGreaterThanOrEqual(((SMS_ROWS - SMS_PER_SECOND) / SMS_PER_SECOND) * 1000 - 100);
+  expect(Math.max(...times) - started).toBeLessThan(15_000);
   expect(new Set(sms.sent.map((s) => s.text)).size).toBe(SMS_ROWS);
 }
 

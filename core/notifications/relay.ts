@@ -45,7 +45,7 @@ export class OutboxRelay {
     this.rounds = this.lanes.map(
       (lane) =>
         new Rounds(
-          async () => (await this.lane(lane)).length >= this.batchSize,
+          async () => (await this.lane(lane)).claimed >= this.batchSize,
           this.pollMs,
           (err) => this.log.error({ err, channel: lane ?? "sms" }, "outbox relay round failed"),
         ),
@@ -68,8 +68,8 @@ export class OutboxRelay {
 
   /** One round of every channel at once (tests, tools): their outcomes, SMS first. */
   async tick(): Promise<DeliveryOutcome[]> {
-    const outcomes = await Promise.all(this.lanes.map((lane) => this.lane(lane)));
-    return outcomes.flat();
+    const rounds = await Promise.all(this.lanes.map((lane) => this.lane(lane)));
+    return rounds.flatMap((round) => round.outcomes);
   }
 
   /** Recovers interrupted sends now and then; every lane may, the statements are idempotent. */
@@ -85,7 +85,9 @@ export class OutboxRelay {
   }
 
   /** One round of one channel: claim its due rows, send them. */
-  private async lane(channel: DeliveryChannelName | undefined): Promise<DeliveryOutcome[]> {
+  private async lane(
+    channel: DeliveryChannelName | undefined,
+  ): Promise<{ claimed: number; outcomes: DeliveryOutcome[] }> {
     await this.recoverNowAndThen();
     const rows = await this.delivery.claimDue(this.batchSize, channel);
     const outcomes: DeliveryOutcome[] = [];
@@ -103,6 +105,6 @@ export class OutboxRelay {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));
-    return outcomes;
+    return { claimed: rows.length, outcomes };
   }
 }
