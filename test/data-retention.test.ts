@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purgePersonalData, startDataRetention } from "../app/data-retention.js";
 import { createLogger } from "../app/logger.js";
+import { maskSmsText } from "../core/notifications/logging-sms.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
 import { makeCitizen } from "./support/backoffice.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -96,5 +97,13 @@ describe("personal data past its retention period", () => {
       retention.stop();
     }
     expect(await waitUntil(async () => lines.some((l) => l.includes('"drafts":1')), 5_000, 20)).toBe(true);
+  });
+});
+
+describe("SMS texts written to the log (no SMS credentials)", () => {
+  it("mask phone numbers, PINFLs and card numbers, and keep references and the wording", () => {
+    const text = "A-1234-5678 arizangiz: +998901234567, JSHSHIR 31234567890123, karta 8600123456789012.";
+    const masked = maskSmsText(text);
+    expect(masked).toBe("A-1234-5678 arizangiz: +99890*****67, JSHSHIR 31**********23, karta 86************12.");
   });
 });
