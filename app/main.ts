@@ -3,6 +3,7 @@ import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
+import { startDataRetention } from "./data-retention.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
@@ -37,8 +38,10 @@ async function main(config: AppConfig) {
   if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
   let retention: { stop(): void } | undefined;
+  let dataRetention: { stop(): void } | undefined;
   closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
     retention?.stop();
+    dataRetention?.stop();
     await polling?.stop();
     await app.close();
     await notifications?.stop();
@@ -50,6 +53,7 @@ async function main(config: AppConfig) {
   }
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger });
+  dataRetention = startDataRetention({ sql: db.sql, logger, periods: config.retention });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
     polling = await startPolling(telegram, logger).catch((err: unknown) => {

@@ -26,10 +26,12 @@ export function notificationEngineFromConfig(
           apiKey: config.sms.apiKey,
           senderId: config.sms.senderId,
           apiRoot: config.sms.apiRoot,
+          timeoutMs: config.notifications.sendTimeoutMs,
         })
       : undefined,
     telegram,
     redisUrl: config.redisUrl,
     smsPerSecond: config.notifications.smsPerSecond,
+    sendTimeoutMs: config.notifications.sendTimeoutMs,
   });
 }

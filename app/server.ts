@@ -5,6 +5,7 @@ import { createCore } from "../core/engine/index.js";
 import { ussdRoutes } from "../ussd/routes.js";
 import { apiPlugin } from "./api/index.js";
 import type { AppConfig } from "./config.js";
+import { installGatewayGuard } from "./gateway-guard.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes } from "./metrics.js";
 import { openDataPlugin } from "./open/plugin.js";
@@ -40,7 +41,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     // Behind a load balancer, closing idle keep-alive sockets lets shutdown finish promptly.
     forceCloseConnections: "idle",
+    // Behind a load balancer, per-IP limits and the gateway address check must see the client,
+    // which only the proxies named here may tell (X-Forwarded-For from anyone else is ignored).
+    trustProxy: trustProxyOption(deps.config.trustProxy),
   });
+  installGatewayGuard(app, deps.config.gatewayAllowedIps);
 
   app.get(
     "/healthz",
@@ -81,6 +86,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { db: deps.db, config: deps.config });
 
   return app;
+}
+
+/** A number of hops as the function Fastify's types expect (proxy-addr's own meaning of a count). */
+function trustProxyOption(
+  value: AppConfig["trustProxy"],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof value === "number" ? (_address, hop) => hop < value : value;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

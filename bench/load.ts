@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Answer, KeepAliveClient, RequestFailed } from "./http-client.js";
 import {
+  BENCH_USSD_TOKEN,
   kindFor,
   localeOf,
   PoolCursor,
@@ -256,7 +257,7 @@ async function ussdSession(
       text: ussdText(inputs, step),
     }).toString();
     const sent = await timedStep(meter, () =>
-      post("/ussd", body, { "content-type": "application/x-www-form-urlencoded" }),
+      post(`/ussd?token=${BENCH_USSD_TOKEN}`, body, { "content-type": "application/x-www-form-urlencoded" }),
     );
     if (sent.answered) steps++;
     if (!sent.ok) return steps;

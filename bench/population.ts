@@ -86,3 +86,6 @@ export function kindFor(n: number): SessionKind {
   if (slot < 18) return "visit";
   return "apply";
 }
+
+/** The servers run with NODE_ENV=production, which requires a USSD callback token of 32+ characters. */
+export const BENCH_USSD_TOKEN = "bench-ussd-callback-token-0123456789abcdef";

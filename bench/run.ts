@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { LoadResult, LoadSpec } from "./load.js";
 import { type BackendId, type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
-import { SESSION_KINDS, type SessionKind } from "./population.js";
+import { BENCH_USSD_TOKEN, SESSION_KINDS, type SessionKind } from "./population.js";
 import {
   BENCH_METRICS_TOKEN,
   cleanup,
@@ -208,6 +208,7 @@ function serverEnv(port: number, extra: NodeJS.ProcessEnv, api: BenchBotApi): No
     TELEGRAM_API_ROOT: api.url,
     API_TOKENS: "bench:bench-api-token-0123456789",
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    USSD_CALLBACK_TOKEN: BENCH_USSD_TOKEN,
     ...extra,
   };
 }

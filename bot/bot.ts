@@ -1,4 +1,3 @@
-import { type AutoRetryOptions, autoRetry } from "@grammyjs/auto-retry";
 import { sequentialize } from "@grammyjs/runner";
 import { apiThrottler } from "@grammyjs/transformer-throttler";
 import { Bot } from "grammy";
@@ -13,6 +12,7 @@ import { StaffVisitService } from "../core/services/staff-visits.js";
 import { CitizenChat } from "./citizen.js";
 import { publishCommands } from "./commands.js";
 import { RecentUpdates } from "./recent-updates.js";
+import { boundedRetry, type RetrySettings } from "./retry.js";
 import { localeHint, route } from "./router.js";
 import { type BotSender, countRateLimits, createTelegramSender } from "./sender.js";
 import { StaffChat } from "./staff/chat.js";
@@ -31,8 +31,13 @@ export interface ThrottleSettings {
 
 export const TELEGRAM_LIMITS: ThrottleSettings = { globalPerSecond: 30, perChatIntervalMs: 1000 };
 
+export const DEFAULT_TIMEOUT_SECONDS = 10;
+/** Three calls and waits of up to 5 s: a send ends within about 45 s, far inside the outbox lease. */
+export const DEFAULT_RETRY: RetrySettings = { maxAttempts: 3, maxDelaySeconds: 5 };
+
 export interface TelegramOptions {
-  config: Pick<TelegramSettings, "token" | "apiRoot" | "sessionIdleSeconds">;
+  config: Pick<TelegramSettings, "token" | "apiRoot" | "sessionIdleSeconds"> &
+    Partial<Pick<TelegramSettings, "timeoutSeconds">>;
   prisma: PrismaClient;
   /** Plain SQL on the same database, for the statements every update runs (default: through Prisma). */
   sql?: SqlExecutor;
@@ -40,7 +45,7 @@ export interface TelegramOptions {
   /** Known bot identity: skips getMe at start-up. */
   botInfo?: UserFromGetMe;
   throttle?: ThrottleSettings;
-  retry?: Partial<AutoRetryOptions>;
+  retry?: Partial<RetrySettings>;
   clock?: () => Date;
   translator?: Translator;
   /** The conversation core shared with the other channels (one is built when absent). */
@@ -49,6 +54,8 @@ export interface TelegramOptions {
 
 export interface TelegramBot {
   readonly bot: Bot;
+  /** Longest one Bot API call may take (long polling waits less than this). */
+  readonly timeoutSeconds: number;
   /** getMe (unless botInfo was given) and the command menus; safe to call more than once. */
   init(): Promise<void>;
   /** One update from the webhook or the poller: taken once, processed in order within its chat. */
@@ -62,23 +69,25 @@ export interface TelegramBot {
 }
 
 /**
- * The Telegram bot: grammY over the Bot API root from the config, every outgoing call throttled
- * and retried (429 retry_after, 5xx, network), updates taken once and serialised per chat.
+ * The Telegram bot: grammY over the Bot API root from the config, every outgoing call throttled,
+ * bounded by a timeout and retried briefly on 429 retry_after and 5xx (see retry.ts), updates
+ * taken once and serialised per chat.
  */
 export function createTelegram(options: TelegramOptions): TelegramBot {
   const { config, prisma, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const sql = options.sql ?? prismaSql(prisma);
   const translator = options.translator ?? new Translator();
+  const timeoutSeconds = config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   const bot = new Bot(config.token, {
-    client: { apiRoot: config.apiRoot },
+    client: { apiRoot: config.apiRoot, timeoutSeconds },
     ...(options.botInfo ? { botInfo: options.botInfo } : {}),
   });
   // Innermost: sees every attempt's answer, each 429 included.
   bot.api.config.use(countRateLimits);
   // Installed first, so it runs inside the throttler: a retried call keeps its place in its
   // chat's queue, and per-chat order survives a 429.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 8, maxDelaySeconds: 300, ...options.retry }));
+  bot.api.config.use(boundedRetry({ ...DEFAULT_RETRY, ...options.retry }));
   bot.api.config.use(throttler(options.throttle ?? TELEGRAM_LIMITS));
 
   const { engine } =
@@ -140,6 +149,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
 
   return {
     bot,
+    timeoutSeconds,
     init,
     async handleUpdate(update) {
       await init();

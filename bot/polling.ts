@@ -18,7 +18,13 @@ export async function startPolling(telegram: TelegramBot, logger: Logger): Promi
   // Telegram refuses getUpdates while a webhook is set.
   await telegram.bot.api.deleteWebhook();
   const runner = run(telegram.bot, {
-    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } },
+    // The long poll must end before the client's own timeout aborts it.
+    runner: {
+      fetch: {
+        allowed_updates: [...ALLOWED_UPDATES],
+        timeout: Math.max(0, Math.min(30, telegram.timeoutSeconds - 2)),
+      },
+    },
   });
   logger.info({ bot: telegram.bot.botInfo.username }, "telegram: long polling started");
   return {

@@ -9,7 +9,7 @@ const NO_BUTTONS: InlineKeyboardMarkup = { inline_keyboard: [] };
 const notModified = (err: unknown) => err instanceof GrammyError && /message is not modified/i.test(err.description);
 
 /**
- * The few Bot API calls the bot makes for screens, over the throttled, auto-retrying Api. Failures
+ * The few Bot API calls the bot makes for screens, over the throttled Api with its bounded retries. Failures
  * that only affect cosmetics (removing an old keyboard) are logged and swallowed.
  */
 export class TelegramIo {

@@ -63,7 +63,7 @@ export class AfricasTalkingSms implements SmsSender {
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
-  async send(message: { to: string; text: string }): Promise<SmsAccepted> {
+  async send(message: { to: string; text: string; signal?: AbortSignal }): Promise<SmsAccepted> {
     const body = new URLSearchParams({ username: this.options.username, to: message.to, message: message.text });
     if (this.options.senderId) body.set("from", this.options.senderId);
     let response: Response;
@@ -77,7 +77,9 @@ export class AfricasTalkingSms implements SmsSender {
           "Content-Type": "application/x-www-form-urlencoded",
         },
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: message.signal
+          ? AbortSignal.any([message.signal, AbortSignal.timeout(this.timeoutMs)])
+          : AbortSignal.timeout(this.timeoutMs),
       });
       raw = await response.text();
     } catch (err) {

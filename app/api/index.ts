@@ -1,7 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
 import { NotificationRenderer } from "../../core/notifications/render.js";
 import { ApplicationService } from "../../core/services/applications.js";
@@ -17,13 +17,15 @@ import { ApiError, apiErrorHandler } from "./errors.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
+import { SnapshotStore } from "./rate-store.js";
 import { referenceRoutes } from "./reference.js";
 import { smsDeliveryRoutes } from "./sms-delivery.js";
 import { staffRoutes } from "./staff.js";
 import { visitRoutes } from "./visits.js";
 
 export interface ApiPluginOptions {
-  config: Pick<AppConfig, "apiTokens" | "ussd"> & Partial<Pick<AppConfig, "apiRequestsPerMinute">>;
+  config: Pick<AppConfig, "apiTokens" | "ussd"> &
+    Partial<Pick<AppConfig, "apiRequestsPerMinute" | "apiAuthFailuresPerMinute">>;
   prisma: PrismaClient;
   clock?: () => Date;
   /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
@@ -71,29 +73,49 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         void reply.code(404).send({ error: { code: "NOT_FOUND", message: "no such endpoint" } });
       });
       const perMinute = options.config.apiRequestsPerMinute ?? 0;
-      if (perMinute > 0) {
-        // Per client IP, counted before authentication so guessing tokens is limited too. Behind a
-        // load balancer the IP is the balancer's unless Fastify is told to trust X-Forwarded-For.
-        await v1.register(rateLimit, {
-          global: false,
-          max: perMinute,
-          timeWindow: 60_000,
-          errorResponseBuilder: (_request, context) =>
-            new ApiError(429, "RATE_LIMITED", `too many requests; retry in ${context.after}`),
-        });
-        v1.addHook("onRequest", v1.rateLimit());
+      const failuresPerMinute = options.config.apiAuthFailuresPerMinute ?? 0;
+      // Two buckets per client IP: requests with a valid token, and failed authentications. A
+      // flood of wrong tokens from an address (or from others behind the same NAT or balancer)
+      // exhausts only the second, so it cannot lock out a client that holds a real token, while
+      // guessing tokens stays slow. Behind a load balancer the IP is the balancer's unless
+      // TRUST_PROXY names it.
+      type Limit = (request: FastifyRequest) => Promise<{ isExceeded?: boolean; ttlInSeconds?: number }>;
+      let requests: Limit | undefined;
+      let failures: Limit | undefined;
+      if (perMinute > 0 || failuresPerMinute > 0) {
+        await v1.register(rateLimit, { global: false, timeWindow: 60_000, store: SnapshotStore });
+        const bucket = (max: number, prefix: string): Limit => {
+          const limit = v1.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (r) => `${prefix}:${r.ip}` });
+          return async (request) => {
+            const result = await limit(request);
+            return result.isAllowed ? {} : { isExceeded: result.isExceeded, ttlInSeconds: result.ttlInSeconds };
+          };
+        };
+        if (perMinute > 0) requests = bucket(perMinute, "ok");
+        if (failuresPerMinute > 0) failures = bucket(failuresPerMinute, "fail");
       }
+      const tooMany = (reply: FastifyReply, seconds: number | undefined) => {
+        const wait = Math.max(1, seconds ?? 60);
+        return reply
+          .code(429)
+          .header("retry-after", String(wait))
+          .send({ error: { code: "RATE_LIMITED", message: `too many requests; retry in ${wait} seconds` } });
+      };
       const tokens = options.config.apiTokens;
       if (tokens.length === 0) app.log.warn("API_TOKENS is not set: the back-office API refuses every request");
       v1.addHook("onRequest", async (request, reply) => {
         const presented = bearerToken(request.headers.authorization);
         const token = presented === null ? null : matchToken(tokens, presented);
         if (!token) {
+          const counted = failures ? await failures(request) : undefined;
+          if (counted?.isExceeded) return tooMany(reply, counted.ttlInSeconds);
           return reply
             .code(401)
             .header("www-authenticate", 'Bearer realm="mahalla-connect"')
             .send({ error: UNAUTHORIZED });
         }
+        const counted = requests ? await requests(request) : undefined;
+        if (counted?.isExceeded) return tooMany(reply, counted.ttlInSeconds);
         request.apiActor = `api:${token.name}`;
       });
       for (const routes of [

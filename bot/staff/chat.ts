@@ -5,6 +5,7 @@ import type { Translator } from "../../core/i18n/index.js";
 import { PermanentSendError, RecipientUnreachableError } from "../../core/notifications/senders.js";
 import type { StaffMember, StaffVisitService } from "../../core/services/staff-visits.js";
 import { publishStaffCommands } from "../commands.js";
+import type { GrammySignal } from "../retry.js";
 import type { TelegramIo } from "../telegram-io.js";
 import type { StaffCommand } from "./callbacks.js";
 import type { StaffMessage, StaffRenderer } from "./render.js";
@@ -228,7 +229,8 @@ export class StaffChat {
    * The visit request card for the worker (what the outbox relay sends for
    * notify.visit_requested_staff), with a map pin when the citizen shared a location.
    */
-  async sendCard(input: { staffId: number; reference: string }): Promise<{ messageId: string }> {
+  /** `signal` (the outbox's deadline) aborts the Bot API call, even while it waits in the throttle. */
+  async sendCard(input: { staffId: number; reference: string }, signal?: AbortSignal): Promise<{ messageId: string }> {
     const staff = await this.deps.service.findById(input.staffId);
     if (!staff?.active) throw new PermanentSendError("STAFF_NOT_FOUND", `staff ${input.staffId} not found or inactive`);
     // Not on Telegram (any more): the relay sends the plain text by SMS instead.
@@ -242,7 +244,7 @@ export class StaffChat {
       if (err instanceof ForbiddenError) throw new PermanentSendError("VISIT_FORBIDDEN", err.message);
       throw err;
     }
-    const messageId = await this.sendCardTo(Number(staff.telegramChatId), staff, visit);
+    const messageId = await this.sendCardTo(Number(staff.telegramChatId), staff, visit, signal);
     return { messageId: String(messageId) };
   }
 
@@ -250,9 +252,15 @@ export class StaffChat {
     chatId: number,
     staff: StaffMember,
     visit: Awaited<ReturnType<StaffVisitService["get"]>>,
+    signal?: AbortSignal,
   ): Promise<number> {
     const card = this.deps.renderer.card(staff, visit);
-    const message = await this.deps.io.api.sendMessage(chatId, card.text, { reply_markup: card.keyboard });
+    const message = await this.deps.io.api.sendMessage(
+      chatId,
+      card.text,
+      { reply_markup: card.keyboard },
+      signal as GrammySignal,
+    );
     if (visit.location) {
       await this.deps.io.api.sendLocation(chatId, visit.location.latitude, visit.location.longitude, {
         reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },

@@ -10,6 +10,7 @@ import {
   type SmsSender,
   silentLog,
   type TelegramSender,
+  TransientSendError,
 } from "./senders.js";
 
 export type OutboxRow = Outbox;
@@ -47,7 +48,20 @@ export interface DeliveryOptions {
   clock?: () => Date;
   /** Paces sending per channel (see rate-limit.ts); no pacing when absent. */
   limiter?: { take(channel: DeliveryChannelName): Promise<void> };
+  /**
+   * Longest one provider call may take (default 20 s); then it is aborted and retried later. Must
+   * be well under the claim lease, so that no call is still running when the row can be claimed
+   * again: that is what keeps a slow first attempt from being sent a second time.
+   */
+  sendTimeoutMs?: number;
   log?: LogSink;
+}
+
+/** Thrown when a provider call outlives `sendTimeoutMs` (it has been aborted). */
+export class SendTimeoutError extends TransientSendError {
+  constructor(ms: number) {
+    super("SEND_TIMEOUT", `no answer from the provider within ${ms} ms`);
+  }
 }
 
 interface Accepted {
@@ -84,22 +98,35 @@ export class NotificationDelivery {
   private readonly prisma: PrismaClient;
   private readonly clock: () => Date;
   private readonly log: LogSink;
+  readonly sendTimeoutMs: number;
 
   constructor(private readonly options: DeliveryOptions) {
     this.prisma = options.prisma;
     this.policy = options.policy ?? DEFAULT_RETRY_POLICY;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 20_000;
+    if (!(this.sendTimeoutMs > 0 && this.policy.leaseMs >= 2 * this.sendTimeoutMs)) {
+      throw new RangeError(
+        `the claim lease (${this.policy.leaseMs} ms) must be at least twice the provider timeout (${this.sendTimeoutMs} ms)`,
+      );
+    }
     this.renderer = options.renderer ?? new NotificationRenderer();
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? silentLog;
   }
 
-  /** Waiting rows whose time has come and that no provider has accepted yet. */
-  private dueWhere(now: Date) {
+  /** Waiting rows whose time has come and that no provider has accepted yet (of one channel, if given). */
+  private dueWhere(now: Date, channel?: DeliveryChannelName) {
     return {
       status: { in: ["pending", "failed"] },
       providerMessageId: null,
       nextAttemptAt: { lte: now },
+      ...(channel ? { channel } : {}),
     };
+  }
+
+  /** Whether rows addressed to Telegram go out through Telegram (a bot runs) or by SMS. */
+  get hasTelegram(): boolean {
+    return this.options.telegram !== undefined;
   }
 
   private leaseEnd(now: Date): Date {
@@ -128,14 +155,17 @@ export class NotificationDelivery {
     return { reconciled: reconciled.count, released: released.count };
   }
 
-  /** Claims up to `limit` due rows, oldest first (the relay). */
-  async claimDue(limit: number): Promise<OutboxRow[]> {
+  /**
+   * Claims up to `limit` due rows, oldest first (the relay); only rows addressed to `channel` when
+   * given, so that each channel's rounds run apart and one channel's outage holds no other's rows.
+   */
+  async claimDue(limit: number, channel?: DeliveryChannelName): Promise<OutboxRow[]> {
     const now = this.clock();
-    const ids = await this.dueIds(now, limit);
+    const ids = await this.dueIds(now, limit, channel);
     if (ids.length === 0) return [];
     return this.prisma.outbox.updateManyAndReturn({
       // The condition is checked again by the UPDATE itself: rows another instance took are skipped.
-      where: { id: { in: ids }, ...this.dueWhere(now) },
+      where: { id: { in: ids }, ...this.dueWhere(now, channel) },
       data: { status: "sending", attempts: { increment: 1 }, nextAttemptAt: this.leaseEnd(now) },
     });
   }
@@ -154,25 +184,25 @@ export class NotificationDelivery {
   }
 
   /**
-   * Hands up to `limit` due rows to a queue (the BullMQ dispatcher): their `nextAttemptAt` moves a
+   * Hands up to `limit` due rows (of one channel, if given) to a queue (the BullMQ dispatcher): their `nextAttemptAt` moves a
    * lease ahead, so the next round does not hand them over again; if the queue loses them, they
    * become due again when it passes.
    */
-  async takeForQueue(limit: number): Promise<number[]> {
+  async takeForQueue(limit: number, channel?: DeliveryChannelName): Promise<number[]> {
     const now = this.clock();
-    const ids = await this.dueIds(now, limit);
+    const ids = await this.dueIds(now, limit, channel);
     if (ids.length === 0) return [];
     const rows = await this.prisma.outbox.updateManyAndReturn({
-      where: { id: { in: ids }, ...this.dueWhere(now) },
+      where: { id: { in: ids }, ...this.dueWhere(now, channel) },
       data: { nextAttemptAt: this.leaseEnd(now) },
       select: { id: true },
     });
     return rows.map((r) => r.id).sort((a, b) => a - b);
   }
 
-  private async dueIds(now: Date, limit: number): Promise<number[]> {
+  private async dueIds(now: Date, limit: number, channel?: DeliveryChannelName): Promise<number[]> {
     const rows = await this.prisma.outbox.findMany({
-      where: this.dueWhere(now),
+      where: this.dueWhere(now, channel),
       orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
       take: limit,
       select: { id: true },
@@ -246,23 +276,56 @@ export class NotificationDelivery {
     return { outcome: "dead", error };
   }
 
+  /**
+   * One provider call under a deadline: its signal aborts it, and the race makes sure delivery
+   * moves on even if a sender ignored the signal. Before calling, the claim must still have more
+   * than the deadline to run (pacing may have used some of it): a call is never made that could
+   * outlive the lease, after which another worker may claim and send the same row.
+   */
+  private async call<T>(row: OutboxRow, provider: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const left = row.nextAttemptAt.getTime() - this.clock().getTime();
+    if (left < this.sendTimeoutMs) {
+      throw new TransientSendError(
+        "LEASE_TOO_SHORT",
+        `${left} ms of the claim left, a call may take ${this.sendTimeoutMs} ms`,
+      );
+    }
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort(new SendTimeoutError(this.sendTimeoutMs));
+        reject(new SendTimeoutError(this.sendTimeoutMs));
+      }, this.sendTimeoutMs);
+    });
+    try {
+      return await Promise.race([provider(controller.signal), deadline]);
+    } catch (err) {
+      throw controller.signal.aborted ? new SendTimeoutError(this.sendTimeoutMs) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async send(row: OutboxRow): Promise<Accepted> {
     if (!this.renderer.knows(row)) {
       throw new PermanentSendError("UNKNOWN_TEMPLATE", `no text for ${row.templateKey}`);
     }
     const telegram = this.options.telegram;
     if (row.channel === "telegram" && row.recipientChatId !== null && telegram) {
+      const chatId = row.recipientChatId;
       try {
         await this.options.limiter?.take("telegram");
         const card = staffVisitCard(row);
-        const sent =
+        const sent = await this.call(row, (signal) =>
           card && telegram.sendStaffVisitCard
-            ? await telegram.sendStaffVisitCard(card)
-            : await telegram.sendMessage(row.recipientChatId, this.renderer.text(row));
+            ? telegram.sendStaffVisitCard(card, signal)
+            : telegram.sendMessage(chatId, this.renderer.text(row), signal),
+        );
         // Telegram message ids are per chat; the chat makes them unique among provider ids.
         return {
           channel: "telegram",
-          providerMessageId: `tg:${row.recipientChatId}:${sent.messageId}`,
+          providerMessageId: `tg:${chatId}:${sent.messageId}`,
           status: "sent",
         };
       } catch (err) {
@@ -270,10 +333,13 @@ export class NotificationDelivery {
         this.log.info({ outboxId: row.id }, "telegram chat unreachable, sending by sms");
       }
     }
-    if (!row.recipientPhone) throw new PermanentSendError("NO_RECIPIENT", "no phone number to send an SMS to");
+    const phone = row.recipientPhone;
+    if (!phone) throw new PermanentSendError("NO_RECIPIENT", "no phone number to send an SMS to");
     const sms = this.renderer.sms(row);
     await this.options.limiter?.take("sms");
-    const accepted = await this.options.sms.send({ to: row.recipientPhone, text: sms.text, outboxId: row.id });
+    const accepted = await this.call(row, (signal) =>
+      this.options.sms.send({ to: phone, text: sms.text, outboxId: row.id, signal }),
+    );
     return { channel: "sms", ...accepted };
   }
 }

@@ -21,6 +21,8 @@ export interface NotificationEngineOptions {
   smsPerSecond?: number;
   telegramPerSecond?: number;
   policy?: RetryPolicy;
+  /** Longest one provider call may take (see DeliveryOptions.sendTimeoutMs). */
+  sendTimeoutMs?: number;
   clock?: () => Date;
   renderer?: NotificationRenderer;
   relay?: RelayOptions;
@@ -55,6 +57,7 @@ export function createNotificationEngine(options: NotificationEngineOptions): No
     }),
     ...(options.renderer ? { renderer: options.renderer } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.sendTimeoutMs ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   if (options.redisUrl) {
@@ -62,6 +65,7 @@ export function createNotificationEngine(options: NotificationEngineOptions): No
       worker: true,
       dispatcher: true,
       perSecond: smsPerSecond,
+      telegramPerSecond: options.telegramPerSecond ?? DEFAULT_TELEGRAM_PER_SECOND,
       ...options.queue,
       redisUrl: options.redisUrl,
       log,

@@ -1,6 +1,6 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { recordDelivery } from "../metrics.js";
-import type { NotificationDelivery } from "./delivery.js";
+import type { DeliveryChannelName, NotificationDelivery } from "./delivery.js";
 import { backoffDelay } from "./policy.js";
 import { Rounds } from "./rounds.js";
 import { type LogSink, silentLog } from "./senders.js";
@@ -24,8 +24,10 @@ export interface NotificationQueueOptions {
   dispatcher: boolean;
   /** Jobs processed at once by this process's worker. */
   concurrency?: number;
-  /** Ceiling on jobs per second across every worker on this queue (BullMQ's Redis-side limiter). */
+  /** Ceiling on SMS jobs per second across every worker (BullMQ's Redis-side limiter). */
   perSecond?: number;
+  /** The same for Telegram jobs, which have a queue of their own (default: no Redis-side ceiling). */
+  telegramPerSecond?: number;
   dispatchEveryMs?: number;
   /** Rows handed over per dispatch round. */
   batchSize?: number;
@@ -47,8 +49,14 @@ export interface NotificationQueueOptions {
  * job fails as unrecoverable and the row is `dead`.
  */
 export class NotificationQueue {
+  /** The SMS queue (every row's, when no bot runs). */
   readonly queue: Queue<NotificationJob>;
-  private worker: Worker<NotificationJob> | undefined;
+  /**
+   * One queue and worker per channel, so that a Telegram outage, whose jobs each take up to the
+   * provider timeout, never holds the worker slots SMS need (and back).
+   */
+  private readonly lanes: { channel: DeliveryChannelName | undefined; queue: Queue<NotificationJob> }[];
+  private workers: Worker<NotificationJob>[] = [];
   private running = false;
   private readonly dispatcher: Rounds;
   private lastRecovery = Number.NEGATIVE_INFINITY;
@@ -64,8 +72,16 @@ export class NotificationQueue {
     this.connection = { url: options.redisUrl, maxRetriesPerRequest: null };
     this.prefix = options.prefix ?? "mc";
     this.log = options.log ?? silentLog;
-    this.queue = new Queue<NotificationJob>(QUEUE_NAME, { connection: this.connection, prefix: this.prefix });
-    this.queue.on("error", (err) => this.log.error({ err }, "notification queue error"));
+    const channels: (DeliveryChannelName | undefined)[] = delivery.hasTelegram ? ["sms", "telegram"] : [undefined];
+    this.lanes = channels.map((channel) => {
+      const name = channel === "telegram" ? `${QUEUE_NAME}-telegram` : QUEUE_NAME;
+      const queue = new Queue<NotificationJob>(name, { connection: this.connection, prefix: this.prefix });
+      queue.on("error", (err) => this.log.error({ err }, "notification queue error"));
+      return { channel, queue };
+    });
+    const [first] = this.lanes;
+    if (!first) throw new Error("no notification queue");
+    this.queue = first.queue;
     const batch = options.batchSize ?? 500;
     this.dispatcher = new Rounds(
       async () => (await this.dispatchOnce()) >= batch,
@@ -79,15 +95,19 @@ export class NotificationQueue {
     this.running = true;
     if (this.options.worker) {
       const policy = this.delivery.policy;
-      this.worker = new Worker<NotificationJob>(QUEUE_NAME, (job) => this.process(job), {
-        connection: this.connection,
-        prefix: this.prefix,
-        concurrency: this.options.concurrency ?? 8,
-        ...(this.options.perSecond ? { limiter: { max: this.options.perSecond, duration: 1_000 } } : {}),
-        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(policy, attemptsMade) },
-      });
-      // Not awaited until ready: with Redis down, start-up goes on and the worker connects when it can.
-      this.worker.on("error", (err) => this.log.error({ err }, "notification worker error"));
+      for (const lane of this.lanes) {
+        const perSecond = lane.channel === "telegram" ? this.options.telegramPerSecond : this.options.perSecond;
+        const worker = new Worker<NotificationJob>(lane.queue.name, (job) => this.process(job), {
+          connection: this.connection,
+          prefix: this.prefix,
+          concurrency: this.options.concurrency ?? 8,
+          ...(perSecond ? { limiter: { max: perSecond, duration: 1_000 } } : {}),
+          settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(policy, attemptsMade) },
+        });
+        // Not awaited until ready: with Redis down, start-up goes on and the worker connects when it can.
+        worker.on("error", (err) => this.log.error({ err }, "notification worker error"));
+        this.workers.push(worker);
+      }
     }
     if (this.options.dispatcher) this.dispatcher.start();
   }
@@ -96,28 +116,34 @@ export class NotificationQueue {
     this.running = false;
     await this.dispatcher.stop();
     // Waits for jobs in progress, so no row is left half-sent by a clean shutdown.
-    await this.worker?.close();
-    this.worker = undefined;
-    await this.queue.close();
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    this.workers = [];
+    await Promise.all(this.lanes.map((lane) => lane.queue.close()));
   }
 
   wake(): void {
     this.dispatcher.wake();
   }
 
-  /** One dispatch round: recover interrupted sends now and then, then top the queue up. */
+  /** One dispatch round: recover interrupted sends now and then, then top every queue up. */
   async dispatchOnce(): Promise<number> {
     if (performance.now() - this.lastRecovery >= (this.options.recoverEveryMs ?? 10_000)) {
       await this.delivery.recover();
       this.lastRecovery = performance.now();
     }
-    const waiting = await this.queue.getJobCountByTypes("waiting", "prioritized");
+    let moved = 0;
+    for (const lane of this.lanes) moved += await this.dispatchLane(lane.channel, lane.queue);
+    return moved;
+  }
+
+  private async dispatchLane(channel: DeliveryChannelName | undefined, queue: Queue<NotificationJob>): Promise<number> {
+    const waiting = await queue.getJobCountByTypes("waiting", "prioritized");
     const room = (this.options.highWater ?? 2_000) - waiting;
     if (room <= 0) return 0;
-    const ids = await this.delivery.takeForQueue(Math.min(room, this.options.batchSize ?? 500));
+    const ids = await this.delivery.takeForQueue(Math.min(room, this.options.batchSize ?? 500), channel);
     if (ids.length === 0) return 0;
     const policy = this.delivery.policy;
-    await this.queue.addBulk(
+    await queue.addBulk(
       ids.map((outboxId) => ({
         name: "deliver",
         data: { outboxId },

@@ -1,5 +1,5 @@
 import { recordDelivery } from "../metrics.js";
-import type { DeliveryOutcome, NotificationDelivery } from "./delivery.js";
+import type { DeliveryChannelName, DeliveryOutcome, NotificationDelivery } from "./delivery.js";
 import { Rounds } from "./rounds.js";
 import { type LogSink, silentLog } from "./senders.js";
 
@@ -22,9 +22,10 @@ export interface RelayOptions {
  * notifications, never the API or USSD.
  */
 export class OutboxRelay {
-  private readonly rounds: Rounds;
+  /** One loop per channel: a Telegram outage or slowness never holds an SMS round, and back. */
+  private readonly rounds: Rounds[];
+  private readonly lanes: (DeliveryChannelName | undefined)[];
   private lastRecovery = Number.NEGATIVE_INFINITY;
-  private lastClaimed = 0;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly concurrency: number;
@@ -40,39 +41,56 @@ export class OutboxRelay {
     this.concurrency = options.concurrency ?? 8;
     this.recoverEveryMs = options.recoverEveryMs ?? 10_000;
     this.log = options.log ?? silentLog;
-    this.rounds = new Rounds(
-      async () => {
-        this.lastClaimed = 0;
-        await this.tick();
-        return this.lastClaimed >= this.batchSize;
-      },
-      this.pollMs,
-      (err) => this.log.error({ err }, "outbox relay round failed"),
+    // Without a bot, rows addressed to Telegram go by SMS: then there is only the SMS lane.
+    this.lanes = delivery.hasTelegram ? ["sms", "telegram"] : [undefined];
+    this.rounds = this.lanes.map(
+      (lane) =>
+        new Rounds(
+          async () => (await this.lane(lane)).claimed >= this.batchSize,
+          this.pollMs,
+          (err) => this.log.error({ err, channel: lane ?? "sms" }, "outbox relay round failed"),
+        ),
     );
   }
 
   start(): void {
-    this.rounds.start();
+    for (const rounds of this.rounds) rounds.start();
   }
 
-  /** Finishes the round in progress (its claimed rows are sent), then stops. */
+  /** Finishes the rounds in progress (their claimed rows are sent), then stops. */
   async stop(): Promise<void> {
-    await this.rounds.stop();
+    await Promise.all(this.rounds.map((rounds) => rounds.stop()));
   }
 
-  /** Starts the next round now (e.g. right after an import wrote many rows). */
+  /** Starts the next rounds now (e.g. right after an import wrote many rows). */
   wake(): void {
-    this.rounds.wake();
+    for (const rounds of this.rounds) rounds.wake();
   }
 
-  /** One round: recover interrupted sends (now and then), claim due rows, send them. */
+  /** One round of every channel at once (tests, tools): their outcomes, SMS first. */
   async tick(): Promise<DeliveryOutcome[]> {
-    if (performance.now() - this.lastRecovery >= this.recoverEveryMs) {
+    const rounds = await Promise.all(this.lanes.map((lane) => this.lane(lane)));
+    return rounds.flatMap((round) => round.outcomes);
+  }
+
+  /** Recovers interrupted sends now and then; every lane may, the statements are idempotent. */
+  private async recoverNowAndThen(): Promise<void> {
+    if (performance.now() - this.lastRecovery < this.recoverEveryMs) return;
+    this.lastRecovery = performance.now();
+    try {
       await this.delivery.recover();
-      this.lastRecovery = performance.now();
+    } catch (err) {
+      this.lastRecovery = Number.NEGATIVE_INFINITY;
+      throw err;
     }
-    const rows = await this.delivery.claimDue(this.batchSize);
-    this.lastClaimed = rows.length;
+  }
+
+  /** One round of one channel: claim its due rows, send them. */
+  private async lane(
+    channel: DeliveryChannelName | undefined,
+  ): Promise<{ claimed: number; outcomes: DeliveryOutcome[] }> {
+    await this.recoverNowAndThen();
+    const rows = await this.delivery.claimDue(this.batchSize, channel);
     const outcomes: DeliveryOutcome[] = [];
     let next = 0;
     const worker = async () => {
@@ -88,6 +106,6 @@ export class OutboxRelay {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));
-    return outcomes;
+    return { claimed: rows.length, outcomes };
   }
 }

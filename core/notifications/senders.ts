@@ -15,8 +15,11 @@ export interface SmsAccepted {
 }
 
 export interface SmsSender {
-  /** `to` is E.164; `text` is final (transliterated, fitted to its segments). */
-  send(message: { to: string; text: string; outboxId?: number }): Promise<SmsAccepted>;
+  /**
+   * `to` is E.164; `text` is final (transliterated, fitted to its segments). `signal` aborts the
+   * call when its time is up: a sender must stop then, so that a send never outlives its claim.
+   */
+  send(message: { to: string; text: string; outboxId?: number; signal?: AbortSignal }): Promise<SmsAccepted>;
 }
 
 /**
@@ -26,12 +29,16 @@ export interface SmsSender {
  * retried with backoff.
  */
 export interface TelegramSender {
-  sendMessage(chatId: bigint, text: string): Promise<{ messageId: string | number }>;
+  /** `signal` as for SmsSender: the call must stop, unsent, once it aborts. */
+  sendMessage(chatId: bigint, text: string, signal?: AbortSignal): Promise<{ messageId: string | number }>;
   /**
    * Optional: a new visit request shown to the social worker as the bot's visit card (with its
    * action buttons) instead of plain text. Used for `notify.visit_requested_staff` rows.
    */
-  sendStaffVisitCard?(input: { staffId: number; reference: string }): Promise<{ messageId: string | number }>;
+  sendStaffVisitCard?(
+    input: { staffId: number; reference: string },
+    signal?: AbortSignal,
+  ): Promise<{ messageId: string | number }>;
 }
 
 /** A failure that will not go away by retrying (invalid number, blacklisted): the row goes dead. */

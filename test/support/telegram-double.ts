@@ -53,8 +53,8 @@ export const BOT_INFO: UserFromGetMe = {
 
 /**
  * A local stand-in for the Telegram Bot API on 127.0.0.1: it answers the methods the bot calls,
- * records every call, remembers what each chat shows, and can fail (429 with retry_after, 5xx)
- * or hold calls to let a test arrange an interleaving.
+ * records every call, remembers what each chat shows, and can fail (429 with retry_after, 5xx),
+ * refuse connections, hang, or hold calls to let a test arrange an interleaving.
  */
 export class TelegramDouble {
   readonly calls: RecordedCall[] = [];
@@ -66,21 +66,52 @@ export class TelegramDouble {
   private readonly holds: Hold[] = [];
   private readonly updates: Payload[] = [];
   private server: Server | undefined;
+  private port = 0;
+  /** While set, every call waits this long before it is answered (an API that hangs). */
+  private hangMs = 0;
+  /** Calls dropped because the client gave up while the double hung. */
+  abandoned = 0;
   url = "";
   /** What setWebhook registered (undefined: none, updates go to getUpdates). */
   webhook: { url: string; secretToken?: string; allowedUpdates?: string[] } | undefined;
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    await this.listen(0);
     return this;
   }
 
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  /** Stops listening: calls get ECONNREFUSED until `comeBack()` (same port, same chats). */
+  async refuseConnections(): Promise<void> {
+    await this.close();
+  }
+
+  /** Listens again on the same port after `refuseConnections()`. */
+  async comeBack(): Promise<void> {
+    if (!this.server) await this.listen(this.port);
+    this.hangMs = 0;
+  }
+
+  /**
+   * Every call from now waits `ms` before it is looked at (0: answer at once again). A call whose
+   * client disconnects meanwhile (its timeout) is dropped unseen, as by a server that hung before
+   * processing it.
+   */
+  hang(ms: number): void {
+    this.hangMs = ms;
+  }
+
+  private async listen(port: number): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}`;
   }
 
   /** The next `count` calls (of `method`, if given) fail with this error. */
@@ -147,6 +178,10 @@ export class TelegramDouble {
     const method = (req.url ?? "").split("/").pop() ?? "";
     const payload = (raw ? JSON.parse(raw) : {}) as Payload;
     this.arrivals.push({ method, payload });
+    if (this.hangMs > 0 && !(await this.outlasts(res, this.hangMs))) {
+      this.abandoned++;
+      return;
+    }
     for (const hold of [...this.holds]) {
       if (hold.matches(method, payload)) {
         hold.reached();
@@ -177,6 +212,21 @@ export class TelegramDouble {
     });
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
+  }
+
+  /** Waits `ms`, or until the client goes away; true when the client is still there. */
+  private outlasts(res: ServerResponse, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        res.off("close", gone);
+        resolve(!res.destroyed);
+      }, ms);
+      const gone = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      res.once("close", gone);
+    });
   }
 
   private async answer(method: string, p: Payload): Promise<Payload> {
