@@ -7,9 +7,9 @@ import type { RetryPolicy } from "../core/notifications/policy.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
 import type { SmsAccepted, SmsSender } from "../core/notifications/senders.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { hasRedisServer } from "./support/faults.js";
 import { eventually, outboxRow } from "./support/notify.js";
 import { startTestRedis, type TestRedis } from "./support/redis.js";
+import { requireServer } from "./support/servers.js";
 import { BOT_TOKEN, TEST_THROTTLE } from "./support/telegram-app.js";
 import { BOT_INFO, TelegramDouble } from "./support/telegram-double.js";
 
@@ -196,7 +196,7 @@ describe("a Telegram outage", () => {
   }, 60_000);
 });
 
-describe.skipIf(!hasRedisServer())("a Telegram outage with BullMQ delivery", () => {
+requireServer("redis").describe("a Telegram outage with BullMQ delivery", () => {
   let redis: TestRedis;
   beforeAll(async () => {
     redis = await startTestRedis();
