@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
 import { dammDigit, type ReferenceKind } from "../domain/reference.js";
+import { random } from "./random.js";
 
 /**
  * A few weeks of synthetic activity in the demo mahallas, so a first `npm start` shows a living
@@ -26,32 +27,6 @@ const DAYS_BACK = 42;
 const DAY = 86_400_000;
 /** Two instances starting together on PostgreSQL take turns here (any constant bigint works). */
 const DEMO_LOCK_KEY = 4_611_686_018_427_387_001n;
-
-/** mulberry32: small, fast, and the same data on every machine. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  function pick<T>(items: readonly T[]): T {
-    return items[Math.floor(next() * items.length)] as T;
-  }
-  function weighted<T>(items: readonly (readonly [T, number])[]): T {
-    const total = items.reduce((s, [, w]) => s + w, 0);
-    let r = next() * total;
-    for (const [item, w] of items) {
-      r -= w;
-      if (r < 0) return item;
-    }
-    return (items.at(-1) as readonly [T, number])[0];
-  }
-  return { next, int, pick, weighted };
-}
 
 /** A valid, check-digited reference in the demo block (first digit 9), numbered `n`. */
 export function demoReference(kind: ReferenceKind, n: number): string {
