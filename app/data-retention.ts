@@ -1,5 +1,6 @@
 import type { SqlExecutor } from "../core/db/adapters.js";
 import type { Logger } from "./logger.js";
+import { runPeriodically } from "./periodic.js";
 
 const DAY_MS = 86_400_000;
 
@@ -77,12 +78,8 @@ export function startDataRetention(options: DataRetentionOptions): { stop(): voi
       const purged = await purgePersonalData(sql, clock(), periods);
       if (purged.drafts > 0 || purged.outboxTexts > 0) logger.info(purged, "personal data past its retention purged");
     } catch (err) {
-      // The database may be down for a while; the next round tries again.
       logger.warn({ err }, "personal data past its retention could not be purged");
     }
   };
-  void purge();
-  const timer = setInterval(() => void purge(), options.everyMs ?? 3_600_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return runPeriodically(purge, options.everyMs);
 }

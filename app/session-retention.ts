@@ -1,5 +1,6 @@
 import type { SqlSessionStore } from "../core/engine/session-store.js";
 import type { Logger } from "./logger.js";
+import { runPeriodically } from "./periodic.js";
 
 export interface SessionRetentionOptions {
   sessions: Pick<SqlSessionStore, "purgeExpired">;
@@ -23,12 +24,8 @@ export function startSessionRetention(options: SessionRetentionOptions): { stop(
       const purged = await sessions.purgeExpired(new Date(clock().getTime() - keepMs));
       if (purged > 0) logger.info({ purged }, "expired conversation sessions deleted");
     } catch (err) {
-      // The database may be down for a while; the next round tries again.
       logger.warn({ err }, "expired conversation sessions could not be deleted");
     }
   };
-  void purge();
-  const timer = setInterval(() => void purge(), options.everyMs ?? 3_600_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return runPeriodically(purge, options.everyMs);
 }
