@@ -6,6 +6,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../app/config.js";
+import { adminQuery } from "./support/database.js";
 import { projectRoot } from "./support/spawn.js";
 
 type Service = {
@@ -200,15 +201,7 @@ const missing = !serverUrl
 const underCi = process.env.CI === "true";
 if (missing && !underCi) console.warn(`test/operations.test.ts: backup and migrate checks skipped: ${missing}`);
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (sql: string) => adminQuery(serverUrl ?? "", sql);
 
 function run(
   command: string,
