@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SqlExecutor } from "../core/db/adapters.js";
+import { SessionBusyError, SqlSessionStore } from "../core/engine/session-store.js";
 import { postgresUrl } from "./support/database.js";
 import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 
@@ -114,5 +116,34 @@ describe("a session continued by someone else", () => {
     expect(await t.db.prisma.visitRequest.count({ where: { citizenId } })).toBe(0);
     const intruderCitizen = await t.db.prisma.citizen.findUniqueOrThrow({ where: { phone: intruder.phoneNumber } });
     expect(await t.db.prisma.visitRequest.count({ where: { citizenId: intruderCitizen.id } })).toBe(0);
+  });
+});
+
+describe("a lease the database could not take back", () => {
+  it("is taken over at once by the next request of that session in the same process", async () => {
+    let failRelease = false;
+    const flaky: SqlExecutor = {
+      query: (text, values) => {
+        if (failRelease && text.includes('"leaseToken" = null')) return Promise.reject(new Error("connection lost"));
+        return t.db.sql.query(text, values);
+      },
+    };
+    // A long lease and wait: without the take-over the second claim would wait out the 3 s and fail.
+    const store = new SqlSessionStore(flaky, { leaseSeconds: 60, waitMs: 3_000 });
+    const key = `ATUid_abandoned_${Date.now()}`;
+    const first = await store.claim("ussd", key, undefined);
+    failRelease = true;
+    await expect(store.release("ussd", key, first.lease)).rejects.toThrow("connection lost");
+    failRelease = false;
+
+    // Another process's store does not know the lease: it finds the session held.
+    await expect(new SqlSessionStore(t.db.sql, { waitMs: 200 }).claim("ussd", key, undefined)).rejects.toBeInstanceOf(
+      SessionBusyError,
+    );
+    const started = Date.now();
+    const second = await store.claim("ussd", key, undefined);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(second.lease).not.toBe(first.lease);
+    await store.release("ussd", key, second.lease);
   });
 });

@@ -158,9 +158,8 @@ postgresServer.describe("PostgreSQL stopped mid-run", () => {
     const reference = /A-\d{4}-\d{4}/.exec(phone.screen)?.[0] ?? "";
     const application = await prisma.application.findUniqueOrThrow({ where: { reference } });
     expect(application.answers).toEqual({ household_size: 6, children_under_18: 2, monthly_income: 150_000_000 });
-    expect(citizen.pinfl ?? (await prisma.citizen.findUniqueOrThrow({ where: { id: citizen.id } })).pinfl).toBe(
-      pinfl(700_001),
-    );
+    // A typed PINFL is the caller's claim, kept apart from the register's (issue 12).
+    expect((await prisma.citizen.findUniqueOrThrow({ where: { id: citizen.id } })).claimedPinfl).toBe(pinfl(700_001));
 
     // Telegram: the chat goes on from the PINFL prompt.
     await user.send(pinfl(700_002));

@@ -184,7 +184,7 @@ describe("start-up summary and logs", () => {
         HOST: "10.0.0.5",
         DATABASE_URL: "postgresql://u:secret@db/mc",
         TELEGRAM_BOT_TOKEN: "123:abc",
-        TELEGRAM_WEBHOOK_SECRET: "s3cret",
+        TELEGRAM_WEBHOOK_SECRET: "s3cret-webhook-value",
         AT_USERNAME: "mahalla",
         AT_API_KEY: "k",
         REDIS_URL: "redis://r:6379",

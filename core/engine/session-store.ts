@@ -119,7 +119,7 @@ const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(v
  * Claims the session row for one step and reads it with the caller's citizen, in one statement. A
  * missing row is created as a placeholder (state json null, no screen) so that the first step of a
  * session is held like any other; a row whose lease is held and not yet run out is left alone, and
- * `claimed` is false. Lease times are the database's clock: instances (and a test's fake clock)
+ * `claimed` is false, unless the lease is $6: one this process took and could not give back. Lease times are the database's clock: instances (and a test's fake clock)
  * need not agree on the time.
  */
 const CLAIM_SQL = `
@@ -132,6 +132,7 @@ const CLAIM_SQL = `
       "leaseToken" = excluded."leaseToken", "leaseUntil" = excluded."leaseUntil"
       where "ConversationSession"."leaseUntil" is null
          or "ConversationSession"."leaseUntil" < clock_timestamp() at time zone 'UTC'
+         or "ConversationSession"."leaseToken" = $6
     returning "citizenId", state, "stepCount", "lastScreen", "expiresAt"
   )
   select (s."stepCount" is not null) as claimed,
@@ -206,6 +207,13 @@ export class SqlSessionStore implements SessionStore {
     }
   }
 
+  /**
+   * Leases this process took but could not give back (the database failed in the middle of the
+   * step), by session: the next request of that session here takes the row over at once instead of
+   * waiting for the lease to run out.
+   */
+  private readonly abandoned = new Map<string, string>();
+
   /** For each lease this process holds: what lets the next request of its session in. */
   private readonly held = new Map<string, () => void>();
 
@@ -224,14 +232,19 @@ export class SqlSessionStore implements SessionStore {
     const lease = randomUUID();
     const deadline = Date.now() + (this.limits.waitMs ?? CLAIM_WAIT_MS);
     for (;;) {
+      const key = `${channel}:${sessionKey}`;
       const [row] = await this.sql.query<SessionRow & { claimed: boolean }>(CLAIM_SQL, [
         channel,
         sessionKey,
         phone ?? null,
         lease,
         this.limits.leaseSeconds ?? LEASE_SECONDS,
+        this.abandoned.get(key) ?? null,
       ]);
-      if (row?.claimed) return { ...toLoaded(row), lease };
+      if (row?.claimed) {
+        this.abandoned.delete(key);
+        return { ...toLoaded(row), lease };
+      }
       if (Date.now() >= deadline) throw new SessionBusyError();
       await sleep(CLAIM_POLL_MS);
     }
@@ -269,6 +282,10 @@ export class SqlSessionStore implements SessionStore {
   async release(channel: Channel, sessionKey: string, lease: string): Promise<void> {
     try {
       await this.sql.query(RELEASE_SQL, [channel, sessionKey, lease]);
+    } catch (err) {
+      if (this.abandoned.size >= 10_000) this.abandoned.clear();
+      this.abandoned.set(`${channel}:${sessionKey}`, lease);
+      throw err;
     } finally {
       this.passTurn(lease);
     }
