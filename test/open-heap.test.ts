@@ -12,6 +12,7 @@ import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./suppor
 const APPLICATIONS = 1_000_000;
 const CITIZENS = 250_000;
 const HEAP_FLAGS = "--max-semi-space-size=8 --max-old-space-size=256";
+const CALLBACK_TOKEN = "open-heap-test-callback-token-0123456789";
 
 describe.skipIf(!postgresUrl())("open data over a million applications on a 256 MB heap", () => {
   let db: TestDatabase;
@@ -72,6 +73,8 @@ describe.skipIf(!postgresUrl())("open data over a million applications on a 256 
       NODE_OPTIONS: HEAP_FLAGS,
       DATABASE_URL: db.target.url,
       RATE_LIMIT_STEPS_PER_MINUTE: "0",
+      // Production refuses to serve the gateway callbacks without it.
+      USSD_CALLBACK_TOKEN: CALLBACK_TOKEN,
     });
     await waitForHttp(`${base}/healthz`, 60_000, server);
   }, 110_000);
@@ -86,7 +89,7 @@ describe.skipIf(!postgresUrl())("open data over a million applications on a 256 
 
   const ussd = async (i: number) => {
     const began = performance.now();
-    const res = await fetch(`${base}/ussd`, {
+    const res = await fetch(`${base}/ussd?token=${CALLBACK_TOKEN}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({
