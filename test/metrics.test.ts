@@ -14,7 +14,7 @@ import { seedReferenceData } from "../core/reference/seed.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { eventually, FakeSms, FakeTelegram, outboxRow } from "./support/notify.js";
 import { startTelegramApp } from "./support/telegram-app.js";
-import { nextPhone, startApp, type TestApp, UssdPhone, ussdOnly } from "./ussd-support.js";
+import { heldCore, nextPhone, startApp, type TestApp, UssdPhone, ussdOnly } from "./ussd-support.js";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 
@@ -142,21 +142,8 @@ describe("conversation step metrics", () => {
   });
 
   it("counts a step refused at capacity as an admission refusal and a capacity apology", async () => {
-    const real = createCore(t.db);
-    let open = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const held = {
-      engine: {
-        step: async (request: Parameters<ConversationEngine["step"]>[0]) => {
-          await gate;
-          return real.engine.step(request);
-        },
-        knownLocale: (person: string) => real.engine.knownLocale(person),
-      } as unknown as ConversationEngine,
-      services: real.services,
-    };
+    // The engine, held at a gate: the one place is taken until the gate opens.
+    const { core: held, open } = heldCore(t.db);
     const app = await ussdOnly(t.db, held, { admission: { limit: 1, maxWaitMs: 50 } });
     try {
       const before = await scrape(t.app);

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConversationEngine } from "../core/engine/engine.js";
-import { createCore } from "../core/engine/index.js";
 import { Admission } from "../ussd/admission.js";
-import { nextPhone, shown, startApp, type TestApp, UssdPhone, ussdOnly } from "./ussd-support.js";
+import { heldCore, nextPhone, shown, startApp, type TestApp, UssdPhone, ussdOnly } from "./ussd-support.js";
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
@@ -38,22 +36,8 @@ describe("/ussd past capacity", () => {
   afterAll(() => t.close());
 
   it("answers the apology at once without running the step, and serves the same request once there is room", async () => {
-    const real = createCore(t.db);
-    let open = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
     // The engine, held at a gate: the one place is taken until the gate opens.
-    const held = {
-      engine: {
-        step: async (request: Parameters<ConversationEngine["step"]>[0]) => {
-          await gate;
-          return real.engine.step(request);
-        },
-        knownLocale: (person: string) => real.engine.knownLocale(person),
-      } as unknown as ConversationEngine,
-      services: real.services,
-    };
+    const { core: held, open } = heldCore(t.db);
     const app = await ussdOnly(t.db, held, { admission: { limit: 1, maxWaitMs: 100 } });
     const first = new UssdPhone(app, nextPhone());
     const second = new UssdPhone(app, nextPhone());

@@ -3,6 +3,8 @@ import { expect } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
+import type { ConversationEngine } from "../core/engine/engine.js";
+import { createCore } from "../core/engine/index.js";
 import type { Locale, Params } from "../core/engine/types.js";
 import { toGsm7 } from "../core/i18n/gsm.js";
 import { Translator } from "../core/i18n/index.js";
@@ -67,6 +69,26 @@ export async function ussdOnly(
     ...options,
   });
   return app;
+}
+
+/**
+ * The real core with its engine held at a gate: every step waits until `open()` is called, so a
+ * test can keep the admission places taken for as long as it needs.
+ */
+export function heldCore(db: TestDatabase): { core: NonNullable<UssdPluginOptions["core"]>; open: () => void } {
+  const real = createCore(db);
+  let open = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const engine = {
+    step: async (request: Parameters<ConversationEngine["step"]>[0]) => {
+      await gate;
+      return real.engine.step(request);
+    },
+    knownLocale: (person: string) => real.engine.knownLocale(person),
+  } as unknown as ConversationEngine;
+  return { core: { engine, services: real.services }, open: () => open() };
 }
 
 let sessions = 0;
