@@ -164,19 +164,28 @@ async function triedTwiceDuringOutage(error: RegExp) {
   for (const e of errors) expect(e).toMatch(error);
 }
 
+/**
+ * The Bot API refusing connections while SMS and Telegram rows wait, on either delivery engine:
+ * SMS keep their rate throughout, and once Telegram is back each chat gets its message once.
+ */
+async function connectionsRefused(kind: "relay" | "bullmq", redis?: { url: string; prefix: string }) {
+  const { chats } = await backlog();
+  await double.refuseConnections();
+  const sms = new TimedSms();
+  const started = performance.now();
+  startEngine(sms, redis);
+  expect(engine?.kind).toBe(kind);
+  await expectSmsAtTheirRate(sms, started);
+  await triedTwiceDuringOutage(/^TELEGRAM_UNREACHABLE: .*ECONNREFUSED|^TELEGRAM_UNREACHABLE: .*fetch failed/);
+
+  await double.comeBack();
+  await expectTelegramOnceEach(chats);
+  expect(sms.sent).toHaveLength(SMS_ROWS);
+}
+
 describe("a Telegram outage", () => {
   it("with connections refused: SMS keep going out at their rate, and afterwards each Telegram message is sent once", async () => {
-    const { chats } = await backlog();
-    await double.refuseConnections();
-    const sms = new TimedSms();
-    const started = performance.now();
-    startEngine(sms);
-    await expectSmsAtTheirRate(sms, started);
-    await triedTwiceDuringOutage(/^TELEGRAM_UNREACHABLE: .*ECONNREFUSED|^TELEGRAM_UNREACHABLE: .*fetch failed/);
-
-    await double.comeBack();
-    await expectTelegramOnceEach(chats);
-    expect(sms.sent).toHaveLength(SMS_ROWS);
+    await connectionsRefused("relay");
   }, 60_000);
 
   it("with the Bot API hanging for 60 s: SMS keep going out at their rate, and afterwards each Telegram message is sent once", async () => {
@@ -204,18 +213,7 @@ requireServer("redis").describe("a Telegram outage with BullMQ delivery", () => 
   afterAll(() => redis?.close());
 
   it("with connections refused: SMS keep going out at their rate, and afterwards each Telegram message is sent once", async () => {
-    const { chats } = await backlog();
-    await double.refuseConnections();
-    const sms = new TimedSms();
-    const started = performance.now();
-    startEngine(sms, { url: redis.url, prefix: redis.prefix() });
-    expect(engine?.kind).toBe("bullmq");
-    await expectSmsAtTheirRate(sms, started);
-    await triedTwiceDuringOutage(/^TELEGRAM_UNREACHABLE: .*ECONNREFUSED|^TELEGRAM_UNREACHABLE: .*fetch failed/);
-
-    await double.comeBack();
-    await expectTelegramOnceEach(chats);
-    expect(sms.sent).toHaveLength(SMS_ROWS);
+    await connectionsRefused("bullmq", { url: redis.url, prefix: redis.prefix() });
   }, 60_000);
 });
 
