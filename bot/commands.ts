@@ -1,6 +1,6 @@
 import type { Api } from "grammy";
 import type { BotCommand } from "grammy/types";
-import type { Locale } from "../core/engine/types.js";
+import type { Locale } from "../core/domain/vocabulary.js";
 import type { Translator } from "../core/i18n/index.js";
 
 export const CITIZEN_COMMANDS = ["start", "menu", "language", "help"] as const;

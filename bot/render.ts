@@ -1,5 +1,6 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup } from "grammy/types";
-import type { ConversationEvent, Locale, Screen } from "../core/engine/types.js";
+import type { Locale } from "../core/domain/vocabulary.js";
+import type { ConversationEvent, Screen } from "../core/engine/types.js";
 import type { Translator } from "../core/i18n/index.js";
 
 /** Options shown per message; longer lists page with ◀ ▶. */

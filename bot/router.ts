@@ -1,6 +1,7 @@
 import type { Context } from "grammy";
 import { normalizeUzPhone } from "../core/domain/phone.js";
-import type { Identity, Locale } from "../core/engine/types.js";
+import type { Locale } from "../core/domain/vocabulary.js";
+import type { Identity } from "../core/engine/types.js";
 import { MAIN_MENU } from "../core/flows/index.js";
 import type { StaffVisitService } from "../core/services/staff-visits.js";
 import type { CitizenChat } from "./citizen.js";

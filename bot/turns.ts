@@ -1,5 +1,5 @@
+import type { JsonValue } from "../core/domain/vocabulary.js";
 import type { ChannelDecision, PreviousTurn } from "../core/engine/engine.js";
-import type { JsonValue } from "../core/engine/flow.js";
 import type { ConversationEvent } from "../core/engine/types.js";
 import type { Translator } from "../core/i18n/index.js";
 import { keyboardKind, replyButtonEvent, type ScreenToken } from "./render.js";

@@ -4,7 +4,7 @@ import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { createTelegram, startPolling } from "../bot/index.js";
 import { makePinfl } from "../core/domain/pinfl.js";
-import type { Locale, Params } from "../core/engine/types.js";
+import type { Locale, Params } from "../core/domain/vocabulary.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";

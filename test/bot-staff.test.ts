@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatUzPhone } from "../core/domain/phone.js";
-import type { Locale, Params } from "../core/engine/types.js";
+import type { Locale, Params } from "../core/domain/vocabulary.js";
 import { tashkentDay } from "../core/i18n/format.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";

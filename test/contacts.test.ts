@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Channel } from "../core/domain/vocabulary.js";
 import { createCore } from "../core/engine/index.js";
-import type { Channel, Screen } from "../core/engine/types.js";
+import type { Screen } from "../core/engine/types.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { SmsInbound } from "../ussd/sms-inbound.js";
 import { apiApp, auth, makeCitizen, nextPhone } from "./support/backoffice.js";

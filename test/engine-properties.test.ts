@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCALES, type Param, type Text } from "../core/domain/vocabulary.js";
 import type { Flow } from "../core/engine/flow.js";
 import type { SessionState } from "../core/engine/session-store.js";
-import { type ConversationEvent, LOCALES, type Param, type Screen, type Text } from "../core/engine/types.js";
+import type { ConversationEvent, Screen } from "../core/engine/types.js";
 import { citizenFlows } from "../core/flows/index.js";
 import { Translator } from "../core/i18n/index.js";
 import { Conversation } from "./support/conversation.js";

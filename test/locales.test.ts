@@ -6,7 +6,7 @@ import { ALL_QUESTIONS } from "../core/domain/benefit-questions.js";
 import type { PinflProblem } from "../core/domain/pinfl.js";
 import { SLOT_PARTS } from "../core/domain/slots.js";
 import { APPLICATION_STATUSES, VISIT_STATUSES } from "../core/domain/statuses.js";
-import { LOCALES, type Locale } from "../core/engine/types.js";
+import { LOCALES, type Locale } from "../core/domain/vocabulary.js";
 import { MAIN_MENU } from "../core/flows/menu.js";
 import { pluralLocale } from "../core/i18n/format.js";
 import { loadResources, Translator } from "../core/i18n/index.js";

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCALES } from "../core/engine/types.js";
+import { LOCALES } from "../core/domain/vocabulary.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { inputsTable, measureInputs, type Results, readmePath, TASKS, tableInReadme } from "../scripts/ussd-inputs.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";

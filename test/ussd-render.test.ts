@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Locale, Names, Text } from "../core/domain/vocabulary.js";
+import { LOCALES } from "../core/domain/vocabulary.js";
 import type { PreviousTurn } from "../core/engine/engine.js";
-import type { InputSpec, Locale, Names, Screen, Text } from "../core/engine/types.js";
-import { LOCALES } from "../core/engine/types.js";
+import type { InputSpec, Screen } from "../core/engine/types.js";
 import { gsmLength, isGsm7, toGsm7 } from "../core/i18n/gsm.js";
 import { decide, newInput, toEvent } from "../ussd/input.js";
 import { GSM7_BUDGET, pageCount, renderPages, renderScreen } from "../ussd/render.js";

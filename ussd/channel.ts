@@ -1,6 +1,7 @@
 import { normalizeUzPhone } from "../core/domain/phone.js";
+import type { Locale } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
-import type { Locale, Screen } from "../core/engine/types.js";
+import type { Screen } from "../core/engine/types.js";
 import { storableText } from "../core/flows/inputs.js";
 import type { Translator } from "../core/i18n/index.js";
 import { flowOfScreen } from "../core/metrics.js";

@@ -1,6 +1,6 @@
+import type { JsonValue, Locale } from "../core/domain/vocabulary.js";
 import type { ChannelDecision, PreviousTurn } from "../core/engine/engine.js";
-import type { JsonValue } from "../core/engine/flow.js";
-import type { ConversationEvent, Locale, Screen } from "../core/engine/types.js";
+import type { ConversationEvent, Screen } from "../core/engine/types.js";
 import { NAV_KEYS, zeroIsAnswer } from "./keys.js";
 
 /** What the USSD channel keeps with each screen: the gateway's `text` seen so far and the page shown. */

@@ -1,4 +1,5 @@
-import type { Locale, Screen, Text } from "../core/engine/types.js";
+import type { Locale, Text } from "../core/domain/vocabulary.js";
+import type { Screen } from "../core/engine/types.js";
 import { gsmLength, isGsm7, toGsm7 } from "../core/i18n/gsm.js";
 import type { Translator } from "../core/i18n/index.js";
 import { NAV_KEYS, zeroIsAnswer } from "./keys.js";

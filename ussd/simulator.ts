@@ -1,5 +1,5 @@
-import type { Locale } from "../core/engine/types.js";
-import { isLocale, LOCALES } from "../core/engine/types.js";
+import type { Locale } from "../core/domain/vocabulary.js";
+import { isLocale, LOCALES } from "../core/domain/vocabulary.js";
 import type { Translator } from "../core/i18n/index.js";
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -1,8 +1,8 @@
 import type { PrismaClient } from "../core/db/database.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import { parseReference } from "../core/domain/reference.js";
+import type { Locale, Params } from "../core/domain/vocabulary.js";
 import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
-import type { Locale, Params } from "../core/engine/types.js";
 import type { ApplicationDetails } from "../core/services/applications.js";
 import { displayPhone } from "../core/services/contacts.js";
 import type { Services } from "../core/services/index.js";

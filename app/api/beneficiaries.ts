@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { LOCALES } from "../../core/engine/types.js";
+import { LOCALES } from "../../core/domain/vocabulary.js";
 import { CARD_STATUSES, importBeneficiaries } from "../../core/services/imports.js";
 import type { ApiContext } from "./context.js";
 import { csvBody, importRecords, STREAMED_IMPORT, streamImportBodies } from "./import-body.js";

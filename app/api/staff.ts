@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { normalizeUzPhone } from "../../core/domain/phone.js";
-import { LOCALES } from "../../core/engine/types.js";
+import { LOCALES } from "../../core/domain/vocabulary.js";
 import { InvalidInputError } from "../../core/services/backoffice-errors.js";
 import { STAFF_ROLES } from "../../core/services/staff.js";
 import type { ApiContext } from "./context.js";

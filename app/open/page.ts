@@ -1,4 +1,4 @@
-import type { Locale } from "../../core/engine/types.js";
+import type { Locale } from "../../core/domain/vocabulary.js";
 import { formatDate, groupDigits } from "../../core/i18n/format.js";
 import type { Translator } from "../../core/i18n/index.js";
 import type { Figures, MonthFigures, OpenDataSnapshot } from "../../core/opendata/publish.js";

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
-import { isLocale, LOCALES, type Locale, type Names } from "../../core/engine/types.js";
+import { isLocale, LOCALES, type Locale, type Names } from "../../core/domain/vocabulary.js";
 import { Translator } from "../../core/i18n/index.js";
 import { nextReleaseCut } from "../../core/opendata/measures.js";
 import { buildSnapshotFrom, type OpenDataSnapshot, UnsafeReleaseError } from "../../core/opendata/publish.js";

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from "typebox";
-import type { Names } from "../../core/engine/types.js";
+import type { Names } from "../../core/domain/vocabulary.js";
 import { MIN_PEOPLE } from "../../core/opendata/measures.js";
 import type { Figures, MonthFigures, OpenDataSnapshot, RegionFigures } from "../../core/opendata/publish.js";
 import {

@@ -1,6 +1,6 @@
 import type { Logger } from "../../app/logger.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../../core/domain/errors.js";
-import type { Locale } from "../../core/engine/types.js";
+import type { Locale } from "../../core/domain/vocabulary.js";
 import type { Translator } from "../../core/i18n/index.js";
 import { PermanentSendError, RecipientUnreachableError } from "../../core/notifications/senders.js";
 import type { StaffMember, StaffVisitService } from "../../core/services/staff-visits.js";

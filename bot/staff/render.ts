@@ -1,7 +1,7 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
 import { formatUzPhone } from "../../core/domain/phone.js";
 import { type Slot, weekday } from "../../core/domain/slots.js";
-import type { Locale, Params } from "../../core/engine/types.js";
+import type { Locale, Params } from "../../core/domain/vocabulary.js";
 import type { Translator } from "../../core/i18n/index.js";
 import type { StaffMember, StaffVisit } from "../../core/services/staff-visits.js";
 import { encodeStaff } from "./callbacks.js";

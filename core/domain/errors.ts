@@ -1,4 +1,4 @@
-import type { Text } from "../engine/types.js";
+import type { Text } from "./vocabulary.js";
 
 /** A refusal the citizen should read (duplicate application, full slot, …): shown on the same screen. */
 export class DomainError extends Error {

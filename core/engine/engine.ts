@@ -1,22 +1,13 @@
 import { DomainError } from "../domain/errors.js";
+import type { Channel, FlowData, JsonValue, Locale, Text } from "../domain/vocabulary.js";
+import { isLocale, LOCALES } from "../domain/vocabulary.js";
 import type { CitizenRecord } from "../services/citizens.js";
 import type { Services } from "../services/index.js";
-import type {
-  CitizenProfile,
-  Flow,
-  FlowData,
-  FlowId,
-  JsonValue,
-  Outcome,
-  StepContext,
-  StepInput,
-  StepScreen,
-} from "./flow.js";
+import type { CitizenProfile, Flow, FlowId, Outcome, StepContext, StepInput, StepScreen } from "./flow.js";
 import { text } from "./flow.js";
 import type { RateLimiter } from "./rate-limit.js";
 import type { ClaimedSession, SessionState, SessionStore } from "./session-store.js";
-import type { Channel, ConversationEvent, Identity, Locale, Screen, Text } from "./types.js";
-import { isLocale, LOCALES } from "./types.js";
+import type { ConversationEvent, Identity, Screen } from "./types.js";
 
 export interface EngineOptions {
   services: Services;

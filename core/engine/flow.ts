@@ -1,9 +1,6 @@
+import type { Channel, FlowData, Locale, Params, Text } from "../domain/vocabulary.js";
 import type { Services } from "../services/index.js";
-import type { Channel, InputSpec, Locale, Option, Params, Text } from "./types.js";
-
-/** Flow data is stored as JSON in the session: keep it to plain values. */
-export type FlowData = { [key: string]: JsonValue };
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+import type { InputSpec, Option } from "./types.js";
 
 export interface CitizenProfile {
   id: number;

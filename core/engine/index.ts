@@ -1,10 +1,10 @@
 import type { Database } from "../db/database.js";
+import type { Channel } from "../domain/vocabulary.js";
 import { citizenFlows } from "../flows/index.js";
 import { createServices, type Services } from "../services/index.js";
 import { ConversationEngine } from "./engine.js";
 import { MemoryRateLimiter } from "./rate-limit.js";
 import { SqlSessionStore } from "./session-store.js";
-import type { Channel } from "./types.js";
 
 export type { StepReply, StepRequest } from "./engine.js";
 export { ConversationEngine } from "./engine.js";

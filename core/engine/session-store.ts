@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
+import type { Channel, FlowData, JsonValue, Locale } from "../domain/vocabulary.js";
+import { isLocale } from "../domain/vocabulary.js";
 import type { CitizenRecord } from "../services/citizens.js";
-import type { FlowData, JsonValue } from "./flow.js";
-import type { Channel, Locale, Screen } from "./types.js";
-import { isLocale } from "./types.js";
+import type { Screen } from "./types.js";
 
 /** What the engine keeps between two steps of one conversation. */
 export interface SessionState {

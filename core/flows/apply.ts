@@ -1,7 +1,7 @@
 import { type Question, questionsFor } from "../domain/benefit-questions.js";
-import type { FlowData, JsonValue, Outcome, StepContext, StepInput } from "../engine/flow.js";
+import type { FlowData, JsonValue, Param, Text } from "../domain/vocabulary.js";
+import type { Outcome, StepContext, StepInput } from "../engine/flow.js";
 import { defineFlow, option, text } from "../engine/flow.js";
-import type { Param, Text } from "../engine/types.js";
 import { tashkentDay } from "../i18n/format.js";
 import { chosen, type Parsed, parseDay, parseFreeText, parseInteger, parsePinflInput } from "./inputs.js";
 import { pinflKnown } from "./pinfl.js";

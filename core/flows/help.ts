@@ -1,5 +1,5 @@
+import type { Text } from "../domain/vocabulary.js";
 import { defineFlow, text } from "../engine/flow.js";
-import type { Text } from "../engine/types.js";
 import { displayPhone } from "../services/contacts.js";
 
 /**

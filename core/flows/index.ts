@@ -1,4 +1,5 @@
-import type { Flow, FlowData } from "../engine/flow.js";
+import type { FlowData } from "../domain/vocabulary.js";
+import type { Flow } from "../engine/flow.js";
 import { appealFlow } from "./appeal.js";
 import { applyFlow } from "./apply.js";
 import { helpFlow } from "./help.js";

@@ -1,7 +1,7 @@
 import { validatePinfl } from "../domain/pinfl.js";
+import type { Text } from "../domain/vocabulary.js";
 import type { StepInput } from "../engine/flow.js";
 import { text } from "../engine/flow.js";
-import type { Text } from "../engine/types.js";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: Text };
 

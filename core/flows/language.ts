@@ -1,5 +1,5 @@
+import { isLocale, LOCALES } from "../domain/vocabulary.js";
 import { defineFlow, text } from "../engine/flow.js";
-import { isLocale, LOCALES } from "../engine/types.js";
 
 /** Menu item 8: change the language; the main menu then answers in the new one. */
 export const languageFlow = defineFlow<Record<string, never>>({

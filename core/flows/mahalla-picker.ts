@@ -1,4 +1,5 @@
-import type { FlowData, Outcome, Step, StepContext } from "../engine/flow.js";
+import type { FlowData } from "../domain/vocabulary.js";
+import type { Outcome, Step, StepContext } from "../engine/flow.js";
 import { text } from "../engine/flow.js";
 import { chosen, textOf } from "./inputs.js";
 

@@ -1,5 +1,5 @@
+import type { Text } from "../domain/vocabulary.js";
 import { defineFlow, text } from "../engine/flow.js";
-import type { Text } from "../engine/types.js";
 
 /** Menu item 3: the social card and its latest payments. The busiest screen on payment day. */
 export const paymentsFlow = defineFlow<Record<string, never>>({

@@ -1,6 +1,6 @@
 import { parseReference } from "../domain/reference.js";
+import type { Text } from "../domain/vocabulary.js";
 import { defineFlow, text } from "../engine/flow.js";
-import type { Text } from "../engine/types.js";
 import { chosen, textOf } from "./inputs.js";
 
 type StatusData = { reference: string | null };

@@ -1,7 +1,6 @@
 import { parseSlotKey, weekday } from "../domain/slots.js";
-import type { JsonValue } from "../engine/flow.js";
+import type { JsonValue, Params } from "../domain/vocabulary.js";
 import { defineFlow, option, text } from "../engine/flow.js";
-import type { Params } from "../engine/types.js";
 import { chosen, parseFreeText } from "./inputs.js";
 import { emptyPick, type MahallaPick, mahallaSteps } from "./mahalla-picker.js";
 

@@ -1,4 +1,4 @@
-import type { Locale } from "../engine/types.js";
+import type { Locale } from "../domain/vocabulary.js";
 
 /** Groups digits by three with plain spaces ("1 250 000"): readable on any phone, GSM-safe. */
 export function groupDigits(value: bigint | number): string {

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import i18next, { type i18n } from "i18next";
 import { localesDir } from "../db/paths.js";
-import type { Locale, Param, Params, Text } from "../engine/types.js";
-import { LOCALES } from "../engine/types.js";
+import type { Locale, Param, Params, Text } from "../domain/vocabulary.js";
+import { LOCALES } from "../domain/vocabulary.js";
 import { formatDate, formatSum } from "./format.js";
 
 export type Resources = Record<string, unknown>;

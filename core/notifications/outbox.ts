@@ -1,6 +1,6 @@
 import type { Tx } from "../db/database.js";
-import type { Locale, Params } from "../engine/types.js";
-import { isLocale } from "../engine/types.js";
+import type { Locale, Params } from "../domain/vocabulary.js";
+import { isLocale } from "../domain/vocabulary.js";
 
 /** A message to deliver later: a template in locales/ (under `notify.`) and its parameters. */
 export interface Notification {

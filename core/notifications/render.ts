@@ -1,5 +1,5 @@
-import type { Locale, Param, Params } from "../engine/types.js";
-import { isLocale } from "../engine/types.js";
+import type { Locale, Param, Params } from "../domain/vocabulary.js";
+import { isLocale } from "../domain/vocabulary.js";
 import { Translator } from "../i18n/index.js";
 import { measureSms, type SmsText, smsCapacity, smsWording } from "./sms-text.js";
 

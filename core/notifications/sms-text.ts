@@ -1,6 +1,6 @@
 // The GSM 03.38 helpers live with the USSD front end, which needed them first; SMS uses the same rules.
 
-import type { Locale } from "../engine/types.js";
+import type { Locale } from "../domain/vocabulary.js";
 import { gsmLength, isGsm7, toGsm7 } from "../i18n/gsm.js";
 
 export type SmsEncoding = "gsm7" | "ucs2";

@@ -1,4 +1,4 @@
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 import {
   Aggregation,
   ALL_TIME,

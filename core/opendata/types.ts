@@ -1,4 +1,4 @@
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 
 /**
  * What the open-data aggregation reads: narrow rows without names, phone numbers or references.

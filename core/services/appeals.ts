@@ -1,7 +1,7 @@
 import type { PrismaClient } from "../db/database.js";
 import { DomainError } from "../domain/errors.js";
 import { APPEAL_WINDOW_DAYS } from "../domain/statuses.js";
-import type { Channel } from "../engine/types.js";
+import type { Channel } from "../domain/vocabulary.js";
 import { notifyCitizen } from "../notifications/outbox.js";
 import { isUniqueViolation, withFreshReference } from "./references.js";
 

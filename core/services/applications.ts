@@ -7,8 +7,7 @@ import {
   canMoveApplication,
   OPEN_APPLICATION_STATUSES,
 } from "../domain/statuses.js";
-import type { FlowData } from "../engine/flow.js";
-import type { Channel, Locale, Names } from "../engine/types.js";
+import type { Channel, FlowData, Locale, Names } from "../domain/vocabulary.js";
 import { audit, notifyCitizen } from "../notifications/outbox.js";
 import { ConflictError } from "./backoffice-errors.js";
 import { namesOf } from "./names.js";

@@ -1,7 +1,7 @@
 import type { Prisma, PrismaClient } from "../db/database.js";
 import { NotFoundError } from "../domain/errors.js";
 import type { ApplicationStatus, VisitStatus } from "../domain/statuses.js";
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 import type { OutboxStatus } from "../notifications/delivery.js";
 import { audit } from "../notifications/outbox.js";
 import { NotificationRenderer } from "../notifications/render.js";

@@ -1,6 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
-import type { Locale } from "../engine/types.js";
-import { isLocale } from "../engine/types.js";
+import type { Locale } from "../domain/vocabulary.js";
+import { isLocale } from "../domain/vocabulary.js";
 
 export interface CitizenRecord {
   id: number;

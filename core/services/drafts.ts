@@ -1,5 +1,5 @@
 import { jsonColumn, type SqlExecutor } from "../db/adapters.js";
-import type { FlowData } from "../engine/flow.js";
+import type { FlowData } from "../domain/vocabulary.js";
 
 export type DraftKind = "apply";
 

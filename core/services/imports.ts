@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../db/database.js";
-import { LOCALES, type Locale } from "../engine/types.js";
+import { LOCALES, type Locale } from "../domain/vocabulary.js";
 import { type AuditEntry, auditMany } from "../notifications/outbox.js";
 import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./import-rows.js";
 

@@ -1,4 +1,4 @@
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 
 /** Reference data keeps a name per language in three columns; flows and renderers want one object. */
 export const namesOf = (row: { nameUz: string; nameUzCyrl: string; nameRu: string }): Names => ({

@@ -1,5 +1,5 @@
 import type { PrismaClient, Tx } from "../db/database.js";
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 import { type AuditEntry, auditMany, outboxData, type Recipient } from "../notifications/outbox.js";
 import {
   IMPORT_TX,

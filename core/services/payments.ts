@@ -1,5 +1,5 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 
 export interface CardOverview {
   maskedNumber: string;

@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../db/database.js";
-import type { Names } from "../engine/types.js";
+import type { Names } from "../domain/vocabulary.js";
 import { namesOf, shortNamesOf } from "./names.js";
 
 export interface NamedItem {

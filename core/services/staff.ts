@@ -1,8 +1,8 @@
 import { randomInt } from "node:crypto";
 import type { PrismaClient } from "../db/database.js";
 import { NotFoundError } from "../domain/errors.js";
-import type { Locale, Names } from "../engine/types.js";
-import { isLocale } from "../engine/types.js";
+import type { Locale, Names } from "../domain/vocabulary.js";
+import { isLocale } from "../domain/vocabulary.js";
 import { audit } from "../notifications/outbox.js";
 import { ConflictError, InvalidInputError } from "./backoffice-errors.js";
 import { isUniqueViolation } from "./references.js";

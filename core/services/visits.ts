@@ -3,7 +3,7 @@ import { type PrismaClient, prismaSql } from "../db/database.js";
 import { DomainError } from "../domain/errors.js";
 import type { Slot, SlotPart } from "../domain/slots.js";
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
-import type { Channel, Names } from "../engine/types.js";
+import type { Channel, Names } from "../domain/vocabulary.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";

@@ -1,6 +1,6 @@
 import type { PrismaClient } from "../../core/db/database.js";
 import { makePinfl } from "../../core/domain/pinfl.js";
-import type { Locale } from "../../core/engine/types.js";
+import type { Locale } from "../../core/domain/vocabulary.js";
 import { seedReferenceData } from "../../core/reference/seed.js";
 
 /** The pilot district used by most flow tests: Yangiyoʻl, Tashkent region (12 demo mahallas). */
