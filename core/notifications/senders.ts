@@ -1,3 +1,4 @@
+import { type Logger, silentLogger } from "../logger.js";
 /**
  * The channels a notification leaves through. Delivery takes senders by injection: SMS always
  * (Africa's Talking, or a logging stand-in without credentials), Telegram when a bot runs.
@@ -79,10 +80,6 @@ export function describeSendError(err: unknown): string {
 }
 
 /** The minimal logger delivery needs (pino's Logger fits). */
-export interface LogSink {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type LogSink = Pick<Logger, "info" | "warn" | "error">;
 
-export const silentLog: LogSink = { info() {}, warn() {}, error() {} };
+export const silentLog: LogSink = silentLogger;
