@@ -2,6 +2,7 @@ import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { StaffVisitService } from "../core/services/staff-visits.js";
 import type { AppConfig } from "./config.js";
 import { startDataRetention } from "./data-retention.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
@@ -28,7 +29,14 @@ async function main(config: AppConfig) {
 
   const core = createAppCore(config, db);
   const telegram = config.telegram.enabled
-    ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger, core })
+    ? createTelegram({
+        config: config.telegram,
+        prisma: db.prisma,
+        sql: db.sql,
+        logger,
+        engine: core.engine,
+        staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }),
+      })
     : undefined;
   const app = await buildServer({ config, db, logger, telegram, core });
   const notifications =

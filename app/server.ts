@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createTelegram, type TelegramBot, telegramWebhook } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
 import { createCore } from "../core/engine/index.js";
+import { StaffVisitService } from "../core/services/staff-visits.js";
 import { ussdRoutes } from "../ussd/routes.js";
 import { apiPlugin } from "./api/index.js";
 import type { AppConfig } from "./config.js";
@@ -76,7 +77,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await app.register(telegramWebhook, {
       telegram:
         deps.telegram ??
-        createTelegram({ config: telegram, prisma: deps.db.prisma, sql: deps.db.sql, logger: deps.logger, core }),
+        createTelegram({
+          config: telegram,
+          prisma: deps.db.prisma,
+          sql: deps.db.sql,
+          logger: deps.logger,
+          engine: core.engine,
+          staffVisits: new StaffVisitService(deps.db.prisma, { sql: deps.db.sql }),
+        }),
       secret: telegram.webhookSecret,
     });
   }

@@ -1,5 +1,6 @@
-import { createTelegram } from "../bot/index.js";
+import { createBotSender } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
+import { StaffVisitService } from "../core/services/staff-visits.js";
 import type { AppConfig } from "./config.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { buildWorkerMetricsServer } from "./metrics.js";
@@ -14,11 +15,11 @@ import { closeOnSignals, runProgram } from "./process.js";
 async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
   const db = await openDatabase(config.database);
-  // The bot is only used to send here; updates are handled by the web instances.
+  // Only sending here: updates are handled by the web instances, so no conversation engine.
   const telegram = config.telegram.enabled
-    ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger })
+    ? createBotSender({ config: config.telegram, staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }) })
     : undefined;
-  const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender);
+  const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram);
   const metrics = config.metrics.port ? await buildWorkerMetricsServer({ config, db, logger }) : undefined;
   await engine.start();
   await metrics?.listen({ port: config.metrics.port ?? 0, host: config.http.host });

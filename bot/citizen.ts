@@ -9,7 +9,6 @@ import { type CitizenInput, decide, readView, type Verdict, viewJson } from "./t
 
 export interface CitizenUpdate {
   chatId: number;
-  updateId: number;
   identity: Identity;
   input: CitizenInput;
   callbackQueryId?: string;
@@ -39,7 +38,7 @@ export class CitizenChat {
       sessionKey,
       identity,
       event: (previous) => {
-        const { decision, verdict } = decide(previous, input, update.updateId, this.translator);
+        const { decision, verdict } = decide(previous, input, this.translator);
         decided.verdict = verdict;
         return decision;
       },
@@ -60,9 +59,6 @@ export class CitizenChat {
     const pressed = input.kind === "button" ? input.messageId : null;
 
     switch (verdict.kind) {
-      case "duplicate":
-        await this.io.answer(update.callbackQueryId);
-        return;
       case "refused":
         // The contact/location keyboard folds away once used: offer it again with the reason.
         await this.io.sendText(
@@ -78,9 +74,7 @@ export class CitizenChat {
         return;
       case "stale": {
         await this.io.answer(update.callbackQueryId, t("bot.stale"));
-        const sent = await this.io.send(chatId, rendered);
-        // Remembering the update too: a redelivery of this stale press stays silent.
-        await this.remember(sessionKey, identity, sent, update.updateId);
+        await this.remember(sessionKey, identity, await this.io.send(chatId, rendered));
         if (pressed !== null) await this.io.strip(chatId, pressed);
         if (view.messageId !== null && view.messageId !== pressed && keyboardKind(reply.screen) === "inline") {
           await this.io.strip(chatId, view.messageId);
@@ -105,7 +99,7 @@ export class CitizenChat {
   }
 
   /** Records which message shows the current screen (a page turn for the engine: nothing moves). */
-  private async remember(sessionKey: string, identity: Identity, messageId: number, updateId?: number): Promise<void> {
+  private async remember(sessionKey: string, identity: Identity, messageId: number): Promise<void> {
     await this.engine.step({
       channel: "telegram",
       sessionKey,
@@ -114,9 +108,7 @@ export class CitizenChat {
       event: (previous) => {
         // Always there: remember() follows a step that saved the session.
         if (!previous) return { replay: true };
-        const view = readView(previous.view);
-        const seen = updateId === undefined || view.seen.includes(updateId) ? view.seen : [...view.seen, updateId];
-        return { redisplay: true, view: viewJson({ ...view, messageId, seen }) };
+        return { redisplay: true, view: viewJson({ ...readView(previous.view), messageId }) };
       },
     });
   }

@@ -27,14 +27,3 @@ export async function publishCommands(api: Api, translator: Translator): Promise
 export async function publishStaffCommands(api: Api, translator: Translator, chatId: number, locale: Locale) {
   await api.setMyCommands(commandList(translator, locale, true), { scope: { type: "chat", chat_id: chatId } });
 }
-
-export interface Command {
-  name: string;
-  payload: string;
-}
-
-/** "/start abc", "/menu@MahallaBot" → name and payload; null for ordinary text. */
-export function parseCommand(text: string): Command | null {
-  const m = /^\/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
-  return m ? { name: (m[1] as string).toLowerCase(), payload: (m[2] ?? "").trim() } : null;
-}

@@ -1,5 +1,5 @@
 import { run } from "@grammyjs/runner";
-import type { Logger } from "../app/logger.js";
+import type { Logger } from "../core/logger.js";
 import type { TelegramBot } from "./bot.js";
 
 /** The updates the bot handles; long polling and the webhook (npm run telegram:webhook) ask for these only. */

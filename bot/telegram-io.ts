@@ -1,6 +1,6 @@
 import { type Api, GrammyError } from "grammy";
 import type { InlineKeyboardMarkup, ReplyKeyboardMarkup } from "grammy/types";
-import type { Logger } from "../app/logger.js";
+import type { Logger } from "../core/logger.js";
 import type { RenderedScreen } from "./render.js";
 
 const NO_BUTTONS: InlineKeyboardMarkup = { inline_keyboard: [] };

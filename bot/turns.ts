@@ -8,18 +8,14 @@ import { keyboardKind, replyButtonEvent, type ScreenToken } from "./render.js";
  * What the bot keeps with each screen in the engine session (the channel-owned `view`):
  *  - `turn` counts screens shown in this chat; buttons carry it, so an old button is recognised;
  *  - `page` of a long option list;
- *  - `messageId` of the message showing the screen, whose keyboard is removed when it is replaced;
- *  - `seen`: the latest update ids processed here, so a redelivered update is ignored even after a
- *    restart or on another instance.
+ *  - `messageId` of the message showing the screen, whose keyboard is removed when it is replaced.
+ * A redelivered update never gets this far: the update ledger takes each update id once.
  */
 export interface BotView {
   turn: number;
   page: number;
   messageId: number | null;
-  seen: number[];
 }
-
-const SEEN_KEPT = 16;
 
 export function readView(value: JsonValue | undefined): BotView {
   const v = value && typeof value === "object" && !Array.isArray(value) ? value : {};
@@ -28,11 +24,10 @@ export function readView(value: JsonValue | undefined): BotView {
     turn: num(v.turn) ?? 0,
     page: num(v.page) ?? 0,
     messageId: num(v.messageId),
-    seen: Array.isArray(v.seen) ? v.seen.filter((s): s is number => typeof s === "number").slice(-SEEN_KEPT) : [],
   };
 }
 
-export const viewJson = (view: BotView): JsonValue => ({ ...view, seen: view.seen.slice(-SEEN_KEPT) });
+export const viewJson = (view: BotView): JsonValue => ({ ...view });
 
 /** What a Telegram update means for the citizen conversation, before the engine sees it. */
 export type CitizenInput =
@@ -47,7 +42,6 @@ export type CitizenInput =
 /**
  * How the bot must answer once the engine has decided:
  *  - `event`: a new screen (after `notice`, when set);
- *  - `duplicate`: this update was processed already; say nothing;
  *  - `stale`: a button of an older screen: notice, then the current screen again;
  *  - `page`: the same screen, another page;
  *  - `refused`: explain `key`, keep the current screen.
@@ -61,7 +55,6 @@ export type Verdict =
       replaces: number | null;
       notice?: string;
     }
-  | { kind: "duplicate" }
   | { kind: "stale" }
   | { kind: "page" }
   | { kind: "refused"; key: string };
@@ -73,7 +66,6 @@ export type Verdict =
 export function decide(
   previous: PreviousTurn | undefined,
   input: CitizenInput,
-  updateId: number,
   translator: Translator,
 ): { decision: ChannelDecision; verdict: Verdict } {
   if (!previous) {
@@ -82,14 +74,12 @@ export function decide(
     return {
       decision: {
         event: toEvent(input) ?? { type: "start" },
-        view: viewJson({ turn: 1, page: 0, messageId: null, seen: [updateId] }),
+        view: viewJson({ turn: 1, page: 0, messageId: null }),
       },
       verdict: { kind: "event", previousKind: null, replaces: null, ...(notice ? { notice } : {}) },
     };
   }
   const view = readView(previous.view);
-  if (view.seen.includes(updateId)) return { decision: { replay: true }, verdict: { kind: "duplicate" } };
-  const seen = [...view.seen, updateId];
   if (input.kind === "refused") return { decision: { replay: true }, verdict: { kind: "refused", key: input.key } };
 
   let event: ConversationEvent | null;
@@ -99,7 +89,7 @@ export function decide(
     if (!token || token.turn !== view.turn) return { decision: { replay: true }, verdict: { kind: "stale" } };
     if (token.kind === "page") {
       return {
-        decision: { redisplay: true, view: viewJson({ ...view, page: token.page, messageId: input.messageId, seen }) },
+        decision: { redisplay: true, view: viewJson({ ...view, page: token.page, messageId: input.messageId }) },
         verdict: { kind: "page" },
       };
     }
@@ -118,7 +108,7 @@ export function decide(
   return {
     decision: {
       event: event ?? { type: "start" },
-      view: viewJson({ turn: view.turn + 1, page: 0, messageId, seen }),
+      view: viewJson({ turn: view.turn + 1, page: 0, messageId }),
     },
     verdict: { kind: "event", previousKind: keyboardKind(previous.screen), replaces: view.messageId },
   };

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
+import { webhookCallback } from "grammy";
 import type { Update } from "grammy/types";
 import type { TelegramBot } from "./bot.js";
 
@@ -93,20 +94,41 @@ const UpdateBody = {
 };
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
-/** `POST /telegram/webhook`: authenticated by the secret token, anything else is 401 and ignored. */
+/**
+ * `POST /telegram/webhook`: grammY's webhookCallback on a thin Fastify route. The route adds what
+ * the callback cannot give:
+ *  - the secret is checked before the body is even parsed (401, nothing processed); the callback
+ *    checks it again, after Fastify has read the body;
+ *  - the schema above refuses a malformed update with a 400 before any middleware sees it;
+ *  - grammY's callback awaits `bot.init()` before its own time limit starts, and getMe is retried
+ *    for ever on a network error (grammY's withRetries), so with the Bot API unreachable a webhook
+ *    call would never be answered and a failed getMe would answer 500. Until the bot knows who it
+ *    is, the route waits for that at most `answerWithinMs`, then answers 200 and handles the update
+ *    once the Bot API answers (test/bot-citizen.test.ts, "answers the webhook in time while the Bot
+ *    API cannot be reached").
+ * Past `answerWithinMs` the callback answers 200 and the update finishes in the background:
+ * Telegram waits for our answer before it sends this chat's next update, and redelivers after a
+ * timeout (the ledger would drop that copy).
+ */
 export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async (app, options) => {
   const expected = digest(options.secret);
   const answerWithinMs = options.answerWithinMs ?? 25_000;
+  const { telegram } = options;
   // Not awaited: an unreachable Bot API (retried with back-off) must not keep USSD and the API
   // from starting. Updates wait for it themselves.
-  void options.telegram.init().catch((err: unknown) => {
+  void telegram.init().catch((err: unknown) => {
     app.log.warn({ err }, "telegram: start-up call to the Bot API failed; retrying on the first update");
+  });
+  const handle = webhookCallback(telegram.bot, "fastify", {
+    secretToken: options.secret,
+    timeoutMilliseconds: answerWithinMs,
+    onTimeout: (request) =>
+      request.log.warn({ updateId: (request.body as Update).update_id }, "telegram update still processing"),
   });
 
   app.post(
     "/telegram/webhook",
     {
-      // Checked before the body is even parsed.
       onRequest: async (request, reply) => {
         const given = request.headers[SECRET_HEADER];
         if (typeof given !== "string" || !timingSafeEqual(digest(given), expected)) {
@@ -116,18 +138,30 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
       schema: { body: UpdateBody },
     },
     async (request, reply) => {
-      const update = request.body as Update;
-      const processing = options.telegram.handleUpdate(update).catch((err: unknown) => {
-        request.log.error({ err, updateId: update.update_id }, "telegram update failed");
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), answerWithinMs);
-      });
-      const outcome = await Promise.race([processing.then(() => "done" as const), late]);
-      clearTimeout(timer);
-      if (outcome === "late") request.log.warn({ updateId: update.update_id }, "telegram update still processing");
-      return reply.code(200).send({});
+      if (!telegram.bot.isInited() && !(await readyWithin(telegram, answerWithinMs))) {
+        const update = request.body as Update;
+        void telegram
+          .init()
+          .then(() => telegram.bot.handleUpdate(update))
+          .catch((err: unknown) => request.log.error({ err, updateId: update.update_id }, "telegram update failed"));
+        return reply.code(200).send("");
+      }
+      return handle(request, reply);
     },
   );
 };
+
+/** Whether the bot's start-up calls finished within `ms` (false also when they failed). */
+async function readyWithin(telegram: TelegramBot, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const ready = telegram.init().then(
+    () => true,
+    () => false,
+  );
+  const outcome = await Promise.race([ready, late]);
+  clearTimeout(timer);
+  return outcome;
+}

@@ -10,6 +10,7 @@ import { seedReferenceData } from "../core/reference/seed.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import {
   BOT_TOKEN,
+  botCore,
   startTelegramApp,
   TEST_THROTTLE,
   type TelegramApp,
@@ -365,6 +366,7 @@ describe("outgoing calls", () => {
       prisma: db.prisma,
       logger: createLogger("silent"),
       botInfo: BOT_INFO,
+      ...botCore(db),
     });
     const chat = newUser("uz").chatId;
     tg.double.failNext(
@@ -438,6 +440,7 @@ describe("start-up and long polling", () => {
       prisma: db.prisma,
       logger: createLogger("silent"),
       throttle: TEST_THROTTLE,
+      ...botCore(db),
     });
     const polling = await startPolling(telegram, createLogger("silent"));
     try {

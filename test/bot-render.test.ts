@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseCommand } from "../bot/commands.js";
+import { localeHint } from "../bot/context.js";
 import {
   decodeToken,
   encodeToken,
@@ -10,7 +10,6 @@ import {
   replyButtonEvent,
   type ScreenToken,
 } from "../bot/render.js";
-import { localeHint } from "../bot/router.js";
 import { decodeStaff, encodeStaff, type StaffCommand } from "../bot/staff/callbacks.js";
 import { decide, readView } from "../bot/turns.js";
 import type { PreviousTurn } from "../core/engine/engine.js";
@@ -152,62 +151,44 @@ describe("deciding what an update means", () => {
 
   it("maps a current button to its option and counts the turn", () => {
     const { decision, verdict } = decide(
-      previous({ turn: 4, page: 0, messageId: 50, seen: [10] }),
+      previous({ turn: 4, page: 0, messageId: 50 }),
       { kind: "button", token: { kind: "option", turn: 4, index: 2 }, messageId: 50 },
-      11,
       translator,
     );
     expect(decision).toEqual({
       event: { type: "choose", key: "k2" },
-      view: { turn: 5, page: 0, messageId: 50, seen: [10, 11] },
+      view: { turn: 5, page: 0, messageId: 50 },
     });
     expect(verdict).toMatchObject({ kind: "event", previousKind: "inline" });
   });
 
-  it("treats an older turn's button or an unknown index as stale, and a seen update as a duplicate", () => {
-    const p = previous({ turn: 4, page: 0, messageId: 50, seen: [10] });
+  it("treats an older turn's button or an unknown index as stale", () => {
+    const p = previous({ turn: 4, page: 0, messageId: 50 });
     const stale = decide(
       p,
       { kind: "button", token: { kind: "option", turn: 3, index: 0 }, messageId: 40 },
-      11,
       translator,
     );
     expect(stale).toEqual({ decision: { replay: true }, verdict: { kind: "stale" } });
-    const gone = decide(
-      p,
-      { kind: "button", token: { kind: "option", turn: 4, index: 9 }, messageId: 50 },
-      12,
-      translator,
-    );
+    const gone = decide(p, { kind: "button", token: { kind: "option", turn: 4, index: 9 }, messageId: 50 }, translator);
     expect(gone.verdict.kind).toBe("stale");
-    const duplicate = decide(p, { kind: "text", value: "x" }, 10, translator);
-    expect(duplicate).toEqual({ decision: { replay: true }, verdict: { kind: "duplicate" } });
   });
 
   it("turns a page without moving the flow", () => {
     const { decision } = decide(
-      previous({ turn: 4, page: 0, messageId: 50, seen: [] }),
+      previous({ turn: 4, page: 0, messageId: 50 }),
       { kind: "button", token: { kind: "page", turn: 4, page: 1 }, messageId: 50 },
-      13,
       translator,
     );
-    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1, messageId: 50, seen: [13] } });
+    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1, messageId: 50 } });
   });
 
-  it("keeps a bounded memory of update ids", () => {
-    const view = readView({ turn: 1, seen: Array.from({ length: 40 }, (_, i) => i) });
-    expect(view.seen).toHaveLength(16);
-    expect(view.seen.at(-1)).toBe(39);
+  it("reads a view stored before redeliveries moved to the update ledger, dropping its update ids", () => {
+    expect(readView({ turn: 7, page: 2, messageId: 31, seen: [1, 2, 3] })).toEqual({ turn: 7, page: 2, messageId: 31 });
   });
 });
 
 describe("Telegram details", () => {
-  it("reads commands with payloads and bot mentions", () => {
-    expect(parseCommand("/start AB-12_cd")).toEqual({ name: "start", payload: "AB-12_cd" });
-    expect(parseCommand("/menu@mahalla_bot")).toEqual({ name: "menu", payload: "" });
-    expect(parseCommand("menu")).toBeNull();
-  });
-
   it("guesses the language from language_code", () => {
     expect(localeHint("ru")).toBe("ru");
     expect(localeHint("uz-UZ")).toBe("uz");

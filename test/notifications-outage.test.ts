@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { eventually, outboxRow } from "./support/notify.js";
 import { startTestRedis, type TestRedis } from "./support/redis.js";
 import { requireServer } from "./support/servers.js";
-import { BOT_TOKEN, TEST_THROTTLE } from "./support/telegram-app.js";
+import { BOT_TOKEN, botCore, TEST_THROTTLE } from "./support/telegram-app.js";
 import { BOT_INFO, TelegramDouble } from "./support/telegram-double.js";
 
 /**
@@ -56,6 +56,7 @@ beforeAll(async () => {
     logger: createLogger("silent"),
     botInfo: BOT_INFO,
     throttle: TEST_THROTTLE,
+    ...botCore(db, 86_400),
   });
 });
 afterAll(async () => {

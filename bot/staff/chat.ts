@@ -1,13 +1,12 @@
-import type { Logger } from "../../app/logger.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../../core/domain/errors.js";
 import type { Locale } from "../../core/domain/vocabulary.js";
 import type { Translator } from "../../core/i18n/index.js";
-import { PermanentSendError, RecipientUnreachableError } from "../../core/notifications/senders.js";
+import type { Logger } from "../../core/logger.js";
 import type { StaffMember, StaffVisitService } from "../../core/services/staff-visits.js";
 import { publishStaffCommands } from "../commands.js";
-import type { GrammySignal } from "../retry.js";
 import type { TelegramIo } from "../telegram-io.js";
 import type { StaffCommand } from "./callbacks.js";
+import type { StaffCards } from "./cards.js";
 import type { StaffMessage, StaffRenderer } from "./render.js";
 import type { StaffChatStore } from "./state.js";
 
@@ -15,6 +14,7 @@ export interface StaffDeps {
   service: StaffVisitService;
   renderer: StaffRenderer;
   store: StaffChatStore;
+  cards: StaffCards;
   io: TelegramIo;
   translator: Translator;
   logger: Logger;
@@ -113,7 +113,7 @@ export class StaffChat {
         case "open": {
           const visit = await service.get(staff, command.reference);
           await io.answer(query.id);
-          await this.sendCardTo(chatId, staff, visit);
+          await this.deps.cards.sendTo(chatId, staff, visit);
           return undefined;
         }
         case "card": {
@@ -223,50 +223,6 @@ export class StaffChat {
 
   async mode(chatId: number): Promise<"staff" | "citizen"> {
     return (await this.deps.store.load(chatId)).mode;
-  }
-
-  /**
-   * The visit request card for the worker (what the outbox relay sends for
-   * notify.visit_requested_staff), with a map pin when the citizen shared a location.
-   */
-  /** `signal` (the outbox's deadline) aborts the Bot API call, even while it waits in the throttle. */
-  async sendCard(input: { staffId: number; reference: string }, signal?: AbortSignal): Promise<{ messageId: string }> {
-    const staff = await this.deps.service.findById(input.staffId);
-    if (!staff?.active) throw new PermanentSendError("STAFF_NOT_FOUND", `staff ${input.staffId} not found or inactive`);
-    // Not on Telegram (any more): the relay sends the plain text by SMS instead.
-    if (staff.telegramChatId === null)
-      throw new RecipientUnreachableError(`staff ${input.staffId} has no Telegram chat`);
-    let visit: Awaited<ReturnType<StaffVisitService["get"]>>;
-    try {
-      visit = await this.deps.service.get(staff, input.reference);
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new PermanentSendError("VISIT_NOT_FOUND", err.message);
-      if (err instanceof ForbiddenError) throw new PermanentSendError("VISIT_FORBIDDEN", err.message);
-      throw err;
-    }
-    const messageId = await this.sendCardTo(Number(staff.telegramChatId), staff, visit, signal);
-    return { messageId: String(messageId) };
-  }
-
-  private async sendCardTo(
-    chatId: number,
-    staff: StaffMember,
-    visit: Awaited<ReturnType<StaffVisitService["get"]>>,
-    signal?: AbortSignal,
-  ): Promise<number> {
-    const card = this.deps.renderer.card(staff, visit);
-    const message = await this.deps.io.api.sendMessage(
-      chatId,
-      card.text,
-      { reply_markup: card.keyboard },
-      signal as GrammySignal,
-    );
-    if (visit.location) {
-      await this.deps.io.api.sendLocation(chatId, visit.location.latitude, visit.location.longitude, {
-        reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
-      });
-    }
-    return message.message_id;
   }
 
   private async refuse(

@@ -5,6 +5,8 @@ import type { Core } from "../../app/server.js";
 import { buildServer, createAppCore } from "../../app/server.js";
 import { createTelegram, type TelegramBot, type ThrottleSettings } from "../../bot/index.js";
 import type { Database } from "../../core/db/database.js";
+import { createCore } from "../../core/engine/index.js";
+import { StaffVisitService } from "../../core/services/staff-visits.js";
 import { BOT_INFO, TelegramDouble } from "./telegram-double.js";
 
 export const WEBHOOK_SECRET = "test-webhook-secret_1";
@@ -41,6 +43,15 @@ export interface TelegramAppOptions {
 }
 
 /**
+ * What createTelegram takes from its caller, for a bot built outside startTelegramApp: an engine
+ * of its own (as the server builds one) and the staff side's service.
+ */
+export function botCore(db: Pick<Database, "prisma" | "sql">, sessionIdleSeconds = 3600) {
+  const { engine } = createCore(db, { idleSeconds: { telegram: sessionIdleSeconds } });
+  return { engine, staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }) };
+}
+
+/**
  * The real HTTP server with the bot in webhook mode, talking to a Bot API double on 127.0.0.1,
  * wired as app/main.ts wires it: one core, so one step limit, for every channel.
  */
@@ -65,7 +76,8 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     sql: db.sql,
     logger,
     throttle: options.throttle ?? TEST_THROTTLE,
-    core,
+    engine: core.engine,
+    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, ...(options.clock ? { clock: options.clock } : {}) }),
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
