@@ -1,12 +1,14 @@
+import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../app/config.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
-import { createTelegram, startPolling } from "../bot/index.js";
+import { createBotSender, createTelegram, startPolling, telegramWebhook } from "../bot/index.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import type { Locale, Params } from "../core/domain/vocabulary.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { StaffVisitService } from "../core/services/staff-visits.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import {
   BOT_TOKEN,
@@ -300,6 +302,96 @@ describe("the webhook", () => {
     } finally {
       await restarted.close();
     }
+  });
+});
+
+describe("the webhook, under redelivery and start-up", () => {
+  it("processes an update posted 20 times at once, split across two instances, exactly once", async () => {
+    const { user } = await onboard("uz");
+    const other = await startTelegramApp(db, { double: tg.double });
+    try {
+      const there = new TelegramUser(other.app, tg.double, WEBHOOK_SECRET, user.user);
+      const update = user.textUpdate("/help");
+      const sentBefore = tg.double.callsOf("sendMessage", user.chatId).length;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? there : user).post(update)));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+      expect(tg.double.callsOf("sendMessage", user.chatId).length).toBe(sentBefore + 1);
+      expect(tg.double.last(user.chatId)?.text).toContain(translator.t("uz", "help.title"));
+      expect(await db.prisma.telegramUpdate.count({ where: { updateId: BigInt(Number(update.update_id)) } })).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("answers the webhook in time while the Bot API cannot be reached, and handles the update once it answers", async () => {
+    const double = await new TelegramDouble().start();
+    // getMe hangs: grammY would retry it for as long as it takes.
+    const held = double.hold((method) => method === "getMe");
+    const telegram = createTelegram({
+      config: { token: BOT_TOKEN, apiRoot: double.url },
+      prisma: db.prisma,
+      sql: db.sql,
+      logger: createLogger("silent"),
+      throttle: TEST_THROTTLE,
+      ...botCore(db),
+    });
+    const app = Fastify();
+    await app.register(telegramWebhook, { telegram, secret: WEBHOOK_SECRET, answerWithinMs: 300 });
+    await app.ready();
+    try {
+      await held.reached;
+      const user = new TelegramUser(app, double, WEBHOOK_SECRET, {
+        id: 4_900_001,
+        first_name: "Nodira",
+        language_code: "ru",
+      });
+      const startedAt = performance.now();
+      const res = await user.post(user.textUpdate("/start"));
+      expect(res.statusCode).toBe(200);
+      expect(performance.now() - startedAt).toBeLessThan(3_000);
+      expect(double.sentTexts(user.chatId)).toEqual([]);
+      held.release();
+      await vi.waitFor(() => expect(double.sentTexts(user.chatId)).toHaveLength(1), { timeout: 15_000 });
+      expect(double.sentTexts(user.chatId)[0]).toBe(translator.t("ru", "onboarding.share_contact"));
+    } finally {
+      held.release();
+      await app.close();
+      await double.close();
+    }
+  });
+});
+
+describe("commands", () => {
+  it("takes a command addressed to this bot by name, and reads anything else after a slash as text", async () => {
+    const { user } = await onboard("ru");
+    await user.press(translator.t("ru", "menu.item.help"));
+    const mention = "/menu@mahalla_connect_test_bot";
+    await user.post(
+      user.messageUpdate({ text: mention, entities: [{ type: "bot_command", offset: 0, length: mention.length }] }),
+    );
+    expect(user.screen()).toBe(translator.t("ru", "menu.title"));
+  });
+});
+
+describe("the worker's sender", () => {
+  it("sends notifications with the bot's retries and refuses a card for an unknown worker, without an engine", async () => {
+    const sender = createBotSender({
+      config: { token: BOT_TOKEN, apiRoot: tg.double.url },
+      staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }),
+      throttle: TEST_THROTTLE,
+    });
+    const chat = newUser("uz").chatId;
+    tg.double.failNext(
+      1,
+      { error_code: 429, description: "Too Many Requests: retry after 1", retry_after: 1 },
+      "sendMessage",
+    );
+    const sent = await sender.sendMessage(BigInt(chat), "Arizangiz koʻrib chiqildi.");
+    expect(tg.double.callsOf("sendMessage", chat).map((c) => c.errorCode ?? 200)).toEqual([429, 200]);
+    expect(sent.messageId).toBe(String(tg.double.last(chat)?.messageId));
+    await expect(sender.sendStaffVisitCard({ staffId: 987_654, reference: "V-1234-5678" })).rejects.toMatchObject({
+      code: "STAFF_NOT_FOUND",
+    });
   });
 });
 
