@@ -83,7 +83,8 @@ export interface Step<D extends FlowData, C = StepContext, O = Outcome<D>> {
 export interface ArrivalStep<D extends FlowData> extends Step<D, ArrivalContext, ArrivalOutcome<D>> {
   /**
    * What to do instead of asking when the answer is already known (a language the channel
-   * suggested): consulted whenever the step would be shown, i.e. when it took no valid answer.
+   * suggested): consulted when this step, on display or just begun, took no valid answer (a
+   * refused input, or an event that is no answer, such as a start).
    */
   skip?(ctx: ArrivalContext, data: D): ArrivalOutcome<D> | undefined | Promise<ArrivalOutcome<D> | undefined>;
 }
