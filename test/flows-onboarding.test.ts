@@ -136,3 +136,58 @@ describe("menu item 8: language", () => {
     expect(c.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
   });
 });
+
+describe("first contact: the onboarding flow's rules", () => {
+  it("does not count an answer sent before the language screen was ever shown", async () => {
+    const c = new Conversation(db, { phone: nextPhone() });
+    await c.say("hello");
+    expect(firstBody(c)).toEqual({ key: "onboarding.choose_language" });
+    expect(c.screen.error).toBeUndefined();
+    await c.say("hello");
+    await c.say("hello");
+    expect(c.screen.error).toEqual({ key: "errors.choose_option" });
+    expect(c.screen.end).toBe(false);
+    await c.pick(3);
+    expect(c.locale).toBe("ru");
+    expect(c.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
+  });
+
+  it("takes a contact shared on the language screen at once, in the language the citizen keeps on record", async () => {
+    const phone = nextPhone();
+    const ussd = new Conversation(db, { phone });
+    await ussd.start();
+    await ussd.pick(3);
+    const c = new Conversation(db, { telegramUserId: 555003n, telegramChatId: 555003n }, "telegram");
+    await c.start();
+    expect(firstBody(c)).toEqual({ key: "onboarding.choose_language" });
+    await c.send({ type: "contact", phone });
+    expect(c.locale).toBe("ru");
+    expect(c.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
+    const citizen = await db.prisma.citizen.findUniqueOrThrow({ where: { phone } });
+    expect([citizen.telegramUserId, citizen.locale]).toEqual([555003n, "ru"]);
+  });
+
+  it("gives a Telegram user the register already links, without a language, the one Telegram suggests", async () => {
+    const phone = nextPhone();
+    await db.prisma.citizen.create({ data: { phone, telegramUserId: 555004n, telegramChatId: 555004n } });
+    const c = new Conversation(
+      db,
+      { telegramUserId: 555004n, telegramChatId: 555004n, localeHint: "uz-Cyrl" },
+      "telegram",
+    );
+    await c.start();
+    expect(c.locale).toBe("uz-Cyrl");
+    expect(c.screen.options.map((o) => o.key)).toEqual(MAIN_MENU);
+    expect((await db.prisma.citizen.findUniqueOrThrow({ where: { phone } })).locale).toBe("uz-Cyrl");
+  });
+
+  it("lets a language chosen on an old button win over the one Telegram suggests", async () => {
+    const c = new Conversation(db, { telegramUserId: 555005n, telegramChatId: 555005n, localeHint: "ru" }, "telegram");
+    await c.send({ type: "choose", key: "uz" });
+    expect(c.screen.input).toEqual({ kind: "contact" });
+    expect(c.locale).toBe("uz");
+    await c.send({ type: "choose", key: "ru" });
+    expect(c.screen.error).toEqual({ key: "errors.share_contact" });
+    expect(c.locale).toBe("uz");
+  });
+});

@@ -1,10 +1,20 @@
 import { DomainError } from "../domain/errors.js";
 import type { Channel, FlowData, JsonValue, Locale, Text } from "../domain/vocabulary.js";
-import { isLocale, LOCALES } from "../domain/vocabulary.js";
 import type { CitizenRecord } from "../services/citizens.js";
 import type { Services } from "../services/index.js";
-import type { CitizenProfile, Flow, FlowId, Outcome, StepContext, StepInput, StepScreen } from "./flow.js";
-import { text } from "./flow.js";
+import type {
+  ArrivalContext,
+  ArrivalFlow,
+  ArrivalOutcome,
+  CitizenProfile,
+  Flow,
+  FlowId,
+  Outcome,
+  StepContext,
+  StepInput,
+  StepScreen,
+} from "./flow.js";
+import { profileOf, text } from "./flow.js";
 import type { RateLimiter } from "./rate-limit.js";
 import type { ClaimedSession, SessionState, SessionStore } from "./session-store.js";
 import type { ConversationEvent, Identity, Screen } from "./types.js";
@@ -13,6 +23,8 @@ export interface EngineOptions {
   services: Services;
   sessions: SessionStore;
   flows: Flow[];
+  /** What runs before the person is known with a language (core/flows/onboarding.ts). */
+  onboarding: ArrivalFlow;
   /** Idle time after which a session starts afresh (drafts survive in their own table). */
   idleSeconds: Record<Channel, number>;
   clock?: () => Date;
@@ -61,6 +73,9 @@ export interface StepReply {
 }
 
 type ResolvedRequest = Omit<StepRequest, "event"> & { event: ConversationEvent };
+
+/** What one step leaves: the session state to store, the screen, and the language it is shown in. */
+type Turn = { state: SessionState; screen: Screen; locale: Locale };
 
 const MAX_INVALID = 3;
 const MAX_HISTORY = 30;
@@ -160,16 +175,9 @@ export class ConversationEngine {
     // The loaded citizen is trusted only if it is the caller (identify checks), live session or not.
     const citizen = await this.identify(request, known);
 
-    let state: SessionState;
-    let screen: Screen;
-    let locale: Locale;
-    if (!citizen?.locale) {
-      ({ state, screen, locale } = await this.onboard(request, live?.state, citizen));
-    } else {
-      const profile = toProfile(citizen, citizen.locale);
-      ({ state, screen } = await this.advance(request, live?.state, profile, now));
-      locale = state.locale ?? profile.locale;
-    }
+    const { state, screen, locale } = citizen?.locale
+      ? await this.converse(request, live?.state, profileOf(citizen, citizen.locale), now)
+      : await this.onboard(request, live?.state, citizen, now);
     if (person) this.rememberLocale(person, locale);
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
     await this.options.sessions.save(
@@ -221,97 +229,63 @@ export class ConversationEngine {
   }
 
   /**
-   * First contact: choose the language (unless the channel suggested one), then, on Telegram,
-   * share the phone number. Then the conversation continues where the person was heading.
+   * Runs the onboarding flow's step for this event. The flow's own rules decide; the engine adds
+   * what it does for every flow: counting refusals in a row (an input sent before the person saw
+   * the screen is not one), the error line, and the limit of three.
    */
   private async onboard(
     request: ResolvedRequest,
     previous: SessionState | undefined,
-    citizen: Awaited<ReturnType<ConversationEngine["identify"]>>,
-  ): Promise<{ state: SessionState; screen: Screen; locale: Locale }> {
+    citizen: CitizenRecord | null,
+    now: Date,
+  ): Promise<Turn> {
     const { event, identity } = request;
-    const base: SessionState =
-      previous?.flow === "onboarding"
-        ? previous
-        : {
-            flow: "onboarding",
-            step: "language",
-            data: {},
-            history: [],
-            optionKeys: [],
-            invalid: 0,
-            pending: event.type === "start" && event.shortcut ? { shortcut: event.shortcut } : undefined,
-          };
-    let locale: Locale | undefined = base.locale ?? identity.localeHint;
-    const state: SessionState = { ...base, locale };
-
-    if (base.step === "language" && event.type === "choose" && isLocale(event.key)) {
-      locale = event.key;
-      state.locale = locale;
-      if (citizen) {
-        await this.options.services.citizens.setLocale(citizen.id, locale);
-        return this.afterOnboarding(request, state, { ...citizen, locale });
-      }
-      state.step = "contact";
-    } else if (event.type === "contact") {
-      const phone = event.phone;
-      const resolved = await this.options.services.citizens.findOrCreateForTelegram(
-        phone,
-        identity.telegramUserId,
-        identity.telegramChatId,
-      );
-      const chosen = locale ?? (isLocale(resolved.locale) ? resolved.locale : "uz");
-      if (!resolved.locale || resolved.locale !== chosen) {
-        await this.options.services.citizens.setLocale(resolved.id, chosen);
-      }
-      return this.afterOnboarding(request, { ...state, locale: chosen }, { ...resolved, locale: chosen });
-    } else if (base.step === "language" && locale && !citizen) {
-      // The channel suggested a language: go straight to identification.
-      state.step = "contact";
-    } else if (base.step === "language" && locale && citizen && identity.localeHint) {
-      await this.options.services.citizens.setLocale(citizen.id, locale);
-      return this.afterOnboarding(request, state, { ...citizen, locale });
+    const flow = this.options.onboarding;
+    const resumed = previous?.flow === flow.id && flow.steps[previous.step] ? previous : undefined;
+    const ctx: ArrivalContext = {
+      services: this.options.services,
+      channel: request.channel,
+      now,
+      identity,
+      citizen,
+      locale: resumed?.locale ?? identity.localeHint,
+    };
+    const base: SessionState = resumed ?? {
+      flow: flow.id,
+      ...(await flow.begin(ctx)),
+      history: [],
+      optionKeys: [],
+      invalid: 0,
+      pending: event.type === "start" && event.shortcut ? { shortcut: event.shortcut } : undefined,
+    };
+    const step = this.arrivalStep(base.step);
+    let outcome: ArrivalOutcome<FlowData> | undefined =
+      isInputEvent(event) && step.on ? await step.on(ctx, base.data, event) : undefined;
+    if (!outcome || "invalid" in outcome) outcome = (await step.skip?.(ctx, base.data)) ?? outcome;
+    if (outcome && "arrived" in outcome) {
+      // Known now, with a language: the conversation opens as a start would, where first contact was heading.
+      return this.converse({ ...request, event: { type: "start", ...base.pending } }, undefined, outcome.arrived, now);
     }
-
-    const invalid = isInputEvent(event) && base.step === state.step && previous?.flow === "onboarding";
-    state.invalid = invalid ? base.invalid + 1 : 0;
-    const shownLocale = locale ?? "uz";
+    const refused = outcome && "invalid" in outcome && resumed ? outcome.invalid : undefined;
+    const state: SessionState = {
+      ...base,
+      ...(outcome && "to" in outcome ? { step: outcome.to, data: outcome.data } : {}),
+      locale: ctx.locale,
+      invalid: refused ? base.invalid + 1 : 0,
+    };
+    const shownLocale = ctx.locale ?? "uz";
     if (state.invalid >= MAX_INVALID)
       return { state: resetState(state), screen: tooManyInvalid(), locale: shownLocale };
-    const screen =
-      state.step === "language"
-        ? languageScreen()
-        : ({
-            body: [text("onboarding.share_contact")],
-            options: [],
-            input: { kind: "contact" },
-            nav: { back: false, home: false },
-            end: false,
-          } satisfies Screen);
-    if (invalid) screen.error = text(state.step === "language" ? "errors.choose_option" : "errors.share_contact");
+    const screen = toScreen(await this.arrivalStep(state.step).screen(ctx, state.data), false, false);
+    if (refused) screen.error = refused;
     state.optionKeys = screen.options.map((o) => o.key);
     return { state, screen, locale: shownLocale };
   }
 
-  private async afterOnboarding(
-    request: ResolvedRequest,
-    state: SessionState,
-    citizen: {
-      id: number;
-      phone: string;
-      locale: Locale;
-      pinfl: string | null;
-      fullName: string | null;
-      mahallaId: number | null;
-    },
-  ) {
-    const profile = toProfile(citizen, citizen.locale);
-    const shortcut = state.pending?.shortcut;
-    const ctx = this.context(request.channel, profile, this.clock());
-    const next = shortcut
-      ? await this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, shortcut))
-      : await this.enterFlow(ctx, "menu");
-    return { ...next, state: { ...next.state, citizenId: citizen.id }, locale: citizen.locale };
+  private arrivalStep(id: string) {
+    const step = this.options.onboarding.steps[id];
+    if (!step) throw new Error(`flow "onboarding" has no step "${id}"`);
+    return step;
   }
 
   /** A dialled shortcut (*1146*3#) picks the main menu's option at that position. */
@@ -341,6 +315,17 @@ export class ConversationEngine {
       },
     };
     return ctx;
+  }
+
+  /** One step of a citizen known with a language; the answer is in the language the step leaves. */
+  private async converse(
+    request: ResolvedRequest,
+    previous: SessionState | undefined,
+    citizen: CitizenProfile,
+    now: Date,
+  ): Promise<Turn> {
+    const { state, screen } = await this.advance(request, previous, citizen, now);
+    return { state, screen, locale: state.locale ?? citizen.locale };
   }
 
   private async advance(
@@ -454,16 +439,6 @@ function toScreen(parts: StepScreen, canGoBack: boolean, canGoHome: boolean): Sc
   };
 }
 
-function languageScreen(): Screen {
-  return {
-    body: [text("onboarding.choose_language")],
-    options: LOCALES.map((l) => ({ key: l, label: text(`language.name.${l}`) })),
-    input: { kind: "choice" },
-    nav: { back: false, home: false },
-    end: false,
-  };
-}
-
 /** Where to turn instead: a place every citizen has, not a number that may not be set. */
 function tooManyInvalid(): Screen {
   return {
@@ -481,20 +456,6 @@ function resetState(state: SessionState): SessionState {
 
 const isInputEvent = (event: ConversationEvent): event is StepInput & ConversationEvent =>
   event.type === "choose" || event.type === "text" || event.type === "contact" || event.type === "location";
-
-function toProfile(
-  citizen: { id: number; phone: string; pinfl: string | null; fullName: string | null; mahallaId: number | null },
-  locale: Locale,
-): CitizenProfile {
-  return {
-    id: citizen.id,
-    phone: citizen.phone,
-    locale,
-    pinfl: citizen.pinfl,
-    fullName: citizen.fullName,
-    mahallaId: citizen.mahallaId,
-  };
-}
 
 /** Who a request comes from, as a session records its holder: the Telegram user, else the phone. */
 function ownerOf(identity: Identity): string {

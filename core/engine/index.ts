@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.js";
 import type { Channel } from "../domain/vocabulary.js";
-import { citizenFlows } from "../flows/index.js";
+import { citizenFlows, onboardingFlow } from "../flows/index.js";
 import { createServices, type Services } from "../services/index.js";
 import { ConversationEngine } from "./engine.js";
 import { MemoryRateLimiter } from "./rate-limit.js";
@@ -32,6 +32,7 @@ export function createCore(
     services,
     sessions,
     flows: citizenFlows,
+    onboarding: onboardingFlow,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),

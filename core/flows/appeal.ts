@@ -1,6 +1,7 @@
 import { defineFlow, option, text } from "../engine/flow.js";
-import { chosen, parseFreeText, parsePinflInput } from "./inputs.js";
-import { pinflKnown } from "./pinfl.js";
+import { chosen, parseFreeText } from "./inputs.js";
+import { pinflKnown, pinflStep } from "./pinfl.js";
+import { receiptStep } from "./receipt.js";
 
 type AppealData = { application: string | null; reason: string | null; reference: string | null };
 
@@ -28,16 +29,7 @@ export const appealFlow = defineFlow<AppealData>({
         return { to: next, data: { ...data, application: key } };
       },
     },
-    pinfl: {
-      screen: () => ({ body: [text("pinfl.prompt")], input: { kind: "text", format: "pinfl", maxLength: 14 } }),
-      async on(ctx, data, input) {
-        const parsed = parsePinflInput(input);
-        if (!parsed.ok) return { invalid: parsed.error };
-        // Stored as a claim whatever it is: the same answer for a PINFL the register knows or not.
-        await ctx.services.citizens.claimPinfl(ctx.citizen.id, parsed.value, ctx.now);
-        return { to: "reason", data };
-      },
-    },
+    pinfl: pinflStep((_ctx, data) => ({ to: "reason", data })),
     reason: {
       screen: () => ({ body: [text("appeal.enter_reason")], input: { kind: "text", format: "free", maxLength: 500 } }),
       on(_ctx, data, input) {
@@ -67,12 +59,6 @@ export const appealFlow = defineFlow<AppealData>({
         return { to: "done", data: { ...data, reference } };
       },
     },
-    done: {
-      screen: (_ctx, data) => ({
-        body: [text("appeal.filed", { reference: data.reference ?? "" })],
-        end: true,
-        noBack: true,
-      }),
-    },
+    done: receiptStep("appeal.filed"),
   },
 });

@@ -3,8 +3,9 @@ import type { FlowData, JsonValue, Param, Text } from "../domain/vocabulary.js";
 import type { Outcome, StepContext, StepInput } from "../engine/flow.js";
 import { defineFlow, option, text } from "../engine/flow.js";
 import { tashkentDay } from "../i18n/format.js";
-import { chosen, type Parsed, parseDay, parseFreeText, parseInteger, parsePinflInput } from "./inputs.js";
-import { pinflKnown } from "./pinfl.js";
+import { chosen, type Parsed, parseDay, parseFreeText, parseInteger } from "./inputs.js";
+import { pinflKnown, pinflStep } from "./pinfl.js";
+import { receiptStep } from "./receipt.js";
 
 type ApplyData = {
   benefitCode: string | null;
@@ -116,16 +117,7 @@ export const applyFlow = defineFlow<ApplyData>({
         return nextAfter(ctx, data, 0);
       },
     },
-    pinfl: {
-      screen: () => ({ body: [text("pinfl.prompt")], input: { kind: "text", format: "pinfl", maxLength: 14 } }),
-      async on(ctx, data, input) {
-        const parsed = parsePinflInput(input);
-        if (!parsed.ok) return { invalid: parsed.error };
-        // Stored as a claim whatever it is: the same answer for a PINFL the register knows or not.
-        await ctx.services.citizens.claimPinfl(ctx.citizen.id, parsed.value, ctx.now);
-        return nextAfter(ctx, data, 0);
-      },
-    },
+    pinfl: pinflStep((ctx, data) => nextAfter(ctx, data, 0)),
     question: {
       screen(_ctx, data) {
         const q = questionsFor(data.benefitCode ?? "")[data.question];
@@ -175,12 +167,6 @@ export const applyFlow = defineFlow<ApplyData>({
         return { to: "done", data: { ...data, reference } };
       },
     },
-    done: {
-      screen: (_ctx, data) => ({
-        body: [text("apply.submitted", { reference: data.reference ?? "" })],
-        end: true,
-        noBack: true,
-      }),
-    },
+    done: receiptStep("apply.submitted"),
   },
 });

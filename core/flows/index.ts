@@ -11,6 +11,8 @@ import { statusFlow } from "./status.js";
 import { visitFlow } from "./visit.js";
 
 export { MAIN_MENU } from "./menu.js";
+/** First contact: the language, and on Telegram the phone number, before any other flow. */
+export { onboardingFlow } from "./onboarding.js";
 
 /** Every citizen flow, one per capability. */
 export const citizenFlows: Flow[] = [

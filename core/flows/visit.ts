@@ -3,6 +3,7 @@ import type { JsonValue, Params } from "../domain/vocabulary.js";
 import { defineFlow, option, text } from "../engine/flow.js";
 import { chosen, parseFreeText } from "./inputs.js";
 import { emptyPick, type MahallaPick, mahallaSteps } from "./mahalla-picker.js";
+import { receiptStep } from "./receipt.js";
 
 type VisitData = MahallaPick & {
   reasonId: number | null;
@@ -120,12 +121,6 @@ export const visitFlow = defineFlow<VisitData>({
         return { to: "done", data: { ...data, reference } };
       },
     },
-    done: {
-      screen: (_ctx, data) => ({
-        body: [text("visit.booked", { reference: data.reference ?? "" })],
-        end: true,
-        noBack: true,
-      }),
-    },
+    done: receiptStep("visit.booked"),
   },
 });
