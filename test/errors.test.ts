@@ -2,10 +2,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { apiErrorHandler, HTTP_STATUS, toErrorAnswer } from "../app/api/errors.js";
+import { apiErrorHandler, toErrorAnswer } from "../app/api/errors.js";
 import { openDataPlugin } from "../app/open/plugin.js";
 import * as catalogue from "../core/domain/errors.js";
-import { AppError, ERROR_KINDS, type ErrorKind } from "../core/domain/errors.js";
+import { AppError, ERROR_KINDS, type ErrorKind, HTTP_STATUS } from "../core/domain/errors.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
 import type { RetryPolicy } from "../core/notifications/policy.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
@@ -54,6 +54,7 @@ describe("the error catalogue", () => {
       expect(error.name, name).toBe(name);
       expect(toErrorAnswer(error).status, name).toBe(status);
       expect(HTTP_STATUS[error.kind], name).toBe(status);
+      expect(error.statusCode, name).toBe(status);
       expect(toErrorAnswer(error).error).toMatchObject({ code: error.code, message: error.message });
     }
   });

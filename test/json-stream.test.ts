@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { httpStatusOf } from "../app/api/errors.js";
 import { jsonArrayRecords, MAX_JSON_ELEMENT_BYTES } from "../app/api/json-stream.js";
 import { AppError } from "../core/domain/errors.js";
 
@@ -26,7 +25,7 @@ async function refusal(body: string, l = limits): Promise<{ status: number; code
   try {
     await read(body, [], l);
   } catch (err) {
-    if (err instanceof AppError) return { status: httpStatusOf(err), code: err.code };
+    if (err instanceof AppError) return { status: err.statusCode, code: err.code };
     throw err;
   }
   throw new Error(`accepted: ${body.slice(0, 40)}`);

@@ -7,7 +7,6 @@ import { Translator } from "../../core/i18n/index.js";
 import { nextReleaseCut } from "../../core/opendata/measures.js";
 import { buildSnapshotFrom, type OpenDataSnapshot } from "../../core/opendata/publish.js";
 import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/source.js";
-import { openErrorHandler } from "../api/errors.js";
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
 import {
@@ -66,8 +65,6 @@ const withCsv = (schema: object) => ({
  */
 export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastify, options) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  // No release to serve answers 503 with a reason code, never a stack trace.
-  fastify.setErrorHandler(openErrorHandler);
   const clock = options.clock ?? (() => new Date());
   const translator = options.translator ?? new Translator();
   const source = options.source ?? prismaOpenDataSource(options.prisma);

@@ -4,8 +4,10 @@ import type { Text } from "./vocabulary.js";
 /**
  * The error catalogue: every error the product throws on purpose is declared here, once, with a
  * stable `code` (what clients and logs match on) and a `kind` (what sort of refusal it is). The
- * kind, not the class, decides how a front end answers: app/api/errors.ts turns it into an HTTP
- * status with one table, so a new error class cannot be forgotten there (ForbiddenError once was).
+ * kind, not the class, decides how a front end answers: HTTP_STATUS below turns it into a status,
+ * so no error handler can forget a class (app/api/errors.ts once forgot ForbiddenError and
+ * answered 500). Like Fastify's own errors they carry `statusCode`, so Fastify's default handler
+ * (the open data) answers them right too.
  * Send failures have their own base with `retryable` (core/notifications/senders.ts).
  */
 export const ERROR_KINDS = [
@@ -24,12 +26,27 @@ export const ERROR_KINDS = [
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
+/** The one table from kind to HTTP status. */
+export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
 /** Extra fields an error answer carries beside `code` and `message`, in the order they are sent. */
 export type ErrorDetails = Readonly<Record<string, unknown>>;
 
 export abstract class AppError extends Error {
   abstract readonly code: string;
   abstract readonly kind: ErrorKind;
+
+  get statusCode(): number {
+    return HTTP_STATUS[this.kind];
+  }
 
   /** Fields a client needs to act on the error (which field, which rows); none by default. */
   details(): ErrorDetails {
