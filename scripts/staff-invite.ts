@@ -4,8 +4,8 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../app/config.js";
 import { openDatabase } from "../core/db/database.js";
+import { ConflictError } from "../core/domain/errors.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
-import { ConflictError } from "../core/services/backoffice-errors.js";
 import { StaffService } from "../core/services/staff.js";
 
 const USAGE = "usage: npm run staff:invite -- --phone <+998XXXXXXXXX>";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CsvError, CsvParser, csvRecords } from "../app/api/csv.js";
+import { CsvParser, csvRecords } from "../app/api/csv.js";
+import { CsvError } from "../core/domain/errors.js";
 
 const parse = (text: string, chunk = text.length) => {
   const parser = new CsvParser();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlExecutor } from "../core/db/adapters.js";
-import { SessionBusyError, SqlSessionStore } from "../core/engine/session-store.js";
+import { SessionBusyError } from "../core/domain/errors.js";
+import { SqlSessionStore } from "../core/engine/session-store.js";
 import { postgresUrl } from "./support/database.js";
 import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 

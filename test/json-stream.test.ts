@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../app/api/errors.js";
 import { jsonArrayRecords, MAX_JSON_ELEMENT_BYTES } from "../app/api/json-stream.js";
+import { AppError } from "../core/domain/errors.js";
 
 const limits = { maxBytes: 64 * 1024 * 1024, maxItems: 1_000 };
 
@@ -25,7 +25,7 @@ async function refusal(body: string, l = limits): Promise<{ status: number; code
   try {
     await read(body, [], l);
   } catch (err) {
-    if (err instanceof ApiError) return { status: err.statusCode, code: err.code };
+    if (err instanceof AppError) return { status: err.statusCode, code: err.code };
     throw err;
   }
   throw new Error(`accepted: ${body.slice(0, 40)}`);

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { Type } from "typebox";
 import type { AppConfig } from "../app/config.js";
 import { type PrismaClient, prismaSql } from "../core/db/database.js";
+import { DeadlineError } from "../core/domain/errors.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { Locale } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
@@ -80,12 +81,6 @@ const TEXT = "text/plain; charset=utf-8";
 
 /** The apology's own lookup of the caller's language gets only this long. */
 const LOOKUP_DEADLINE_MS = 250;
-
-/** Thrown when a step or lookup outlives its deadline (it may still finish in the background). */
-class DeadlineError extends Error {
-  readonly code = "DEADLINE_EXCEEDED";
-  override name = "DeadlineError";
-}
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

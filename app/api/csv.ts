@@ -1,16 +1,5 @@
+import { CsvError, PayloadTooLargeError } from "../../core/domain/errors.js";
 import type { RawRecord, RowProblem } from "../../core/services/import-rows.js";
-
-/** The file itself is unusable (header, encoding, size, an unterminated quote): nothing is imported. */
-export class CsvError extends Error {
-  override name = "CsvError";
-  constructor(
-    readonly code: "CSV_HEADER" | "CSV_ENCODING" | "CSV_MALFORMED" | "PAYLOAD_TOO_LARGE" | "CSV_EMPTY",
-    message: string,
-    readonly statusCode = 400,
-  ) {
-    super(message);
-  }
-}
 
 /** A field longer than this is a runaway quote, not data. */
 const MAX_FIELD = 10_000;
@@ -169,7 +158,7 @@ export async function* csvRecords(
   try {
     for await (const chunk of source) {
       bytes += chunk.length;
-      if (bytes > maxBytes) throw new CsvError("PAYLOAD_TOO_LARGE", `the file is larger than ${maxBytes} bytes`, 413);
+      if (bytes > maxBytes) throw new PayloadTooLargeError(`the file is larger than ${maxBytes} bytes`);
       const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
       yield* take(parser.push(bytes === chunk.length ? text.replace(/^\uFEFF/, "") : text));
     }

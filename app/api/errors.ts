@@ -1,22 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { NotFoundError } from "../../core/domain/errors.js";
-import { IllegalTransitionError } from "../../core/services/applications.js";
-import { ConflictError, InvalidInputError } from "../../core/services/backoffice-errors.js";
-import { ImportRejectedError } from "../../core/services/import-rows.js";
+import { AppError } from "../../core/domain/errors.js";
 import { isUniqueViolation } from "../../core/services/references.js";
-import { CsvError } from "./csv.js";
-
-/** An error answer decided by a route: status, stable code, message. */
-export class ApiError extends Error {
-  override name = "ApiError";
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface ErrorPayload {
   code: string;
@@ -34,30 +18,8 @@ const FASTIFY_CODES: Record<string, string> = {
 
 /** Maps what a route threw to a status and the `{"error": {code, message}}` body. */
 export function toErrorAnswer(err: unknown): { status: number; error: ErrorPayload } {
-  if (err instanceof ApiError) return { status: err.statusCode, error: { code: err.code, message: err.message } };
-  if (err instanceof ImportRejectedError) {
-    return {
-      status: 422,
-      error: {
-        code: err.code,
-        message: err.message,
-        rows: err.rows,
-        invalidRows: err.invalidRows,
-        receivedRows: err.receivedRows,
-      },
-    };
-  }
-  if (err instanceof CsvError) return { status: err.statusCode, error: { code: err.code, message: err.message } };
-  if (err instanceof IllegalTransitionError) {
-    return { status: 409, error: { code: err.code, message: err.message, from: err.from, to: err.to } };
-  }
-  if (err instanceof NotFoundError) return { status: 404, error: { code: err.code, message: err.message } };
-  if (err instanceof ConflictError) return { status: 409, error: { code: err.code, message: err.message } };
-  if (err instanceof InvalidInputError) {
-    return {
-      status: 400,
-      error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) },
-    };
+  if (err instanceof AppError) {
+    return { status: err.statusCode, error: { code: err.code, message: err.message, ...err.details() } };
   }
   if (isUniqueViolation(err)) {
     return { status: 409, error: { code: "CONFLICT", message: "a concurrent change got there first; try again" } };

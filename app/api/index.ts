@@ -13,7 +13,7 @@ import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
 import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
-import { ApiError, apiErrorHandler } from "./errors.js";
+import { apiErrorHandler } from "./errors.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
@@ -143,5 +143,3 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
 
   app.get("/docs/json", { schema: { hide: true } }, async () => (app as unknown as FastifyInstance).swagger());
 };
-
-export { ApiError };

@@ -1,5 +1,5 @@
+import { InvalidInputError, PayloadTooLargeError } from "../../core/domain/errors.js";
 import type { RawRecord } from "../../core/services/import-rows.js";
-import { ApiError } from "./errors.js";
 
 /** One array element longer than this is not a record of any import. */
 export const MAX_JSON_ELEMENT_BYTES = 1024 * 1024;
@@ -15,7 +15,7 @@ enum B {
 }
 
 const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-const invalid = (message: string) => new ApiError(400, "INVALID_JSON", message);
+const invalid = (message: string) => new InvalidInputError("INVALID_JSON", message);
 
 /**
  * The elements of a JSON array read from a byte stream as it arrives, each parsed on its own: a
@@ -59,7 +59,7 @@ export async function* jsonArrayRecords(
     }
     row++;
     if (row > limits.maxItems) {
-      throw new ApiError(413, "PAYLOAD_TOO_LARGE", `the import has more than ${limits.maxItems} rows`);
+      throw new PayloadTooLargeError(`the import has more than ${limits.maxItems} rows`);
     }
     const data = value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
     return { row, data: data as Record<string, unknown> };
@@ -69,7 +69,7 @@ export async function* jsonArrayRecords(
     const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
     bytes += chunk.length;
     if (bytes > limits.maxBytes) {
-      throw new ApiError(413, "PAYLOAD_TOO_LARGE", `the body is larger than ${limits.maxBytes} bytes`);
+      throw new PayloadTooLargeError(`the body is larger than ${limits.maxBytes} bytes`);
     }
     let start = inElement ? 0 : -1;
     const out: RawRecord[] = [];

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { InvalidInputError } from "../../core/domain/errors.js";
 import { normalizeUzPhone } from "../../core/domain/phone.js";
 import { OUTBOX_STATUSES } from "../../core/notifications/delivery.js";
-import { InvalidInputError } from "../../core/services/backoffice-errors.js";
 import type { ApiContext } from "./context.js";
 import {
   errorResponses,

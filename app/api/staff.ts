@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { InvalidInputError } from "../../core/domain/errors.js";
 import { normalizeUzPhone } from "../../core/domain/phone.js";
 import { LOCALES } from "../../core/domain/vocabulary.js";
-import { InvalidInputError } from "../../core/services/backoffice-errors.js";
 import { STAFF_ROLES } from "../../core/services/staff.js";
 import type { ApiContext } from "./context.js";
 import { errorResponses, Names, NullableTimestamp, Phone, Timestamp, wire } from "./schemas.js";

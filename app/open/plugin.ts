@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
+import { ReleaseUnavailableError, UnsafeReleaseError } from "../../core/domain/errors.js";
 import { isLocale, LOCALES, type Locale, type Names } from "../../core/domain/vocabulary.js";
 import { Translator } from "../../core/i18n/index.js";
 import { nextReleaseCut } from "../../core/opendata/measures.js";
-import { buildSnapshotFrom, type OpenDataSnapshot, UnsafeReleaseError } from "../../core/opendata/publish.js";
+import { buildSnapshotFrom, type OpenDataSnapshot } from "../../core/opendata/publish.js";
 import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/source.js";
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
@@ -51,15 +52,6 @@ export const RETRY_MS = 5 * 60_000;
 
 /** A turn of the event loop between solver runs, so USSD and the bot keep answering during an audit. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** No release to serve (none computed yet could be published): 503, never a stack trace. */
-class ReleaseUnavailable extends Error {
-  readonly statusCode = 503;
-  readonly code = "RELEASE_UNAVAILABLE";
-  constructor() {
-    super("no open-data release can be published right now");
-  }
-}
 
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const withCsv = (schema: object) => ({
@@ -108,7 +100,7 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       release = await cache.get();
     } catch {
       reply.header("retry-after", String(RETRY_MS / 1000));
-      throw new ReleaseUnavailable();
+      throw new ReleaseUnavailableError();
     }
     const { data, expiresAt } = release;
     const maxAge = Math.max(0, Math.ceil((expiresAt - clock().getTime()) / 1000));

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
+import { SessionBusyError, SessionLeaseLostError } from "../domain/errors.js";
 import type { Channel, FlowData, JsonValue, Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 import type { CitizenRecord } from "../services/citizens.js";
@@ -78,22 +79,6 @@ export interface SessionStore {
   claim(channel: Channel, sessionKey: string, phone?: string): Promise<ClaimedSession>;
   save(session: SessionWrite, lease: string): Promise<void>;
   release(channel: Channel, sessionKey: string, lease: string): Promise<void>;
-}
-
-/** Another request held the session for longer than a step may take: this copy gives up. */
-export class SessionBusyError extends Error {
-  constructor() {
-    super("the conversation session is held by another request");
-    this.name = "SessionBusyError";
-  }
-}
-
-/** The step's lease ran out and another request took the session: this step's answer is not stored. */
-export class SessionLeaseLostError extends Error {
-  constructor() {
-    super("the conversation session lease was lost before the step was saved");
-    this.name = "SessionLeaseLostError";
-  }
 }
 
 interface SessionRow {

@@ -7,6 +7,7 @@ import {
   type LogSink,
   PermanentSendError,
   RecipientUnreachableError,
+  SendError,
   type SmsSender,
   silentLog,
   type TelegramSender,
@@ -256,7 +257,8 @@ export class NotificationDelivery {
 
   private async failed(row: OutboxRow, attempt: number, err: unknown): Promise<DeliveryOutcome> {
     const error = describeSendError(err);
-    const permanent = err instanceof PermanentSendError || err instanceof RecipientUnreachableError;
+    // Anything that is not a SendError (a bug, a driver error) is retried: it may be passing.
+    const permanent = err instanceof SendError && !err.retryable;
     if (permanent || attempt >= this.policy.maxAttempts) return this.giveUp(row, attempt, error);
     const nextAttemptAt = new Date(this.clock().getTime() + backoffDelay(this.policy, attempt));
     await this.prisma.outbox.updateMany({

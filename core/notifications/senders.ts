@@ -42,9 +42,19 @@ export interface TelegramSender {
   ): Promise<{ messageId: string | number }>;
 }
 
+/**
+ * Why a provider did not take a message. `retryable` alone decides what the relay and the queue do
+ * with the row: try again later with backoff, or give up on it (dead letter).
+ */
+export abstract class SendError extends Error {
+  abstract readonly code: string;
+  abstract readonly retryable: boolean;
+}
+
 /** A failure that will not go away by retrying (invalid number, blacklisted): the row goes dead. */
-export class PermanentSendError extends Error {
+export class PermanentSendError extends SendError {
   override name = "PermanentSendError";
+  readonly retryable = false;
   constructor(
     readonly code: string,
     message: string = code,
@@ -54,8 +64,9 @@ export class PermanentSendError extends Error {
 }
 
 /** A failure worth retrying later (network, provider outage, rate limit, insufficient balance). */
-export class TransientSendError extends Error {
+export class TransientSendError extends SendError {
   override name = "TransientSendError";
+  readonly retryable = true;
   constructor(
     readonly code: string,
     message: string = code,
@@ -64,10 +75,14 @@ export class TransientSendError extends Error {
   }
 }
 
-/** This channel cannot reach the recipient (Telegram: bot blocked); another channel may. */
-export class RecipientUnreachableError extends Error {
+/**
+ * This channel cannot reach the recipient (Telegram: bot blocked); another channel may, so delivery
+ * falls back to SMS where it can. Retrying the same channel would not help.
+ */
+export class RecipientUnreachableError extends SendError {
   override name = "RecipientUnreachableError";
   readonly code = "RECIPIENT_UNREACHABLE";
+  readonly retryable = false;
 }
 
 /** The short, stable text stored in Outbox.lastError for a failure. */

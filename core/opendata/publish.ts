@@ -1,3 +1,4 @@
+import { UnsafeReleaseError } from "../domain/errors.js";
 import type { Names } from "../domain/vocabulary.js";
 import {
   Aggregation,
@@ -84,17 +85,6 @@ export interface ReleaseAudit {
   narrowestInterval: number;
   /** Cells published as zero because their district has no mahalla in the register. */
   structuralZeros: number;
-}
-
-/** A release that no amount of further suppression made safe: it is not published. */
-export class UnsafeReleaseError extends Error {
-  constructor(
-    message: string,
-    readonly cells: string[],
-  ) {
-    super(message);
-    this.name = "UnsafeReleaseError";
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
-import { DomainError, NotFoundError } from "../domain/errors.js";
+import { ConflictError, DomainError, IllegalTransitionError, NotFoundError } from "../domain/errors.js";
 import {
   APPEAL_WINDOW_DAYS,
   type ApplicationStatus,
@@ -9,7 +9,6 @@ import {
 } from "../domain/statuses.js";
 import type { Channel, FlowData, Locale, Names } from "../domain/vocabulary.js";
 import { audit, notifyCitizen } from "../notifications/outbox.js";
-import { ConflictError } from "./backoffice-errors.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 
@@ -72,18 +71,6 @@ const summaryOf = (row: SummaryRow): ApplicationSummary => ({
   benefit: namesOf(row),
   submittedAt: new Date(row.submittedMs),
 });
-
-/** Thrown for a status change the life cycle does not allow (the API answers 409). */
-export class IllegalTransitionError extends Error {
-  override name = "IllegalTransitionError";
-  readonly code = "ILLEGAL_TRANSITION";
-  constructor(
-    readonly from: ApplicationStatus,
-    readonly to: ApplicationStatus,
-  ) {
-    super(`an application cannot go from ${from} to ${to}`);
-  }
-}
 
 /** A person applies for a handful of benefits at most; more in one day is a script or a mistake. */
 export const MAX_APPLICATIONS_PER_DAY = 5;

@@ -1,11 +1,10 @@
 import type { Prisma, PrismaClient } from "../db/database.js";
-import { NotFoundError } from "../domain/errors.js";
+import { ConflictError, NotFoundError } from "../domain/errors.js";
 import type { ApplicationStatus, VisitStatus } from "../domain/statuses.js";
 import type { Names } from "../domain/vocabulary.js";
 import type { OutboxStatus } from "../notifications/delivery.js";
 import { audit } from "../notifications/outbox.js";
 import { NotificationRenderer } from "../notifications/render.js";
-import { ConflictError } from "./backoffice-errors.js";
 import { namesOf } from "./names.js";
 
 export interface Page<T> {

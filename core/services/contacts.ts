@@ -1,10 +1,9 @@
 import { Prisma } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../db/database.js";
-import { NotFoundError } from "../domain/errors.js";
+import { InvalidInputError, NotFoundError } from "../domain/errors.js";
 import { formatUzPhone, normalizeUzPhone } from "../domain/phone.js";
 import type { Names } from "../domain/vocabulary.js";
 import { audit } from "../notifications/outbox.js";
-import { InvalidInputError } from "./backoffice-errors.js";
 import { namesOf } from "./names.js";
 
 /**

@@ -1,3 +1,4 @@
+import { ImportRejectedError, type RowError, type RowProblem } from "../domain/errors.js";
 import { normalizeUzPhone } from "../domain/phone.js";
 import { validatePinfl } from "../domain/pinfl.js";
 
@@ -12,33 +13,10 @@ export interface RawRecord {
   problems?: RowProblem[];
 }
 
-export interface RowProblem {
-  field: string | null;
-  code: string;
-  message: string;
-}
-
-export interface RowError {
-  row: number;
-  line?: number;
-  problems: RowProblem[];
-}
+export type { RowError, RowProblem };
 
 /** At most this many invalid rows are listed in a rejection; the count covers all of them. */
 export const MAX_LISTED_ROW_ERRORS = 200;
-
-/** An import with at least one bad row: nothing was written. */
-export class ImportRejectedError extends Error {
-  override name = "ImportRejectedError";
-  readonly code = "IMPORT_REJECTED";
-  constructor(
-    readonly rows: RowError[],
-    readonly invalidRows: number,
-    readonly receivedRows: number,
-  ) {
-    super(`${invalidRows} of ${receivedRows} rows are invalid; nothing was imported`);
-  }
-}
 
 /** Collects row problems while an import is read, and rejects it as a whole at the end. */
 export class RowErrors {

@@ -4,7 +4,7 @@ import { type AuditEntry, auditMany } from "../notifications/outbox.js";
 import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./import-rows.js";
 
 export type { RawRecord, RowError, RowProblem } from "./import-rows.js";
-export { ImportRejectedError, recordsOf } from "./import-rows.js";
+export { recordsOf } from "./import-rows.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
 

@@ -1,10 +1,9 @@
 import { randomInt } from "node:crypto";
 import type { PrismaClient } from "../db/database.js";
-import { NotFoundError } from "../domain/errors.js";
+import { ConflictError, InvalidInputError, NotFoundError } from "../domain/errors.js";
 import type { Locale, Names } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 import { audit } from "../notifications/outbox.js";
-import { ConflictError, InvalidInputError } from "./backoffice-errors.js";
 import { isUniqueViolation } from "./references.js";
 // The bot redeems codes (linkTelegram in staff-visits.ts); both sides must hash them the same way.
 import { hashInviteCode, INVITE_TTL_HOURS } from "./staff-visits.js";
