@@ -1,4 +1,4 @@
-import type { RawRecord, RowProblem } from "../../core/services/import-rows.js";
+import type { RawRecord, RowProblem } from "../../core/services/imports/rows.js";
 
 /** The file itself is unusable (header, encoding, size, an unterminated quote): nothing is imported. */
 export class CsvError extends Error {

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError } from "../../core/domain/errors.js";
 import { IllegalTransitionError } from "../../core/services/applications.js";
 import { ConflictError, InvalidInputError } from "../../core/services/backoffice-errors.js";
-import { ImportRejectedError } from "../../core/services/import-rows.js";
+import { ImportRejectedError } from "../../core/services/imports/rows.js";
 import { isUniqueViolation } from "../../core/services/references.js";
 import { CsvError } from "./csv.js";
 

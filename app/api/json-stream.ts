@@ -1,4 +1,4 @@
-import type { RawRecord } from "../../core/services/import-rows.js";
+import type { RawRecord } from "../../core/services/imports/rows.js";
 import { ApiError } from "./errors.js";
 
 /** One array element longer than this is not a record of any import. */

@@ -1,5 +1,5 @@
-import { normalizeUzPhone } from "../domain/phone.js";
-import { validatePinfl } from "../domain/pinfl.js";
+import { normalizeUzPhone } from "../../domain/phone.js";
+import { validatePinfl } from "../../domain/pinfl.js";
 
 /** One input record of an import: a CSV line or a JSON array element. */
 export interface RawRecord {

@@ -1,16 +1,8 @@
-import type { PrismaClient, Tx } from "../db/database.js";
-import type { Names } from "../domain/vocabulary.js";
-import { type AuditEntry, auditMany, outboxData, type Recipient } from "../notifications/outbox.js";
-import {
-  IMPORT_TX,
-  type RawRecord,
-  RowErrors,
-  type RowProblem,
-  RowReader,
-  readerFor,
-  yieldToOthers,
-} from "./import-rows.js";
-import { shortNamesOf } from "./names.js";
+import type { PrismaClient, Tx } from "../../db/database.js";
+import type { Names } from "../../domain/vocabulary.js";
+import { type AuditEntry, auditMany, outboxData, type Recipient } from "../../notifications/outbox.js";
+import { shortNamesOf } from "../names.js";
+import { IMPORT_TX, type RawRecord, RowErrors, type RowProblem, RowReader, readerFor, yieldToOthers } from "./rows.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
 

@@ -1,10 +1,10 @@
-import type { PrismaClient } from "../db/database.js";
-import { LOCALES, type Locale } from "../domain/vocabulary.js";
-import { type AuditEntry, auditMany } from "../notifications/outbox.js";
-import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./import-rows.js";
+import type { PrismaClient } from "../../db/database.js";
+import { LOCALES, type Locale } from "../../domain/vocabulary.js";
+import { type AuditEntry, auditMany } from "../../notifications/outbox.js";
+import { IMPORT_TX, inChunks, type RawRecord, RowErrors, RowReader, readerFor, yieldToOthers } from "./rows.js";
 
-export type { RawRecord, RowError, RowProblem } from "./import-rows.js";
-export { ImportRejectedError, recordsOf } from "./import-rows.js";
+export type { RawRecord, RowError, RowProblem } from "./rows.js";
+export { ImportRejectedError, recordsOf } from "./rows.js";
 
 type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
 
