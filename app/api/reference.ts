@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { importMahallas } from "../../core/services/imports/beneficiaries.js";
+import { importMahallas } from "../../core/services/imports/mahallas.js";
 import { type ApiContext, IMPORT_BODY_LIMIT } from "./context.js";
 import { csvBody, importRecords } from "./import-body.js";
 import { errorResponses, Names, NullableInteger, NullableString, PageOf, PageQuery, wire } from "./schemas.js";

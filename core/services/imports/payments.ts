@@ -1,15 +1,13 @@
 import type { PrismaClient, Tx } from "../../db/database.js";
 import type { Names } from "../../domain/vocabulary.js";
-import { type AuditEntry, auditMany, outboxData, type Recipient } from "../../notifications/outbox.js";
+import { type AuditEntry, outboxData, type Recipient } from "../../notifications/outbox.js";
 import { shortNamesOf } from "../names.js";
-import { IMPORT_TX, type RawRecord, RowErrors, type RowProblem, RowReader, readerFor, yieldToOthers } from "./rows.js";
-
-type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
+import { EXTERNAL_ID, EXTERNAL_ID_HINT, type ImportPart, type Records, runImport } from "./pipeline.js";
+import { type RawRecord, RowReader } from "./rows.js";
 
 /** Rows looked up and written per round trip. */
 export const PAYMENT_BATCH = 1_000;
 
-const EXTERNAL_ID = /^[0-9A-Za-z][0-9A-Za-z._:/-]{0,63}$/;
 const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 export interface PaymentImportResult {
@@ -44,7 +42,6 @@ interface ParsedPayment {
   amountTiyin: bigint;
   period: string;
   creditedAt: Date;
-  problems: RowProblem[];
 }
 
 /** so'm with up to two decimals ("1250000", "1 250 000,50") to tiyin. */
@@ -54,12 +51,11 @@ export function parseSum(text: string): bigint | null {
   return BigInt(m[1] as string) * 100n + BigInt((m[2] ?? "0").padEnd(2, "0"));
 }
 
-function parsePayment(record: RawRecord): ParsedPayment | { record: RawRecord; problems: RowProblem[] } {
-  const r = readerFor(record);
+function parsePayment(record: RawRecord, r: RowReader): ParsedPayment | undefined {
   const externalId = r.text("externalId", {
     required: true,
     pattern: EXTERNAL_ID,
-    hint: "externalId must be 1–64 letters, digits or . _ : / -",
+    hint: `externalId ${EXTERNAL_ID_HINT}`,
   });
   const citizenExternalId = r.text("citizenExternalId", {
     pattern: EXTERNAL_ID,
@@ -96,7 +92,7 @@ function parsePayment(record: RawRecord): ParsedPayment | { record: RawRecord; p
     r.note("citizenExternalId", "REQUIRED", "identify the recipient by citizenExternalId, phone or pinfl");
   }
   if (r.problems.length > 0 || !externalId || !benefitCode || !period || !creditedAt || amountTiyin === undefined) {
-    return { record, problems: r.problems };
+    return undefined;
   }
   return {
     record,
@@ -109,7 +105,6 @@ function parsePayment(record: RawRecord): ParsedPayment | { record: RawRecord; p
     amountTiyin,
     period,
     creditedAt,
-    problems: [],
   };
 }
 
@@ -119,21 +114,11 @@ interface CitizenRow extends Recipient {
   pinfl: string | null;
 }
 
-/**
- * Social-card payments from the agency, idempotent by external id: a payment already imported
- * with the same data is skipped, with the same data under the same id nothing changes, and no
- * second notification is queued (the Outbox dedupe key is `payment:<externalId>`). The input is
- * read once, in batches: each batch of rows is checked against the database as it arrives and
- * kept only in compact form. If any row is bad the import is refused whole and nothing is
- * written; otherwise the payments and their notifications are written batch by batch, each batch
- * in one transaction. (A crash midway leaves whole batches written; sending the import again
- * completes it, as it is idempotent.)
- */
-export async function importPayments(
+async function paymentPart(
   prisma: PrismaClient,
-  records: Records,
   actor: string,
-): Promise<PaymentImportResult> {
+  result: PaymentImportResult,
+): Promise<ImportPart<ParsedPayment, PaymentPlan>> {
   const benefits = new Map(
     (
       await prisma.benefitType.findMany({
@@ -143,157 +128,144 @@ export async function importPayments(
   );
   // Short names keep a payment SMS within its segments.
   const benefitNames = new Map([...benefits.values()].map((b) => [b.id, shortNamesOf(b)]));
-  const errors = new RowErrors();
-  const plans: PaymentPlan[] = [];
   const recipients = new Map<number, CitizenRow>();
   const inFile = new Map<string, { row: number; fingerprint: string }>();
-  let received = 0;
-  let duplicates = 0;
-  let batch: ParsedPayment[] = [];
-
-  const checkBatch = async () => {
-    const current = batch;
-    batch = [];
-    if (current.length === 0) return;
-    const select = {
-      id: true,
-      externalId: true,
-      phone: true,
-      pinfl: true,
-      telegramChatId: true,
-      locale: true,
-    } as const;
-    const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
-    const [byExt, byPhone, byPinfl, cards, existing] = await Promise.all([
-      prisma.citizen.findMany({
-        where: { externalId: { in: unique(current.map((p) => p.citizenExternalId)) } },
-        select,
-      }),
-      // Only the register's links: a phone the register gave a beneficiary, the register's PINFL
-      // (never one a caller typed, which is kept in claimedPinfl).
-      prisma.citizen.findMany({
-        where: { phone: { in: unique(current.map((p) => p.phone)) }, externalId: { not: null } },
-        select,
-      }),
-      prisma.citizen.findMany({ where: { pinfl: { in: unique(current.map((p) => p.pinfl)) } }, select }),
-      prisma.socialCard.findMany({
-        where: { externalId: { in: unique(current.map((p) => p.cardExternalId)) } },
-        select: { id: true, externalId: true, citizenId: true },
-      }),
-      prisma.payment.findMany({ where: { externalId: { in: current.map((p) => p.externalId) } } }),
-    ]);
-    const extMap = new Map(byExt.map((c) => [c.externalId as string, c]));
-    const phoneMap = new Map(byPhone.map((c) => [c.phone, c]));
-    const pinflMap = new Map(byPinfl.map((c) => [c.pinfl as string, c]));
-    const cardMap = new Map(cards.map((c) => [c.externalId, c]));
-    const existingMap = new Map(existing.map((p) => [p.externalId, p]));
-    for (const p of current) {
-      const r = new RowReader({});
-      const found = [
-        p.citizenExternalId !== undefined
-          ? { field: "citizenExternalId", citizen: extMap.get(p.citizenExternalId) }
-          : null,
-        p.phone !== undefined ? { field: "phone", citizen: phoneMap.get(p.phone) } : null,
-        p.pinfl !== undefined ? { field: "pinfl", citizen: pinflMap.get(p.pinfl) } : null,
-      ].filter((f) => f !== null);
-      for (const f of found) {
-        if (!f.citizen) r.note(f.field, "CITIZEN_NOT_FOUND", `no beneficiary of the register with this ${f.field}`);
-      }
-      const ids = new Set(found.flatMap((f) => (f.citizen ? [f.citizen.id] : [])));
-      if (ids.size > 1) r.note(null, "CITIZEN_MISMATCH", "citizenExternalId, phone and pinfl name different citizens");
-      const citizen = found.find((f) => f.citizen)?.citizen;
-      const benefit = benefits.get(p.benefitCode);
-      if (!benefit) r.note("benefitCode", "UNKNOWN_BENEFIT", `no benefit type ${p.benefitCode}`);
-      let cardId: number | null = null;
-      if (p.cardExternalId !== undefined) {
-        const card = cardMap.get(p.cardExternalId);
-        if (!card) r.note("cardExternalId", "CARD_NOT_FOUND", `no social card ${p.cardExternalId}`);
-        else if (citizen && card.citizenId !== citizen.id) {
-          r.note("cardExternalId", "CARD_OWNER_MISMATCH", "the card belongs to another citizen");
-        } else cardId = card.id;
-      }
-      if (r.problems.length > 0 || !citizen || !benefit) {
-        errors.add(p.record, r.problems);
-        continue;
-      }
-      const plan: PaymentPlan = {
-        externalId: p.externalId,
-        citizenId: citizen.id,
-        cardId,
-        benefitTypeId: benefit.id,
-        amountTiyin: p.amountTiyin,
-        period: p.period,
-        creditedAt: p.creditedAt,
-      };
-      const before = existingMap.get(p.externalId);
-      if (before) {
-        const same =
-          before.citizenId === plan.citizenId &&
-          before.benefitTypeId === plan.benefitTypeId &&
-          before.amountTiyin === plan.amountTiyin &&
-          before.period === plan.period &&
-          before.creditedAt.getTime() === plan.creditedAt.getTime() &&
-          (plan.cardId === null || before.cardId === plan.cardId);
-        if (same) duplicates++;
+  return {
+    read(record, reader) {
+      const parsed = parsePayment(record, reader);
+      if (!parsed) return undefined;
+      const fingerprint = [
+        parsed.citizenExternalId,
+        parsed.phone,
+        parsed.pinfl,
+        parsed.cardExternalId,
+        parsed.benefitCode,
+        parsed.amountTiyin,
+        parsed.period,
+        parsed.creditedAt.getTime(),
+      ].join("|");
+      const seen = inFile.get(parsed.externalId);
+      if (seen) {
+        if (seen.fingerprint === fingerprint) result.duplicates++;
         else {
-          errors.add(p.record, [
-            {
-              field: "externalId",
-              code: "CONFLICT",
-              message: `payment ${p.externalId} was already imported with different data`,
-            },
-          ]);
+          reader.note(
+            "externalId",
+            "DUPLICATE_IN_FILE",
+            `externalId ${parsed.externalId} appears in row ${seen.row} with other data`,
+          );
         }
-        continue;
+        return undefined;
       }
-      recipients.set(citizen.id, citizen);
-      plans.push(plan);
-    }
-  };
+      inFile.set(parsed.externalId, { row: record.row, fingerprint });
+      return parsed;
+    },
 
-  for await (const record of records) {
-    received++;
-    const parsed = parsePayment(record);
-    if (!("externalId" in parsed)) {
-      errors.add(record, parsed.problems);
-      continue;
-    }
-    const fingerprint = [
-      parsed.citizenExternalId,
-      parsed.phone,
-      parsed.pinfl,
-      parsed.cardExternalId,
-      parsed.benefitCode,
-      parsed.amountTiyin,
-      parsed.period,
-      parsed.creditedAt.getTime(),
-    ].join("|");
-    const seen = inFile.get(parsed.externalId);
-    if (seen) {
-      if (seen.fingerprint === fingerprint) duplicates++;
-      else {
-        errors.add(record, [
-          {
-            field: "externalId",
-            code: "DUPLICATE_IN_FILE",
-            message: `externalId ${parsed.externalId} appears in row ${seen.row} with other data`,
-          },
-        ]);
+    // Each batch of rows is checked against the database as it arrives and kept only as plans.
+    resolveEvery: PAYMENT_BATCH,
+
+    async resolve(current, reject) {
+      const select = {
+        id: true,
+        externalId: true,
+        phone: true,
+        pinfl: true,
+        telegramChatId: true,
+        locale: true,
+      } as const;
+      const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
+      const [byExt, byPhone, byPinfl, cards, existing] = await Promise.all([
+        prisma.citizen.findMany({
+          where: { externalId: { in: unique(current.map((p) => p.citizenExternalId)) } },
+          select,
+        }),
+        // Only the register's links: a phone the register gave a beneficiary, the register's PINFL
+        // (never one a caller typed, which is kept in claimedPinfl).
+        prisma.citizen.findMany({
+          where: { phone: { in: unique(current.map((p) => p.phone)) }, externalId: { not: null } },
+          select,
+        }),
+        prisma.citizen.findMany({ where: { pinfl: { in: unique(current.map((p) => p.pinfl)) } }, select }),
+        prisma.socialCard.findMany({
+          where: { externalId: { in: unique(current.map((p) => p.cardExternalId)) } },
+          select: { id: true, externalId: true, citizenId: true },
+        }),
+        prisma.payment.findMany({ where: { externalId: { in: current.map((p) => p.externalId) } } }),
+      ]);
+      const extMap = new Map(byExt.map((c) => [c.externalId as string, c]));
+      const phoneMap = new Map(byPhone.map((c) => [c.phone, c]));
+      const pinflMap = new Map(byPinfl.map((c) => [c.pinfl as string, c]));
+      const cardMap = new Map(cards.map((c) => [c.externalId, c]));
+      const existingMap = new Map(existing.map((p) => [p.externalId, p]));
+      const plans: PaymentPlan[] = [];
+      for (const p of current) {
+        const r = new RowReader({});
+        const found = [
+          p.citizenExternalId !== undefined
+            ? { field: "citizenExternalId", citizen: extMap.get(p.citizenExternalId) }
+            : null,
+          p.phone !== undefined ? { field: "phone", citizen: phoneMap.get(p.phone) } : null,
+          p.pinfl !== undefined ? { field: "pinfl", citizen: pinflMap.get(p.pinfl) } : null,
+        ].filter((f) => f !== null);
+        for (const f of found) {
+          if (!f.citizen) r.note(f.field, "CITIZEN_NOT_FOUND", `no beneficiary of the register with this ${f.field}`);
+        }
+        const ids = new Set(found.flatMap((f) => (f.citizen ? [f.citizen.id] : [])));
+        if (ids.size > 1)
+          r.note(null, "CITIZEN_MISMATCH", "citizenExternalId, phone and pinfl name different citizens");
+        const citizen = found.find((f) => f.citizen)?.citizen;
+        const benefit = benefits.get(p.benefitCode);
+        if (!benefit) r.note("benefitCode", "UNKNOWN_BENEFIT", `no benefit type ${p.benefitCode}`);
+        let cardId: number | null = null;
+        if (p.cardExternalId !== undefined) {
+          const card = cardMap.get(p.cardExternalId);
+          if (!card) r.note("cardExternalId", "CARD_NOT_FOUND", `no social card ${p.cardExternalId}`);
+          else if (citizen && card.citizenId !== citizen.id) {
+            r.note("cardExternalId", "CARD_OWNER_MISMATCH", "the card belongs to another citizen");
+          } else cardId = card.id;
+        }
+        if (r.problems.length > 0 || !citizen || !benefit) {
+          reject(p.record, r.problems);
+          continue;
+        }
+        const plan: PaymentPlan = {
+          externalId: p.externalId,
+          citizenId: citizen.id,
+          cardId,
+          benefitTypeId: benefit.id,
+          amountTiyin: p.amountTiyin,
+          period: p.period,
+          creditedAt: p.creditedAt,
+        };
+        const before = existingMap.get(p.externalId);
+        if (before) {
+          const same =
+            before.citizenId === plan.citizenId &&
+            before.benefitTypeId === plan.benefitTypeId &&
+            before.amountTiyin === plan.amountTiyin &&
+            before.period === plan.period &&
+            before.creditedAt.getTime() === plan.creditedAt.getTime() &&
+            (plan.cardId === null || before.cardId === plan.cardId);
+          if (same) result.duplicates++;
+          else {
+            reject(p.record, [
+              {
+                field: "externalId",
+                code: "CONFLICT",
+                message: `payment ${p.externalId} was already imported with different data`,
+              },
+            ]);
+          }
+          continue;
+        }
+        recipients.set(citizen.id, citizen);
+        plans.push(plan);
       }
-      continue;
-    }
-    inFile.set(parsed.externalId, { row: record.row, fingerprint });
-    batch.push(parsed);
-    if (batch.length >= PAYMENT_BATCH) await checkBatch();
-  }
-  await checkBatch();
-  errors.throwIfAny(received);
+      return plans;
+    },
 
-  let created = 0;
-  let notifications = 0;
-  for (let i = 0; i < plans.length; i += PAYMENT_BATCH) {
-    const chunk = plans.slice(i, i + PAYMENT_BATCH);
-    const result = await prisma.$transaction(async (tx) => {
+    writeEvery: PAYMENT_BATCH,
+
+    async write(tx, chunk) {
       const payments = await insertPayments(tx, chunk);
       const outbox = await insertNotifications(
         tx,
@@ -313,22 +285,39 @@ export async function importPayments(
           ),
         ),
       );
+      result.created += payments;
+      result.notifications += outbox;
       const audit: AuditEntry = {
         actor,
         action: "payment.import",
         entity: "Payment",
         after: { inserted: payments, externalIds: chunk.map((p) => p.externalId) },
       };
-      await auditMany(tx, [audit]);
-      return { payments, outbox };
-    }, IMPORT_TX);
-    created += result.payments;
-    notifications += result.outbox;
-    await yieldToOthers();
-  }
+      return [audit];
+    },
+  };
+}
+
+/**
+ * Social-card payments from the agency, idempotent by external id: a payment already imported
+ * with the same data is skipped, with the same data under the same id nothing changes, and no
+ * second notification is queued (the Outbox dedupe key is `payment:<externalId>`). The input is
+ * read once, in batches: each batch of rows is checked against the database as it arrives and
+ * kept only in compact form. If any row is bad the import is refused whole and nothing is
+ * written; otherwise the payments and their notifications are written batch by batch, each batch
+ * in one transaction. (A crash midway leaves whole batches written; sending the import again
+ * completes it, as it is idempotent.)
+ */
+export async function importPayments(
+  prisma: PrismaClient,
+  records: Records,
+  actor: string,
+): Promise<PaymentImportResult> {
+  const result: PaymentImportResult = { received: 0, created: 0, duplicates: 0, notifications: 0 };
+  const { received, plans } = await runImport(prisma, records, await paymentPart(prisma, actor, result));
   // Rows another request imported between the check and the write count as duplicates.
-  duplicates += plans.length - created;
-  return { received, created, duplicates, notifications };
+  result.duplicates += plans.length - result.created;
+  return { ...result, received };
 }
 
 /*
