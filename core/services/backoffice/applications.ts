@@ -3,7 +3,15 @@ import { NotFoundError } from "../../domain/errors.js";
 import type { ApplicationStatus } from "../../domain/statuses.js";
 import type { Names } from "../../domain/vocabulary.js";
 import { namesOf } from "../names.js";
-import { type DateRange, instantRange, type Page, type PageRequest, pageOf } from "./paging.js";
+import {
+  type DateRange,
+  instantRange,
+  type Page,
+  type PageRequest,
+  type PlaceFilter,
+  pageOf,
+  placeFilter,
+} from "./paging.js";
 
 export interface ApplicationItem {
   reference: string;
@@ -71,49 +79,31 @@ const applicationItem = (a: ApplicationRow): ApplicationItem => ({
   updatedAt: a.updatedAt,
 });
 
+export interface ApplicationFilter extends PlaceFilter, DateRange, PageRequest {
+  status?: ApplicationStatus | undefined;
+  benefitCode?: string | undefined;
+}
+
 /** Benefit applications as the back office reads them (their decisions go through ApplicationService). */
 export class BackOfficeApplications {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async list(
-    filter: {
-      status?: ApplicationStatus | undefined;
-      benefitCode?: string | undefined;
-      districtCode?: string | undefined;
-      mahallaCode?: string | undefined;
-    } & DateRange &
-      PageRequest,
-  ): Promise<Page<ApplicationItem>> {
+  /** Newest first; only the filters given narrow the list. */
+  async list(filter: ApplicationFilter): Promise<Page<ApplicationItem>> {
     const submittedAt = instantRange(filter);
+    const mahalla = placeFilter(filter);
     const where: Prisma.ApplicationWhereInput = {
       ...(filter.status ? { status: filter.status } : {}),
       ...(filter.benefitCode ? { benefitType: { code: filter.benefitCode } } : {}),
-      ...(filter.districtCode || filter.mahallaCode
-        ? {
-            citizen: {
-              mahalla: {
-                ...(filter.mahallaCode ? { code: filter.mahallaCode } : {}),
-                ...(filter.districtCode ? { district: { code: filter.districtCode } } : {}),
-              },
-            },
-          }
-        : {}),
+      ...(mahalla ? { citizen: { mahalla } } : {}),
       ...(submittedAt ? { submittedAt } : {}),
     };
-    return pageOf(
-      filter,
-      {
-        rows: (window) =>
-          this.prisma.application.findMany({
-            where,
-            orderBy: [{ submittedAt: "desc" }, { id: "desc" }],
-            include: applicationInclude,
-            ...window,
-          }),
-        count: () => this.prisma.application.count({ where }),
-      },
-      applicationItem,
-    );
+    const orderBy: Prisma.ApplicationOrderByWithRelationInput[] = [{ submittedAt: "desc" }, { id: "desc" }];
+    return pageOf(filter, {
+      rows: (window) => this.prisma.application.findMany({ where, orderBy, include: applicationInclude, ...window }),
+      count: () => this.prisma.application.count({ where }),
+      item: applicationItem,
+    });
   }
 
   async get(reference: string): Promise<ApplicationDetail> {

@@ -42,14 +42,11 @@ export class BackOfficeNotifications {
       ...(filter.phone ? { recipientPhone: filter.phone } : {}),
       ...(filter.status ? { status: filter.status } : {}),
     };
-    return pageOf(
-      filter,
-      {
-        rows: (window) =>
-          this.prisma.outbox.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...window }),
-        count: () => this.prisma.outbox.count({ where }),
-      },
-      (r) => ({
+    return pageOf(filter, {
+      rows: (window) =>
+        this.prisma.outbox.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...window }),
+      count: () => this.prisma.outbox.count({ where }),
+      item: (r) => ({
         id: r.id,
         channel: r.channel,
         status: r.status as OutboxStatus,
@@ -68,7 +65,7 @@ export class BackOfficeNotifications {
         sentAt: r.sentAt,
         deliveredAt: r.deliveredAt,
       }),
-    );
+    });
   }
 
   /**

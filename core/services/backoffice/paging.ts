@@ -39,6 +39,21 @@ export function dayRange(range: DateRange): { gte?: Date; lte?: Date } | undefin
   return Object.keys(out).length ? out : undefined;
 }
 
+/** Lists of what happens in a mahalla narrow by mahalla and district codes. */
+export interface PlaceFilter {
+  districtCode?: string | undefined;
+  mahallaCode?: string | undefined;
+}
+
+/** Where a citizen's mahalla, or a visit's, must be: in that mahalla and/or that district. */
+export function placeFilter(filter: PlaceFilter): { code?: string; district?: { code: string } } | undefined {
+  if (!filter.districtCode && !filter.mahallaCode) return undefined;
+  return {
+    ...(filter.mahallaCode ? { code: filter.mahallaCode } : {}),
+    ...(filter.districtCode ? { district: { code: filter.districtCode } } : {}),
+  };
+}
+
 const pageInfo = (p: PageRequest) => ({ limit: p.limit ?? 50, offset: p.offset ?? 0 });
 
 /**
@@ -47,13 +62,13 @@ const pageInfo = (p: PageRequest) => ({ limit: p.limit ?? 50, offset: p.offset ?
  */
 export async function pageOf<R, T>(
   request: PageRequest,
-  query: {
+  list: {
     rows: (window: { take: number; skip: number }) => Promise<R[]>;
     count: () => Promise<number>;
+    item: (row: R) => T;
   },
-  item: (row: R) => T,
 ): Promise<Page<T>> {
   const { limit, offset } = pageInfo(request);
-  const [rows, total] = await Promise.all([query.rows({ take: limit, skip: offset }), query.count()]);
-  return { items: rows.map(item), total, limit, offset };
+  const [rows, total] = await Promise.all([list.rows({ take: limit, skip: offset }), list.count()]);
+  return { items: rows.map(list.item), total, limit, offset };
 }

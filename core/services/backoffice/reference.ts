@@ -2,6 +2,12 @@ import type { Prisma, PrismaClient } from "../../db/database.js";
 import { namesOf } from "../names.js";
 import { type PageRequest, pageOf } from "./paging.js";
 
+/** The register is listed by name. */
+const listedMahallas = {
+  orderBy: [{ nameUz: "asc" }, { id: "asc" }],
+  include: { district: { select: { code: true } } },
+} satisfies Prisma.MahallaFindManyArgs;
+
 /** Regions, districts and the mahalla register, as the back office lists them. */
 export class BackOfficeReference {
   constructor(private readonly prisma: PrismaClient) {}
@@ -53,19 +59,10 @@ export class BackOfficeReference {
           }
         : {}),
     };
-    return pageOf(
-      filter,
-      {
-        rows: (window) =>
-          this.prisma.mahalla.findMany({
-            where,
-            orderBy: [{ nameUz: "asc" }, { id: "asc" }],
-            include: { district: { select: { code: true } } },
-            ...window,
-          }),
-        count: () => this.prisma.mahalla.count({ where }),
-      },
-      (m) => ({
+    return pageOf(filter, {
+      rows: (window) => this.prisma.mahalla.findMany({ where, ...listedMahallas, ...window }),
+      count: () => this.prisma.mahalla.count({ where }),
+      item: (m) => ({
         id: m.id,
         code: m.code,
         districtCode: m.district.code,
@@ -74,6 +71,6 @@ export class BackOfficeReference {
         active: m.active,
         isDemo: m.isDemo,
       }),
-    );
+    });
   }
 }

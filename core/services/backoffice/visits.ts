@@ -2,7 +2,15 @@ import type { Prisma, PrismaClient } from "../../db/database.js";
 import type { VisitStatus } from "../../domain/statuses.js";
 import type { Names } from "../../domain/vocabulary.js";
 import { namesOf } from "../names.js";
-import { type DateRange, dayRange, type Page, type PageRequest, pageOf } from "./paging.js";
+import {
+  type DateRange,
+  dayRange,
+  type Page,
+  type PageRequest,
+  type PlaceFilter,
+  pageOf,
+  placeFilter,
+} from "./paging.js";
 
 export interface VisitItem {
   reference: string;
@@ -51,46 +59,30 @@ const visitItem = (v: VisitRow): VisitItem => ({
   updatedAt: v.updatedAt,
 });
 
+export interface VisitFilter extends PlaceFilter, DateRange, PageRequest {
+  status?: VisitStatus | undefined;
+  staffId?: number | undefined;
+}
+
 /** Home-visit requests, for the district's overview. */
 export class BackOfficeVisits {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async list(
-    filter: {
-      districtCode?: string | undefined;
-      mahallaCode?: string | undefined;
-      status?: VisitStatus | undefined;
-      staffId?: number | undefined;
-    } & DateRange &
-      PageRequest,
-  ): Promise<Page<VisitItem>> {
+  /** The latest visit day first; only the filters given narrow the list. */
+  async list(filter: VisitFilter): Promise<Page<VisitItem>> {
     const slotDate = dayRange(filter);
+    const mahalla = placeFilter(filter);
     const where: Prisma.VisitRequestWhereInput = {
       ...(filter.status ? { status: filter.status } : {}),
       ...(filter.staffId !== undefined ? { assignedStaffId: filter.staffId } : {}),
-      ...(filter.districtCode || filter.mahallaCode
-        ? {
-            mahalla: {
-              ...(filter.mahallaCode ? { code: filter.mahallaCode } : {}),
-              ...(filter.districtCode ? { district: { code: filter.districtCode } } : {}),
-            },
-          }
-        : {}),
+      ...(mahalla ? { mahalla } : {}),
       ...(slotDate ? { slotDate } : {}),
     };
-    return pageOf(
-      filter,
-      {
-        rows: (window) =>
-          this.prisma.visitRequest.findMany({
-            where,
-            orderBy: [{ slotDate: "desc" }, { id: "desc" }],
-            include: visitInclude,
-            ...window,
-          }),
-        count: () => this.prisma.visitRequest.count({ where }),
-      },
-      visitItem,
-    );
+    const orderBy: Prisma.VisitRequestOrderByWithRelationInput[] = [{ slotDate: "desc" }, { id: "desc" }];
+    return pageOf(filter, {
+      rows: (window) => this.prisma.visitRequest.findMany({ where, orderBy, include: visitInclude, ...window }),
+      count: () => this.prisma.visitRequest.count({ where }),
+      item: visitItem,
+    });
   }
 }
