@@ -12,7 +12,7 @@ import { NotificationDelivery } from "../core/notifications/delivery.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
 import type { SmsSender } from "../core/notifications/senders.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { importPayments } from "../core/services/payment-import.js";
+import { importPayments } from "../core/services/imports/payments.js";
 
 const PAYMENT_COLUMNS = {
   known: ["externalId", "citizenExternalId", "benefitCode", "amountTiyin", "period", "creditedAt"],

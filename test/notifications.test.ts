@@ -9,7 +9,7 @@ import { NotificationRenderer } from "../core/notifications/render.js";
 import { PermanentSendError, RecipientUnreachableError, TransientSendError } from "../core/notifications/senders.js";
 import { measureSms } from "../core/notifications/sms-text.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { BackOfficeService } from "../core/services/backoffice.js";
+import { BackOfficeNotifications } from "../core/services/backoffice/notifications.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { crashOnMarkSent, FakeSms, FakeTelegram, outboxRow } from "./support/notify.js";
 
@@ -199,7 +199,7 @@ describe("delivery through the outbox relay", () => {
       lastError: "AT_403: InvalidPhoneNumber",
     });
     expect(await r.tick()).toEqual([]);
-    const dead = await new BackOfficeService(db.prisma).notifications({ status: "dead" });
+    const dead = await new BackOfficeNotifications(db.prisma).list({ status: "dead" });
     expect(dead.items.map((i) => i.id).sort()).toEqual([flaky.id, invalid.id].sort());
     expect(sms.sent).toHaveLength(0);
   });

@@ -4,14 +4,13 @@ import { NotFoundError } from "../../core/domain/errors.js";
 import { parseReference } from "../../core/domain/reference.js";
 import { APPLICATION_STATUSES } from "../../core/domain/statuses.js";
 import type { ApiContext } from "./context.js";
+import { listRoute } from "./lists.js";
 import {
   DateOrTimestamp,
   errorResponses,
   Names,
   NullableString,
   NullableTimestamp,
-  PageOf,
-  PageQuery,
   Timestamp,
   wire,
 } from "./schemas.js";
@@ -69,41 +68,31 @@ function applicationReference(input: string): string {
 
 /** Benefit applications: the back office reads them and moves them through their life cycle. */
 export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
-  app.get(
+  listRoute(
+    app,
     "/applications",
     {
-      schema: {
-        tags: ["applications"],
-        summary: "List applications, newest first",
-        querystring: Type.Object({
-          status: Type.Optional(Status),
-          benefit: Type.Optional(Type.String({ maxLength: 40, description: "Benefit code" })),
-          district: Type.Optional(
-            Type.String({ maxLength: 10, description: "District code of the citizen's mahalla" }),
-          ),
-          mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
-          from: Type.Optional(DateOrTimestamp),
-          to: Type.Optional(DateOrTimestamp),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(ApplicationItem), ...errorResponses() },
+      tags: ["applications"],
+      summary: "List applications, newest first",
+      filters: {
+        status: Type.Optional(Status),
+        benefit: Type.Optional(Type.String({ maxLength: 40, description: "Benefit code" })),
+        district: Type.Optional(Type.String({ maxLength: 10, description: "District code of the citizen's mahalla" })),
+        mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
+        from: Type.Optional(DateOrTimestamp),
+        to: Type.Optional(DateOrTimestamp),
       },
+      item: ApplicationItem,
     },
-    async (request) => {
-      const q = request.query;
-      return wire(
-        await ctx.backoffice.applications({
-          status: q.status,
+    async (q) =>
+      wire(
+        await ctx.backoffice.applications.list({
+          ...q,
           benefitCode: q.benefit,
           districtCode: q.district,
           mahallaCode: q.mahalla,
-          from: q.from,
-          to: q.to,
-          limit: q.limit,
-          offset: q.offset,
         }),
-      );
-    },
+      ),
   );
 
   app.get(
@@ -116,7 +105,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
         response: { 200: ApplicationDetail, ...errorResponses(404) },
       },
     },
-    async (request) => wire(await ctx.backoffice.application(applicationReference(request.params.reference))),
+    async (request) => wire(await ctx.backoffice.applications.get(applicationReference(request.params.reference))),
   );
 
   app.patch(
@@ -152,7 +141,7 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
         actor: request.apiActor,
         now: ctx.clock(),
       });
-      return wire(await ctx.backoffice.application(reference));
+      return wire(await ctx.backoffice.applications.get(reference));
     },
   );
 };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { LOCALES } from "../../core/domain/vocabulary.js";
-import { CARD_STATUSES, importBeneficiaries } from "../../core/services/imports.js";
+import { CARD_STATUSES, importBeneficiaries } from "../../core/services/imports/beneficiaries.js";
 import type { ApiContext } from "./context.js";
 import { csvBody, importRecords, STREAMED_IMPORT, streamImportBodies } from "./import-body.js";
 import { errorResponses } from "./schemas.js";

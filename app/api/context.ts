@@ -1,6 +1,6 @@
 import type { PrismaClient } from "../../core/db/database.js";
 import type { ApplicationService } from "../../core/services/applications.js";
-import type { BackOfficeService } from "../../core/services/backoffice.js";
+import type { BackOfficeService } from "../../core/services/backoffice/index.js";
 import type { StaffService } from "../../core/services/staff.js";
 
 /** What the back-office routes work with; one instance per server. */

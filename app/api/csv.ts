@@ -1,5 +1,5 @@
 import { CsvError, PayloadTooLargeError } from "../../core/domain/errors.js";
-import type { RawRecord, RowProblem } from "../../core/services/import-rows.js";
+import type { RawRecord, RowProblem } from "../../core/services/imports/rows.js";
 
 /** A field longer than this is a runaway quote, not data. */
 const MAX_FIELD = 10_000;

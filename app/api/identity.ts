@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { CONFLICT_KINDS, identityConflicts } from "../../core/services/identity.js";
 import type { ApiContext } from "./context.js";
-import { errorResponses, NullableString, NullableTimestamp, PageOf, PageQuery, wire } from "./schemas.js";
+import { listRoute } from "./lists.js";
+import { NullableString, NullableTimestamp, wire } from "./schemas.js";
 
 const Conflict = Type.Object({
   kind: Type.Enum(CONFLICT_KINDS, {
@@ -22,18 +23,17 @@ const Conflict = Type.Object({
 
 /** PINFLs typed by citizens that disagree with the register, for a person to review. */
 export const identityRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
-  app.get(
+  listRoute(
+    app,
     "/identity-conflicts",
     {
-      schema: {
-        tags: ["beneficiaries"],
-        summary: "List PINFL claims that disagree with the register",
-        description:
-          "A PINFL a citizen types is a claim: kept apart from the register's PINFL, never used to match payments or cards and never a reason to refuse an import. Claims that disagree with the register (beneficiary import) are listed here, newest first.",
-        querystring: Type.Object({ ...PageQuery }),
-        response: { 200: PageOf(Conflict), ...errorResponses() },
-      },
+      tags: ["beneficiaries"],
+      summary: "List PINFL claims that disagree with the register",
+      description:
+        "A PINFL a citizen types is a claim: kept apart from the register's PINFL, never used to match payments or cards and never a reason to refuse an import. Claims that disagree with the register (beneficiary import) are listed here, newest first.",
+      filters: {},
+      item: Conflict,
     },
-    async (request) => wire(await identityConflicts(ctx.prisma, request.query)),
+    async (q) => wire(await identityConflicts(ctx.prisma, q)),
   );
 };

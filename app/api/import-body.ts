@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type RawRecord, recordsOf } from "../../core/services/import-rows.js";
+import { type RawRecord, recordsOf } from "../../core/services/imports/rows.js";
 import { IMPORT_BODY_LIMIT } from "./context.js";
 import { type CsvColumns, csvRecords } from "./csv.js";
 import { jsonArrayRecords } from "./json-stream.js";

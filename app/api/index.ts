@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
 import { NotificationRenderer } from "../../core/notifications/render.js";
 import { ApplicationService } from "../../core/services/applications.js";
-import { BackOfficeService } from "../../core/services/backoffice.js";
+import { BackOfficeService } from "../../core/services/backoffice/index.js";
 import { StaffService } from "../../core/services/staff.js";
 import type { AppConfig } from "../config.js";
 import { applicationRoutes } from "./applications.js";

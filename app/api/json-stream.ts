@@ -1,5 +1,5 @@
 import { InvalidInputError, PayloadTooLargeError } from "../../core/domain/errors.js";
-import type { RawRecord } from "../../core/services/import-rows.js";
+import type { RawRecord } from "../../core/services/imports/rows.js";
 
 /** One array element longer than this is not a record of any import. */
 export const MAX_JSON_ELEMENT_BYTES = 1024 * 1024;

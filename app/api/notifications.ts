@@ -4,13 +4,12 @@ import { InvalidInputError } from "../../core/domain/errors.js";
 import { normalizeUzPhone } from "../../core/domain/phone.js";
 import { OUTBOX_STATUSES } from "../../core/notifications/delivery.js";
 import type { ApiContext } from "./context.js";
+import { listRoute } from "./lists.js";
 import {
   errorResponses,
   NullableInteger,
   NullableString,
   NullableTimestamp,
-  PageOf,
-  PageQuery,
   Phone,
   Timestamp,
   wire,
@@ -42,42 +41,35 @@ const Notification = Type.Object({
 
 /** What was sent to whom, and how far it got. */
 export const notificationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
-  app.get(
+  listRoute(
+    app,
     "/notifications",
     {
-      schema: {
-        tags: ["notifications"],
-        summary: "Notifications to a phone number (or of a status), newest first, with delivery status",
-        querystring: Type.Object({
-          phone: Type.Optional(Phone),
-          status: Type.Optional(Status),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(Notification), ...errorResponses() },
-      },
+      tags: ["notifications"],
+      summary: "Notifications to a phone number (or of a status), newest first, with delivery status",
+      filters: { phone: Type.Optional(Phone), status: Type.Optional(Status) },
+      item: Notification,
     },
-    async (request) => {
-      const q = request.query;
+    async (q) => {
       let phone: string | undefined;
       if (q.phone !== undefined) {
         phone = normalizeUzPhone(q.phone) ?? undefined;
         if (!phone) throw new InvalidInputError("INVALID_PHONE", "not an Uzbek phone number", "phone");
       }
-      return wire(await ctx.backoffice.notifications({ phone, status: q.status, limit: q.limit, offset: q.offset }));
+      return wire(await ctx.backoffice.notifications.list({ ...q, phone }));
     },
   );
 
-  app.get(
+  listRoute(
+    app,
     "/notifications/dead",
     {
-      schema: {
-        tags: ["notifications"],
-        summary: "The dead letters: notifications given up after permanent errors or too many attempts",
-        querystring: Type.Object({ ...PageQuery }),
-        response: { 200: PageOf(Notification), ...errorResponses() },
-      },
+      tags: ["notifications"],
+      summary: "The dead letters: notifications given up after permanent errors or too many attempts",
+      filters: {},
+      item: Notification,
     },
-    async (request) => wire(await ctx.backoffice.notifications({ status: "dead", ...request.query })),
+    async (q) => wire(await ctx.backoffice.notifications.list({ status: "dead", ...q })),
   );
 
   app.post(
@@ -94,7 +86,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (
       },
     },
     async (request, reply) => {
-      await ctx.backoffice.retryNotification(request.params.id, request.apiActor, ctx.clock());
+      await ctx.backoffice.notifications.retry(request.params.id, request.apiActor, ctx.clock());
       return reply.code(202).send({ id: request.params.id, status: "pending" as const });
     },
   );

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { importPayments } from "../../core/services/payment-import.js";
+import { importPayments } from "../../core/services/imports/payments.js";
 import type { ApiContext } from "./context.js";
 import { csvBody, importRecords, STREAMED_IMPORT, streamImportBodies } from "./import-body.js";
 import { errorResponses } from "./schemas.js";

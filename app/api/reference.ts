@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { importMahallas } from "../../core/services/imports.js";
+import { importMahallas } from "../../core/services/imports/mahallas.js";
 import { type ApiContext, IMPORT_BODY_LIMIT } from "./context.js";
 import { csvBody, importRecords } from "./import-body.js";
-import { errorResponses, Names, NullableInteger, NullableString, PageOf, PageQuery, wire } from "./schemas.js";
+import { listRoute } from "./lists.js";
+import { errorResponses, Names, NullableInteger, NullableString, wire } from "./schemas.js";
 
 const Region = Type.Object({ id: Type.Integer(), code: Type.String(), iso: NullableString, names: Names });
 const District = Type.Object({
@@ -61,7 +62,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app
         response: { 200: Type.Array(Region), ...errorResponses() },
       },
     },
-    async () => ctx.backoffice.regions(),
+    async () => ctx.backoffice.reference.regions(),
   );
 
   app.get(
@@ -77,25 +78,23 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app
         response: { 200: Type.Array(District), ...errorResponses() },
       },
     },
-    async (request) => ctx.backoffice.districts(request.query),
+    async (request) => ctx.backoffice.reference.districts(request.query),
   );
 
-  app.get(
+  listRoute(
+    app,
     "/mahallas",
     {
-      schema: {
-        tags: ["reference"],
-        summary: "List mahallas, by district and/or a name search",
-        querystring: Type.Object({
-          districtCode: Type.Optional(Type.String({ maxLength: 10 })),
-          q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Part of a name, any language" })),
-          active: Type.Optional(Type.Boolean()),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(Mahalla), ...errorResponses() },
+      tags: ["reference"],
+      summary: "List mahallas, by district and/or a name search",
+      filters: {
+        districtCode: Type.Optional(Type.String({ maxLength: 10 })),
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "Part of a name, any language" })),
+        active: Type.Optional(Type.Boolean()),
       },
+      item: Mahalla,
     },
-    async (request) => ctx.backoffice.mahallas(request.query),
+    (q) => ctx.backoffice.reference.mahallas(q),
   );
 
   app.post(

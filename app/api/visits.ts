@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { VISIT_STATUSES } from "../../core/domain/statuses.js";
 import type { ApiContext } from "./context.js";
-import { errorResponses, Names, NullableString, PageOf, PageQuery, Timestamp, wire } from "./schemas.js";
+import { listRoute } from "./lists.js";
+import { Names, NullableString, Timestamp, wire } from "./schemas.js";
 
 const Status = Type.Enum(VISIT_STATUSES);
 const Day = Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", description: "YYYY-MM-DD" });
@@ -27,38 +28,22 @@ const Visit = Type.Object({
 
 /** Home-visit requests, for the district's overview. */
 export const visitRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
-  app.get(
+  listRoute(
+    app,
     "/visit-requests",
     {
-      schema: {
-        tags: ["visits"],
-        summary: "List visit requests by district, mahalla, status and visit day",
-        querystring: Type.Object({
-          district: Type.Optional(Type.String({ maxLength: 10, description: "District code" })),
-          mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
-          status: Type.Optional(Status),
-          staffId: Type.Optional(Type.Integer({ minimum: 1 })),
-          from: Type.Optional(Day),
-          to: Type.Optional(Day),
-          ...PageQuery,
-        }),
-        response: { 200: PageOf(Visit), ...errorResponses() },
+      tags: ["visits"],
+      summary: "List visit requests by district, mahalla, status and visit day",
+      filters: {
+        district: Type.Optional(Type.String({ maxLength: 10, description: "District code" })),
+        mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
+        status: Type.Optional(Status),
+        staffId: Type.Optional(Type.Integer({ minimum: 1 })),
+        from: Type.Optional(Day),
+        to: Type.Optional(Day),
       },
+      item: Visit,
     },
-    async (request) => {
-      const q = request.query;
-      return wire(
-        await ctx.backoffice.visits({
-          districtCode: q.district,
-          mahallaCode: q.mahalla,
-          status: q.status,
-          staffId: q.staffId,
-          from: q.from,
-          to: q.to,
-          limit: q.limit,
-          offset: q.offset,
-        }),
-      );
-    },
+    async (q) => wire(await ctx.backoffice.visits.list({ ...q, districtCode: q.district, mahallaCode: q.mahalla })),
   );
 };

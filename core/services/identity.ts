@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../db/database.js";
-import type { Page, PageRequest } from "./backoffice.js";
+import type { Page, PageRequest } from "./backoffice/paging.js";
 
 /**
  * Why a PINFL a citizen typed needs a person to look at it:

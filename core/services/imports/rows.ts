@@ -1,6 +1,6 @@
-import { ImportRejectedError, type RowError, type RowProblem } from "../domain/errors.js";
-import { normalizeUzPhone } from "../domain/phone.js";
-import { validatePinfl } from "../domain/pinfl.js";
+import { ImportRejectedError, type RowError, type RowProblem } from "../../domain/errors.js";
+import { normalizeUzPhone } from "../../domain/phone.js";
+import { validatePinfl } from "../../domain/pinfl.js";
 
 /** One input record of an import: a CSV line or a JSON array element. */
 export interface RawRecord {

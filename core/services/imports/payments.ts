@@ -1,0 +1,365 @@
+import type { PrismaClient, Tx } from "../../db/database.js";
+import type { Names } from "../../domain/vocabulary.js";
+import { type AuditEntry, outboxData, type Recipient } from "../../notifications/outbox.js";
+import { shortNamesOf } from "../names.js";
+import { EXTERNAL_ID, EXTERNAL_ID_HINT, type ImportPart, type Records, runImport } from "./pipeline.js";
+import { type RawRecord, RowReader } from "./rows.js";
+
+/** Rows looked up and written per round trip. */
+export const PAYMENT_BATCH = 1_000;
+
+const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+export interface PaymentImportResult {
+  received: number;
+  /** Payments written by this request. */
+  created: number;
+  /** Payments already imported with the same data (a re-sent batch): nothing changed for them. */
+  duplicates: number;
+  /** Notifications queued for the new payments (one each, never a second for a re-sent one). */
+  notifications: number;
+}
+
+/** A validated payment, kept compact: a 100,000-row import holds these, not the file. */
+interface PaymentPlan {
+  externalId: string;
+  citizenId: number;
+  cardId: number | null;
+  benefitTypeId: number;
+  amountTiyin: bigint;
+  period: string;
+  creditedAt: Date;
+}
+
+interface ParsedPayment {
+  record: RawRecord;
+  externalId: string;
+  citizenExternalId: string | undefined;
+  phone: string | undefined;
+  pinfl: string | undefined;
+  cardExternalId: string | undefined;
+  benefitCode: string;
+  amountTiyin: bigint;
+  period: string;
+  creditedAt: Date;
+}
+
+/** so'm with up to two decimals ("1250000", "1 250 000,50") to tiyin. */
+export function parseSum(text: string): bigint | null {
+  const m = /^(\d{1,13})(?:[.,](\d{1,2}))?$/.exec(text.replace(/[\s\u00A0]/g, ""));
+  if (!m) return null;
+  return BigInt(m[1] as string) * 100n + BigInt((m[2] ?? "0").padEnd(2, "0"));
+}
+
+function parsePayment(record: RawRecord, r: RowReader): ParsedPayment | undefined {
+  const externalId = r.text("externalId", {
+    required: true,
+    pattern: EXTERNAL_ID,
+    hint: `externalId ${EXTERNAL_ID_HINT}`,
+  });
+  const citizenExternalId = r.text("citizenExternalId", {
+    pattern: EXTERNAL_ID,
+    hint: "citizenExternalId has an invalid format",
+  });
+  const phone = r.phone("phone");
+  const pinfl = r.pinfl("pinfl");
+  const cardExternalId = r.text("cardExternalId", {
+    pattern: EXTERNAL_ID,
+    hint: "cardExternalId has an invalid format",
+  });
+  const benefitCode = r.text("benefitCode", {
+    required: true,
+    pattern: /^[A-Z0-9_]{2,40}$/,
+    hint: "benefitCode must be a benefit code such as CHILD_ALLOWANCE",
+  });
+  const period = r.text("period", { required: true, pattern: PERIOD, hint: "period must be YYYY-MM" });
+  const creditedAt = r.instant("creditedAt", true);
+  let amountTiyin: bigint | undefined;
+  if (r.has("amountTiyin") && r.has("amount")) r.note("amount", "AMBIGUOUS", "give amountTiyin or amount, not both");
+  else if (r.has("amountTiyin")) {
+    const n = r.integer("amountTiyin", { min: 1, max: 1e15 });
+    if (n !== undefined) amountTiyin = BigInt(n);
+  } else if (r.has("amount")) {
+    const text = r.text("amount", { max: 24 });
+    const parsed = text === undefined ? null : parseSum(text);
+    if (parsed === null || parsed <= 0n)
+      r.note("amount", "INVALID", "amount must be a positive sum in so'm, e.g. 1250000 or 1250000.50");
+    else amountTiyin = parsed;
+  } else {
+    r.note("amountTiyin", "REQUIRED", "amountTiyin (or amount in so'm) is required");
+  }
+  if (!r.has("citizenExternalId") && !r.has("phone") && !r.has("pinfl")) {
+    r.note("citizenExternalId", "REQUIRED", "identify the recipient by citizenExternalId, phone or pinfl");
+  }
+  if (r.problems.length > 0 || !externalId || !benefitCode || !period || !creditedAt || amountTiyin === undefined) {
+    return undefined;
+  }
+  return {
+    record,
+    externalId,
+    citizenExternalId,
+    phone,
+    pinfl,
+    cardExternalId,
+    benefitCode,
+    amountTiyin,
+    period,
+    creditedAt,
+  };
+}
+
+interface CitizenRow extends Recipient {
+  id: number;
+  externalId: string | null;
+  pinfl: string | null;
+}
+
+async function paymentPart(
+  prisma: PrismaClient,
+  actor: string,
+  result: PaymentImportResult,
+): Promise<ImportPart<ParsedPayment, PaymentPlan>> {
+  const benefits = new Map(
+    (
+      await prisma.benefitType.findMany({
+        select: { id: true, code: true, shortUz: true, shortUzCyrl: true, shortRu: true },
+      })
+    ).map((b) => [b.code, b]),
+  );
+  // Short names keep a payment SMS within its segments.
+  const benefitNames = new Map([...benefits.values()].map((b) => [b.id, shortNamesOf(b)]));
+  const recipients = new Map<number, CitizenRow>();
+  const inFile = new Map<string, { row: number; fingerprint: string }>();
+  return {
+    read(record, reader) {
+      const parsed = parsePayment(record, reader);
+      if (!parsed) return undefined;
+      const fingerprint = [
+        parsed.citizenExternalId,
+        parsed.phone,
+        parsed.pinfl,
+        parsed.cardExternalId,
+        parsed.benefitCode,
+        parsed.amountTiyin,
+        parsed.period,
+        parsed.creditedAt.getTime(),
+      ].join("|");
+      const seen = inFile.get(parsed.externalId);
+      if (seen) {
+        if (seen.fingerprint === fingerprint) result.duplicates++;
+        else {
+          reader.note(
+            "externalId",
+            "DUPLICATE_IN_FILE",
+            `externalId ${parsed.externalId} appears in row ${seen.row} with other data`,
+          );
+        }
+        return undefined;
+      }
+      inFile.set(parsed.externalId, { row: record.row, fingerprint });
+      return parsed;
+    },
+
+    // Each batch of rows is checked against the database as it arrives and kept only as plans.
+    resolveEvery: PAYMENT_BATCH,
+
+    async resolve(current, reject) {
+      const select = {
+        id: true,
+        externalId: true,
+        phone: true,
+        pinfl: true,
+        telegramChatId: true,
+        locale: true,
+      } as const;
+      const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
+      const [byExt, byPhone, byPinfl, cards, existing] = await Promise.all([
+        prisma.citizen.findMany({
+          where: { externalId: { in: unique(current.map((p) => p.citizenExternalId)) } },
+          select,
+        }),
+        // Only the register's links: a phone the register gave a beneficiary, the register's PINFL
+        // (never one a caller typed, which is kept in claimedPinfl).
+        prisma.citizen.findMany({
+          where: { phone: { in: unique(current.map((p) => p.phone)) }, externalId: { not: null } },
+          select,
+        }),
+        prisma.citizen.findMany({ where: { pinfl: { in: unique(current.map((p) => p.pinfl)) } }, select }),
+        prisma.socialCard.findMany({
+          where: { externalId: { in: unique(current.map((p) => p.cardExternalId)) } },
+          select: { id: true, externalId: true, citizenId: true },
+        }),
+        prisma.payment.findMany({ where: { externalId: { in: current.map((p) => p.externalId) } } }),
+      ]);
+      const extMap = new Map(byExt.map((c) => [c.externalId as string, c]));
+      const phoneMap = new Map(byPhone.map((c) => [c.phone, c]));
+      const pinflMap = new Map(byPinfl.map((c) => [c.pinfl as string, c]));
+      const cardMap = new Map(cards.map((c) => [c.externalId, c]));
+      const existingMap = new Map(existing.map((p) => [p.externalId, p]));
+      const plans: PaymentPlan[] = [];
+      for (const p of current) {
+        const r = new RowReader({});
+        const found = [
+          p.citizenExternalId !== undefined
+            ? { field: "citizenExternalId", citizen: extMap.get(p.citizenExternalId) }
+            : null,
+          p.phone !== undefined ? { field: "phone", citizen: phoneMap.get(p.phone) } : null,
+          p.pinfl !== undefined ? { field: "pinfl", citizen: pinflMap.get(p.pinfl) } : null,
+        ].filter((f) => f !== null);
+        for (const f of found) {
+          if (!f.citizen) r.note(f.field, "CITIZEN_NOT_FOUND", `no beneficiary of the register with this ${f.field}`);
+        }
+        const ids = new Set(found.flatMap((f) => (f.citizen ? [f.citizen.id] : [])));
+        if (ids.size > 1)
+          r.note(null, "CITIZEN_MISMATCH", "citizenExternalId, phone and pinfl name different citizens");
+        const citizen = found.find((f) => f.citizen)?.citizen;
+        const benefit = benefits.get(p.benefitCode);
+        if (!benefit) r.note("benefitCode", "UNKNOWN_BENEFIT", `no benefit type ${p.benefitCode}`);
+        let cardId: number | null = null;
+        if (p.cardExternalId !== undefined) {
+          const card = cardMap.get(p.cardExternalId);
+          if (!card) r.note("cardExternalId", "CARD_NOT_FOUND", `no social card ${p.cardExternalId}`);
+          else if (citizen && card.citizenId !== citizen.id) {
+            r.note("cardExternalId", "CARD_OWNER_MISMATCH", "the card belongs to another citizen");
+          } else cardId = card.id;
+        }
+        if (r.problems.length > 0 || !citizen || !benefit) {
+          reject(p.record, r.problems);
+          continue;
+        }
+        const plan: PaymentPlan = {
+          externalId: p.externalId,
+          citizenId: citizen.id,
+          cardId,
+          benefitTypeId: benefit.id,
+          amountTiyin: p.amountTiyin,
+          period: p.period,
+          creditedAt: p.creditedAt,
+        };
+        const before = existingMap.get(p.externalId);
+        if (before) {
+          const same =
+            before.citizenId === plan.citizenId &&
+            before.benefitTypeId === plan.benefitTypeId &&
+            before.amountTiyin === plan.amountTiyin &&
+            before.period === plan.period &&
+            before.creditedAt.getTime() === plan.creditedAt.getTime() &&
+            (plan.cardId === null || before.cardId === plan.cardId);
+          if (same) result.duplicates++;
+          else {
+            reject(p.record, [
+              {
+                field: "externalId",
+                code: "CONFLICT",
+                message: `payment ${p.externalId} was already imported with different data`,
+              },
+            ]);
+          }
+          continue;
+        }
+        recipients.set(citizen.id, citizen);
+        plans.push(plan);
+      }
+      return plans;
+    },
+
+    writeEvery: PAYMENT_BATCH,
+
+    async write(tx, chunk) {
+      const payments = await insertPayments(tx, chunk);
+      const outbox = await insertNotifications(
+        tx,
+        chunk.map((p) =>
+          outboxData(
+            recipients.get(p.citizenId) as CitizenRow,
+            { citizenId: p.citizenId },
+            {
+              templateKey: "notify.payment_credited",
+              params: {
+                amount: { money: Number(p.amountTiyin) },
+                benefit: { names: benefitNames.get(p.benefitTypeId) as Names },
+                period: displayPeriod(p.period),
+              },
+              dedupeKey: `payment:${p.externalId}`,
+            },
+          ),
+        ),
+      );
+      result.created += payments;
+      result.notifications += outbox;
+      const audit: AuditEntry = {
+        actor,
+        action: "payment.import",
+        entity: "Payment",
+        after: { inserted: payments, externalIds: chunk.map((p) => p.externalId) },
+      };
+      return [audit];
+    },
+  };
+}
+
+/**
+ * Social-card payments from the agency, idempotent by external id: a payment already imported
+ * with the same data is skipped, with the same data under the same id nothing changes, and no
+ * second notification is queued (the Outbox dedupe key is `payment:<externalId>`). The input is
+ * read once, in batches: each batch of rows is checked against the database as it arrives and
+ * kept only in compact form. If any row is bad the import is refused whole and nothing is
+ * written; otherwise the payments and their notifications are written batch by batch, each batch
+ * in one transaction. (A crash midway leaves whole batches written; sending the import again
+ * completes it, as it is idempotent.)
+ */
+export async function importPayments(
+  prisma: PrismaClient,
+  records: Records,
+  actor: string,
+): Promise<PaymentImportResult> {
+  const result: PaymentImportResult = { received: 0, created: 0, duplicates: 0, notifications: 0 };
+  const { received, plans } = await runImport(prisma, records, await paymentPart(prisma, actor, result));
+  // Rows another request imported between the check and the write count as duplicates.
+  result.duplicates += plans.length - result.created;
+  return { ...result, received };
+}
+
+/*
+ * The write phase inserts a batch with one set-based statement per table (unnest over column
+ * arrays): about ten times faster than Prisma's createMany here, which matters on the embedded
+ * database, where a batch's transaction holds the only connection while USSD and Telegram wait.
+ * Timestamps travel as ISO strings and are stored as UTC, as Prisma stores them. Existing rows
+ * (same externalId / dedupeKey) are skipped, so concurrent imports of one batch stay idempotent.
+ */
+async function insertPayments(tx: Tx, rows: PaymentPlan[]): Promise<number> {
+  return tx.$executeRaw`
+    INSERT INTO "Payment" ("externalId", "citizenId", "cardId", "benefitTypeId", "amountTiyin", "period", "creditedAt")
+    SELECT e, c, card, b, a, p, (t AT TIME ZONE 'UTC')
+    FROM unnest(
+      ${rows.map((r) => r.externalId)}::text[],
+      ${rows.map((r) => r.citizenId)}::int[],
+      ${rows.map((r) => r.cardId)}::int[],
+      ${rows.map((r) => r.benefitTypeId)}::int[],
+      ${rows.map((r) => r.amountTiyin.toString())}::bigint[],
+      ${rows.map((r) => r.period)}::text[],
+      ${rows.map((r) => r.creditedAt.toISOString())}::timestamptz[]
+    ) AS u(e, c, card, b, a, p, t)
+    ON CONFLICT ("externalId") DO NOTHING`;
+}
+
+async function insertNotifications(tx: Tx, rows: ReturnType<typeof outboxData>[]): Promise<number> {
+  return tx.$executeRaw`
+    INSERT INTO "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "locale", "templateKey",
+      "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT ch, ph, chat, c, l, k, pr, d, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
+    FROM unnest(
+      ${rows.map((r) => r.channel)}::text[],
+      ${rows.map((r) => r.recipientPhone)}::text[],
+      ${rows.map((r) => (r.recipientChatId === null ? null : r.recipientChatId.toString()))}::bigint[],
+      ${rows.map((r) => r.citizenId)}::int[],
+      ${rows.map((r) => r.locale)}::text[],
+      ${rows.map((r) => r.templateKey)}::text[],
+      ${rows.map((r) => JSON.stringify(r.params))}::jsonb[],
+      ${rows.map((r) => r.dedupeKey)}::text[]
+    ) AS u(ch, ph, chat, c, l, k, pr, d)
+    ON CONFLICT ("dedupeKey") DO NOTHING`;
+}
+
+/** "2025-01" → "01.2025", the way dates are written in every language of the product. */
+const displayPeriod = (period: string) => `${period.slice(5, 7)}.${period.slice(0, 4)}`;

@@ -1,0 +1,143 @@
+import type { PrismaClient, Tx } from "../../db/database.js";
+import { type AuditEntry, auditMany } from "../../notifications/outbox.js";
+import {
+  IMPORT_TX,
+  type RawRecord,
+  RowErrors,
+  type RowProblem,
+  type RowReader,
+  readerFor,
+  yieldToOthers,
+} from "./rows.js";
+
+export type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
+
+/**
+ * What one entity adds to the import pipeline. Every import reads its records once, as they
+ * arrive (a JSON body element by element, a CSV line by line), keeps only compact rows, refuses
+ * the whole import if any row is bad (nothing is written then), and otherwise writes the plans
+ * batch by batch, each batch with its audit entries in one transaction.
+ */
+export interface ImportPart<Row, Plan> {
+  /**
+   * Reads one record, checking it alone and against the file's earlier rows. Undefined when the
+   * record leaves nothing to resolve: its problems are noted on the reader, or an earlier row
+   * absorbed it (the same payment sent twice, a beneficiary's further card).
+   */
+  read(record: RawRecord, reader: RowReader): Row | undefined;
+  /**
+   * Checks rows against the database and turns them into plans, calling `reject` for a row
+   * that cannot be imported.
+   */
+  resolve(
+    rows: Row[],
+    reject: (record: Pick<RawRecord, "row" | "line">, problems: RowProblem[]) => void,
+  ): Promise<Plan[]>;
+  /**
+   * Rows resolved together as the records arrive, so a large import holds plans rather than
+   * parsed rows; unset: the whole file at once (when a row's check needs the rows after it).
+   */
+  resolveEvery?: number;
+  /** Writes one batch of plans in `tx` and returns the audit entries of what it changed. */
+  write(tx: Tx, plans: Plan[]): Promise<AuditEntry[]>;
+  /** Plans per write transaction; unset: all in one. */
+  writeEvery?: number;
+}
+
+/**
+ * Runs an import through its part: read → resolve → (all rows good, else ImportRejectedError
+ * with every row's problems) → write with audit, batch by batch. Returns how many records
+ * arrived and the plans it wrote.
+ */
+export async function runImport<Row, Plan>(
+  prisma: PrismaClient,
+  records: Records,
+  part: ImportPart<Row, Plan>,
+): Promise<{ received: number; plans: Plan[] }> {
+  const errors = new RowErrors();
+  const reject = errors.add.bind(errors);
+  const plans: Plan[] = [];
+  let pending: Row[] = [];
+  let received = 0;
+  const resolvePending = async () => {
+    const rows = pending;
+    pending = [];
+    if (rows.length > 0) plans.push(...(await part.resolve(rows, reject)));
+  };
+  for await (const record of records) {
+    received++;
+    const reader = readerFor(record);
+    const row = part.read(record, reader);
+    if (row === undefined || reader.problems.length > 0) {
+      errors.add(record, reader.problems);
+      continue;
+    }
+    pending.push(row);
+    if (part.resolveEvery !== undefined && pending.length >= part.resolveEvery) await resolvePending();
+  }
+  await resolvePending();
+  errors.throwIfAny(received);
+
+  // Written batch by batch, each in its own transaction, so a 100,000-row register does not hold
+  // the embedded database's only connection for minutes. A crash midway leaves whole batches
+  // written; sending the import again completes it (every import is idempotent by its key).
+  const size = part.writeEvery ?? Math.max(plans.length, 1);
+  for (let i = 0; i < plans.length; i += size) {
+    if (i > 0) await yieldToOthers();
+    const batch = plans.slice(i, i + size);
+    await prisma.$transaction(async (tx) => {
+      await auditMany(tx, await part.write(tx, batch));
+    }, IMPORT_TX);
+  }
+  return { received, plans };
+}
+
+export interface UpsertCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export const noCounts = (): UpsertCounts => ({ created: 0, updated: 0, unchanged: 0 });
+
+/** The fields of `after` whose values differ from `before`. */
+export const changed = <W extends object>(before: object, after: W): Partial<W> => {
+  const diff: Partial<W> = {};
+  for (const key of Object.keys(after) as (keyof W & string)[]) {
+    const a = after[key];
+    const b = (before as Record<string, unknown>)[key];
+    const same = a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+    if (!same) diff[key] = a;
+  }
+  return diff;
+};
+
+export const pick = <T extends object, K extends keyof T>(value: T, keys: K[]): Pick<T, K> =>
+  Object.fromEntries(keys.map((k) => [k, value[k]])) as Pick<T, K>;
+
+/**
+ * Brings a stored row to what the import wants: nothing when no field differs (counted
+ * unchanged), else `update` with the differing fields, counted and audited with their values
+ * before and after.
+ */
+export async function updateChanged<S extends object, W extends object>(
+  stored: S,
+  wanted: W,
+  update: (diff: Partial<W>) => Promise<unknown>,
+  counts: UpsertCounts,
+  entry: Omit<AuditEntry, "before" | "after">,
+): Promise<AuditEntry | null> {
+  const diff = changed(stored, wanted);
+  if (Object.keys(diff).length === 0) {
+    counts.unchanged++;
+    return null;
+  }
+  await update(diff);
+  counts.updated++;
+  return { ...entry, before: pick(stored, Object.keys(diff) as (keyof S)[]), after: diff };
+}
+
+/** Ids at the agency (beneficiaries, cards, payments). */
+export const EXTERNAL_ID = /^[0-9A-Za-z][0-9A-Za-z._:/-]{0,63}$/;
+export const EXTERNAL_ID_HINT = "must be 1–64 letters, digits or . _ : / -";
+export const MAHALLA_CODE = /^[0-9A-Za-z][0-9A-Za-z._-]{1,39}$/;
