@@ -1,6 +1,7 @@
 import { createTelegram } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import type { AppConfig } from "./config.js";
+import { createAppCore } from "./core.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { buildWorkerMetricsServer } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
@@ -14,9 +15,16 @@ import { closeOnSignals, runProgram } from "./process.js";
 async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
   const db = await openDatabase(config.database);
-  // The bot is only used to send here; updates are handled by the web instances.
+  // The bot is only used to send here; updates are handled by the web instances. Until bot/
+  // exports a sender that needs no engine (the Telegram restructure), it is given the one core.
   const telegram = config.telegram.enabled
-    ? createTelegram({ config: config.telegram, prisma: db.prisma, sql: db.sql, logger })
+    ? createTelegram({
+        config: config.telegram,
+        prisma: db.prisma,
+        sql: db.sql,
+        logger,
+        core: createAppCore(config, db),
+      })
     : undefined;
   const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender);
   const metrics = config.metrics.port ? await buildWorkerMetricsServer({ config, db, logger }) : undefined;

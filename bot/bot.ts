@@ -6,7 +6,7 @@ import type { AppConfig } from "../app/config.js";
 import type { Logger } from "../app/logger.js";
 import type { SqlExecutor } from "../core/db/adapters.js";
 import { type PrismaClient, prismaSql } from "../core/db/database.js";
-import { type ConversationEngine, createCore } from "../core/engine/index.js";
+import type { ConversationEngine } from "../core/engine/index.js";
 import { Translator } from "../core/i18n/index.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
 import { CitizenChat } from "./citizen.js";
@@ -48,8 +48,8 @@ export interface TelegramOptions {
   retry?: Partial<RetrySettings>;
   clock?: () => Date;
   translator?: Translator;
-  /** The conversation core shared with the other channels (one is built when absent). */
-  core?: { engine: ConversationEngine };
+  /** The conversation core shared with the other channels, built once by app/core.ts. */
+  core: { engine: ConversationEngine };
 }
 
 export interface TelegramBot {
@@ -90,15 +90,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   bot.api.config.use(boundedRetry({ ...DEFAULT_RETRY, ...options.retry }));
   bot.api.config.use(throttler(options.throttle ?? TELEGRAM_LIMITS));
 
-  const { engine } =
-    options.core ??
-    createCore(
-      { prisma, sql },
-      {
-        idleSeconds: { telegram: config.sessionIdleSeconds },
-        clock,
-      },
-    );
+  const { engine } = options.core;
   const io = new TelegramIo(bot.api, logger);
   const staffVisits = new StaffVisitService(prisma, { clock, sql });
   const staff = new StaffChat({

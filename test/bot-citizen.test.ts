@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore, createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { createTelegram, startPolling } from "../bot/index.js";
@@ -365,6 +366,7 @@ describe("outgoing calls", () => {
       prisma: db.prisma,
       logger: createLogger("silent"),
       botInfo: BOT_INFO,
+      core: createCore(db, { idleSeconds: { telegram: 3600 } }),
     });
     const chat = newUser("uz").chatId;
     tg.double.failNext(
@@ -438,6 +440,7 @@ describe("start-up and long polling", () => {
       prisma: db.prisma,
       logger: createLogger("silent"),
       throttle: TEST_THROTTLE,
+      core: createCore(db, { idleSeconds: { telegram: 3600 } }),
     });
     const polling = await startPolling(telegram, createLogger("silent"));
     try {
@@ -466,7 +469,7 @@ describe("start-up without the Bot API", () => {
       TELEGRAM_API_ROOT: url,
       TELEGRAM_WEBHOOK_SECRET: "s3cret-for-the-test",
     });
-    const app = await buildServer({ config, db, logger: createLogger("silent") });
+    const app = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
     try {
       const health = await app.inject({ method: "GET", url: "/healthz" });
       expect(health.statusCode).toBe(200);

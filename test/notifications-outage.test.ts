@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { createTelegram, type TelegramBot } from "../bot/index.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
@@ -56,6 +57,7 @@ beforeAll(async () => {
     logger: createLogger("silent"),
     botInfo: BOT_INFO,
     throttle: TEST_THROTTLE,
+    core: createCore(db),
   });
 });
 afterAll(async () => {

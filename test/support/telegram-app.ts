@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { type AppConfig, loadConfig } from "../../app/config.js";
+import { type Core, createAppCore } from "../../app/core.js";
 import { createLogger, type Logger } from "../../app/logger.js";
-import type { Core } from "../../app/server.js";
-import { buildServer, createAppCore } from "../../app/server.js";
+import { buildServer } from "../../app/server.js";
 import { createTelegram, type TelegramBot, type ThrottleSettings } from "../../bot/index.js";
 import type { Database } from "../../core/db/database.js";
 import { BOT_INFO, TelegramDouble } from "./telegram-double.js";
