@@ -5,7 +5,7 @@ import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import { SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
-import type { ApplicationService } from "../core/services/applications.js";
+import { ApplicationService } from "../core/services/applications.js";
 import { BackOfficeService } from "../core/services/backoffice.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
@@ -48,7 +48,7 @@ export interface Core {
 export function createBackOfficeServices(
   db: CoreDatabase,
   clock: () => Date = () => new Date(),
-  applications: ApplicationService = createServices(db.prisma, { sql: db.sql }).applications,
+  applications: ApplicationService = new ApplicationService(db.prisma, db.sql),
 ): BackOfficeServices {
   return {
     backoffice: new BackOfficeService(db.prisma, new NotificationRenderer()),
