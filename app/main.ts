@@ -2,13 +2,13 @@ import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { StaffVisitService } from "../core/services/staff-visits.js";
 import type { AppConfig } from "./config.js";
+import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
-import { buildServer, createAppCore } from "./server.js";
+import { buildServer } from "./server.js";
 import { startSessionRetention } from "./session-retention.js";
 import { startupSummary } from "./startup-summary.js";
 
@@ -35,7 +35,7 @@ async function main(config: AppConfig) {
         sql: db.sql,
         logger,
         engine: core.engine,
-        staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }),
+        staffVisits: core.staffVisits,
       })
     : undefined;
   const app = await buildServer({ config, db, logger, telegram, core });

@@ -1,11 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createTelegram, type TelegramBot, telegramWebhook } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
-import { createCore } from "../core/engine/index.js";
-import { StaffVisitService } from "../core/services/staff-visits.js";
 import { ussdRoutes } from "../ussd/routes.js";
 import { apiPlugin } from "./api/index.js";
 import type { AppConfig } from "./config.js";
+import type { Core } from "./core.js";
 import { installGatewayGuard } from "./gateway-guard.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes } from "./metrics.js";
@@ -17,22 +16,11 @@ export interface ServerDeps {
   logger: Logger;
   /** The Telegram bot, shared with polling and the notification relay (built here when absent). */
   telegram?: TelegramBot;
-  /** The conversation core every channel serves (built here when absent). */
-  core?: Core;
-}
-
-export type Core = ReturnType<typeof createCore>;
-
-/** One engine for every channel: one reference-data cache, one per-person step limit. */
-export function createAppCore(config: AppConfig, db: Database, clock?: () => Date): Core {
-  return createCore(db, {
-    ...(clock ? { clock } : {}),
-    idleSeconds: {
-      ussd: config.ussd.sessionIdleSeconds,
-      telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,
-    },
-    stepsPerMinute: config.stepsPerMinute,
-  });
+  /**
+   * The conversation core every channel and the API serve, built once by the caller
+   * (createAppCore in app/core.ts): one engine, one reference-data cache, one step limit.
+   */
+  core: Core;
 }
 
 /** Builds the HTTP server; channels and the API register themselves as plugins. */
@@ -68,9 +56,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   );
 
-  const core = deps.core ?? createAppCore(deps.config, deps.db);
+  const { core } = deps;
   await app.register(ussdRoutes, { config: deps.config, prisma: deps.db.prisma, core });
-  await app.register(apiPlugin, { config: deps.config, prisma: deps.db.prisma });
+  await app.register(apiPlugin, { config: deps.config, prisma: deps.db.prisma, services: core.backOffice });
 
   const telegram = deps.config.telegram;
   if (telegram.enabled && telegram.webhookSecret) {
@@ -83,7 +71,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           sql: deps.db.sql,
           logger: deps.logger,
           engine: core.engine,
-          staffVisits: new StaffVisitService(deps.db.prisma, { sql: deps.db.sql }),
+          staffVisits: core.staffVisits,
         }),
       secret: telegram.webhookSecret,
     });

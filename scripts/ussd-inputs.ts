@@ -5,13 +5,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../app/config.js";
+import { createCore } from "../app/core.js";
 import type { Database } from "../core/db/database.js";
 import { openMemoryDatabase } from "../core/db/database.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { newReference } from "../core/domain/reference.js";
 import type { Locale } from "../core/domain/vocabulary.js";
 import { LOCALES } from "../core/domain/vocabulary.js";
-import { createCore } from "../core/engine/index.js";
 import type { Screen } from "../core/engine/types.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bearerToken, matchToken, secretsEqual } from "../app/api/auth.js";
 import { loadConfig } from "../app/config.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { seedReferenceData } from "../core/reference/seed.js";
@@ -234,7 +235,7 @@ describe("staff", () => {
     expect(res.statusCode).toBe(201);
     const fresh = res.json();
     expect(fresh.code).not.toBe(created.invite.code);
-    const bot = new StaffVisitService(db.prisma, { clock });
+    const bot = new StaffVisitService(db.prisma, { clock, sql: db.sql });
     expect(await bot.linkTelegram(created.invite.code, { userId: 501n, chatId: 501n })).toMatchObject({ ok: false });
     expect(await bot.linkTelegram(fresh.code, { userId: 501n, chatId: 501n })).toMatchObject({ ok: true });
     expect(await bot.linkTelegram(fresh.code, { userId: 502n, chatId: 502n })).toMatchObject({
@@ -261,7 +262,7 @@ describe("staff", () => {
     const invite = await send("POST", `/api/v1/staff/${created.staff.id}/invites`);
     expect(invite.statusCode).toBe(409);
     expect(invite.json().error.code).toBe("STAFF_INACTIVE");
-    const bot = new StaffVisitService(db.prisma, { clock });
+    const bot = new StaffVisitService(db.prisma, { clock, sql: db.sql });
     expect(await bot.linkTelegram(created.invite.code, { userId: 601n, chatId: 601n })).toMatchObject({ ok: false });
     expect(
       await db.prisma.auditLog.count({ where: { action: "staff.deactivate", entityId: String(created.staff.id) } }),
@@ -550,7 +551,7 @@ describe("OpenAPI document", () => {
 describe("app/server.ts", () => {
   it("mounts the API and the OpenAPI document on the application server", async () => {
     const config = loadConfig({ NODE_ENV: "test", API_TOKENS: `backoffice:${TOKEN}`, LOG_LEVEL: "silent" });
-    const server = await buildServer({ config, db, logger: createLogger("silent") });
+    const server = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
     try {
       expect((await server.inject({ method: "GET", url: "/docs/json" })).statusCode).toBe(200);
       expect((await server.inject({ method: "GET", url: "/api/v1/regions", headers: auth })).statusCode).toBe(200);

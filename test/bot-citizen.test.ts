@@ -1,6 +1,7 @@
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore, createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { createBotSender, createTelegram, startPolling, telegramWebhook } from "../bot/index.js";
@@ -561,7 +562,7 @@ describe("start-up without the Bot API", () => {
       TELEGRAM_API_ROOT: url,
       TELEGRAM_WEBHOOK_SECRET: "s3cret-for-the-test",
     });
-    const app = await buildServer({ config, db, logger: createLogger("silent") });
+    const app = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
     try {
       const health = await app.inject({ method: "GET", url: "/healthz" });
       expect(health.statusCode).toBe(200);

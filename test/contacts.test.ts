@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createCore } from "../app/core.js";
 import type { Channel } from "../core/domain/vocabulary.js";
-import { createCore } from "../core/engine/index.js";
 import type { Screen } from "../core/engine/types.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { SmsInbound } from "../ussd/sms-inbound.js";

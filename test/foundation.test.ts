@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { openDriver } from "../core/db/adapters.js";
@@ -95,7 +96,7 @@ describe("GET /healthz", () => {
   it("answers 200 while the database answers and 503 once it is gone", async () => {
     const db = await createTestDatabase();
     const config = loadConfig({ NODE_ENV: "test" });
-    const app = await buildServer({ config, db, logger: createLogger("silent") });
+    const app = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
     try {
       const ok = await app.inject({ method: "GET", url: "/healthz" });
       expect(ok.statusCode).toBe(200);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { makePinfl } from "../core/domain/pinfl.js";
@@ -32,14 +33,16 @@ const translator = new Translator();
 beforeAll(async () => {
   db = await createTestDatabase();
   await seedReferenceData(db.prisma, { demo: true });
+  const config = loadConfig({
+    NODE_ENV: "test",
+    RATE_LIMIT_STEPS_PER_MINUTE: "0",
+    // A budget below the 7-bit one, so the UCS-2 limit is checked for itself.
+    USSD_MAX_CHARS_UCS2: String(UCS2_BUDGET),
+  });
   app = await buildServer({
-    config: loadConfig({
-      NODE_ENV: "test",
-      RATE_LIMIT_STEPS_PER_MINUTE: "0",
-      // A budget below the 7-bit one, so the UCS-2 limit is checked for itself.
-      USSD_MAX_CHARS_UCS2: String(UCS2_BUDGET),
-    }),
+    config,
     db,
+    core: createAppCore(config, db),
     logger: createLogger("error", {
       write: (line: string) => {
         errors.push(line);

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../app/config.js";
+import { createAppCore, createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildWorkerMetricsServer } from "../app/metrics.js";
 import { buildServer } from "../app/server.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
-import { createCore } from "../core/engine/index.js";
 import { flowOfScreen } from "../core/metrics.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
@@ -65,8 +65,10 @@ function sum(series: Map<string, number>, name: string, labels: Record<string, s
 }
 
 describe("who may read /metrics", () => {
-  const serve = (env: Record<string, string>) =>
-    buildServer({ config: loadConfig({ LOG_LEVEL: "silent", ...env }), db, logger: createLogger("silent") });
+  const serve = (env: Record<string, string>) => {
+    const config = loadConfig({ LOG_LEVEL: "silent", ...env });
+    return buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
+  };
 
   it("is not served in production without METRICS_TOKEN", async () => {
     const app = await serve({ NODE_ENV: "production", USSD_CALLBACK_TOKEN: "x".repeat(32) });

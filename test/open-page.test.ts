@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { Translator } from "../core/i18n/index.js";
@@ -65,7 +66,8 @@ requireServer("chromium").describe("public open-data page in Chromium", () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     await generateOpenDataWorld(db.prisma, { citizens: [600, 350, 400, 150, 30, 12, 4], seed: 7 });
-    app = await buildServer({ config: loadConfig({ NODE_ENV: "test" }), db, logger: createLogger("silent") });
+    const config = loadConfig({ NODE_ENV: "test" });
+    app = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
     await app.listen({ port: 0, host: "127.0.0.1" });
     const address = app.server.address();
     if (!address || typeof address === "string") throw new Error("no port");

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, ipMatcher, loadConfig } from "../app/config.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -94,7 +95,7 @@ async function server(env: Record<string, string>): Promise<FastifyInstance> {
     API_TOKENS: `backoffice:${API_TOKEN}`,
     ...env,
   });
-  const app = await buildServer({ config, db, logger: createLogger("silent") });
+  const app = await buildServer({ config, db, logger: createLogger("silent"), core: createAppCore(config, db) });
   await app.ready();
   return app;
 }

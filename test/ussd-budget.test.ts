@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCore } from "../app/core.js";
 import type { PrismaClient } from "../core/db/database.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { newReference } from "../core/domain/reference.js";
 import type { Locale, Text } from "../core/domain/vocabulary.js";
 import { isLocale, LOCALES } from "../core/domain/vocabulary.js";
-import { createCore } from "../core/engine/index.js";
 import type { ConversationEvent, Screen } from "../core/engine/types.js";
 import { formatDate } from "../core/i18n/format.js";
 import { isGsm7 } from "../core/i18n/gsm.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCore } from "../core/engine/index.js";
+import { createCore } from "../app/core.js";
 import { createCitizen } from "./support/fixtures.js";
 import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCore } from "../app/core.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import type { Locale } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
-import { createCore } from "../core/engine/index.js";
 import { isGsm7 } from "../core/i18n/gsm.js";
 import { namesOf as names, shortNamesOf as shortNames } from "../core/services/names.js";
 import {

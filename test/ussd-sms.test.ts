@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCore } from "../app/core.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import type { Locale, Params } from "../core/domain/vocabulary.js";
 import { LOCALES } from "../core/domain/vocabulary.js";
-import { createCore } from "../core/engine/index.js";
 import { parseSms } from "../ussd/sms-inbound.js";
 import { startApp, type TestApp, translator } from "./ussd-support.js";
 

@@ -1,11 +1,11 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { expect } from "vitest";
 import { loadConfig } from "../app/config.js";
+import { createAppCore, createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import type { Locale, Params } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
-import { createCore } from "../core/engine/index.js";
 import { toGsm7 } from "../core/i18n/gsm.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
@@ -34,11 +34,13 @@ export interface TestApp {
 export async function startApp(env: Record<string, string> = {}, db?: TestDatabase): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   if (!db) await seedReferenceData(database.prisma, { demo: true });
+  // Tests take many steps a minute from one number; the limit itself has its own test.
+  const config = loadConfig({ NODE_ENV: "test", RATE_LIMIT_STEPS_PER_MINUTE: "0", ...env });
   const app = await buildServer({
-    // Tests take many steps a minute from one number; the limit itself has its own test.
-    config: loadConfig({ NODE_ENV: "test", RATE_LIMIT_STEPS_PER_MINUTE: "0", ...env }),
+    config,
     db: database,
     logger: createLogger("silent"),
+    core: createAppCore(config, database),
   });
   await app.ready();
   return {
@@ -54,15 +56,14 @@ export async function startApp(env: Record<string, string> = {}, db?: TestDataba
 /** The USSD routes alone over a given core (an engine that fails or is held), on a test database. */
 export async function ussdOnly(
   db: TestDatabase,
-  core: NonNullable<UssdPluginOptions["core"]>,
+  core: UssdPluginOptions["core"],
   options: Pick<UssdPluginOptions, "admission"> = {},
 ): Promise<FastifyInstance> {
   const app = Fastify();
   await app.register(ussdRoutes, {
     config: {
-      ussd: { callbackToken: undefined, maxCharsUcs2: 182, sessionIdleSeconds: 180 },
+      ussd: { callbackToken: undefined, maxCharsUcs2: 182 },
       simulatorEnabled: false,
-      stepsPerMinute: 0,
     },
     prisma: db.prisma,
     core,
@@ -75,7 +76,7 @@ export async function ussdOnly(
  * The real core with its engine held at a gate: every step waits until `open()` is called, so a
  * test can keep the admission places taken for as long as it needs.
  */
-export function heldCore(db: TestDatabase): { core: NonNullable<UssdPluginOptions["core"]>; open: () => void } {
+export function heldCore(db: TestDatabase): { core: UssdPluginOptions["core"]; open: () => void } {
   const real = createCore(db);
   let open = () => {};
   const gate = new Promise<void>((resolve) => {

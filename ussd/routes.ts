@@ -3,13 +3,11 @@ import formbody from "@fastify/formbody";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import type { AppConfig } from "../app/config.js";
-import { type PrismaClient, prismaSql } from "../core/db/database.js";
+import type { PrismaClient } from "../core/db/database.js";
 import { DeadlineError } from "../core/domain/errors.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { Locale } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
-import { createCore } from "../core/engine/index.js";
 import type { RateLimiter } from "../core/engine/rate-limit.js";
 import { Translator } from "../core/i18n/index.js";
 import { type ApologyReason, observeStep, ussdApologies } from "../core/metrics.js";
@@ -20,11 +18,22 @@ import { recordSessionEnd } from "./events.js";
 import { simulatorPage } from "./simulator.js";
 import { SmsInbound } from "./sms-inbound.js";
 
+/** The gateway settings this channel reads (app/config.ts's `ussd` fits). */
+export interface UssdSettings {
+  /** Screen budget for UCS-2 (Cyrillic) screens. */
+  maxCharsUcs2: number;
+  /** When set, every gateway callback must carry `?token=` with this value. */
+  callbackToken?: string | undefined;
+}
+
 export interface UssdPluginOptions {
-  config: Pick<AppConfig, "ussd" | "simulatorEnabled" | "stepsPerMinute">;
+  config: { ussd: UssdSettings; simulatorEnabled: boolean };
   prisma: PrismaClient;
-  /** The core to serve; by default one is created with the USSD idle time from the config. */
-  core?: { engine: ConversationEngine; services: Services };
+  /**
+   * The core to serve, built once by the application (app/core.ts) and shared with the other
+   * channels: one reference-data cache and one per-person step limit for every channel.
+   */
+  core: { engine: ConversationEngine; services: Services };
   translator?: Translator;
   /** Per-number limit on inbound SMS (default: 5 in 10 minutes). */
   smsLimiter?: RateLimiter;
@@ -99,16 +108,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   if (!app.hasContentTypeParser("application/x-www-form-urlencoded")) await app.register(formbody);
 
-  const { config, prisma } = options;
-  const core =
-    options.core ??
-    createCore(
-      { prisma, sql: prismaSql(prisma) },
-      {
-        idleSeconds: { ussd: config.ussd.sessionIdleSeconds },
-        stepsPerMinute: config.stepsPerMinute,
-      },
-    );
+  const { config, prisma, core } = options;
   const translator = options.translator ?? new Translator();
   const channel = new UssdChannel(core.engine, translator, { maxCharsUcs2: config.ussd.maxCharsUcs2 });
   const sms = new SmsInbound(prisma, core.services, options.smsLimiter);

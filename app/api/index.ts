@@ -3,11 +3,8 @@ import swagger from "@fastify/swagger";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
-import { NotificationRenderer } from "../../core/notifications/render.js";
-import { ApplicationService } from "../../core/services/applications.js";
-import { BackOfficeService } from "../../core/services/backoffice/index.js";
-import { StaffService } from "../../core/services/staff.js";
 import type { AppConfig } from "../config.js";
+import type { BackOfficeServices } from "../core.js";
 import { applicationRoutes } from "./applications.js";
 import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
@@ -27,6 +24,8 @@ export interface ApiPluginOptions {
   config: Pick<AppConfig, "apiTokens" | "ussd"> &
     Partial<Pick<AppConfig, "apiRequestsPerMinute" | "apiAuthFailuresPerMinute">>;
   prisma: PrismaClient;
+  /** The back-office services of the one core (app/core.ts), not a copy of the API's own. */
+  services: BackOfficeServices;
   clock?: () => Date;
   /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
   maxCsvBytes?: number;
@@ -56,9 +55,9 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
 
   const ctx: ApiContext = {
     prisma: options.prisma,
-    backoffice: new BackOfficeService(options.prisma, new NotificationRenderer()),
-    staff: new StaffService(options.prisma, clock),
-    applications: new ApplicationService(options.prisma),
+    backoffice: options.services.backoffice,
+    staff: options.services.staff,
+    applications: options.services.applications,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };

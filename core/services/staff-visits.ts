@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { SqlExecutor } from "../db/adapters.js";
-import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
+import type { PrismaClient, Tx } from "../db/database.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../domain/errors.js";
 import { type Slot, type SlotPart, slotKey } from "../domain/slots.js";
 import type { VisitStatus } from "../domain/statuses.js";
@@ -116,9 +116,10 @@ export class StaffVisitService {
 
   constructor(
     private readonly prisma: PrismaClient,
-    options: { clock?: () => Date; sql?: SqlExecutor } = {},
+    // Required: the SQL path is built once, with the rest of the core (app/core.ts).
+    options: { clock?: () => Date; sql: SqlExecutor },
   ) {
-    this.sql = options.sql ?? prismaSql(prisma);
+    this.sql = options.sql;
     this.clock = options.clock ?? (() => new Date());
   }
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { apiPlugin } from "../../app/api/index.js";
-import type { PrismaClient } from "../../core/db/database.js";
+import { createBackOfficeServices } from "../../app/core.js";
+import { type PrismaClient, prismaSql } from "../../core/db/database.js";
 import { newReference } from "../../core/domain/reference.js";
 
 export const TOKEN = "backoffice-token-0123456789";
@@ -22,6 +23,7 @@ export async function apiApp(
       ussd: { callbackToken: options.callbackToken, maxCharsUcs2: 182, sessionIdleSeconds: 180 },
     },
     prisma,
+    services: createBackOfficeServices({ prisma, sql: prismaSql(prisma) }, options.clock),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.maxCsvBytes ? { maxCsvBytes: options.maxCsvBytes } : {}),
   });

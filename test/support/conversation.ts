@@ -1,5 +1,5 @@
+import { type CoreDatabase, type CoreOptions, createCore } from "../../app/core.js";
 import type { Channel, Locale } from "../../core/domain/vocabulary.js";
-import { type CoreDatabase, type CoreOptions, createCore } from "../../core/engine/index.js";
 import type { ConversationEvent, Identity, Screen } from "../../core/engine/types.js";
 import { Translator } from "../../core/i18n/index.js";
 

@@ -1,12 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { type AppConfig, loadConfig } from "../../app/config.js";
+import { type Core, createAppCore, createCore } from "../../app/core.js";
 import { createLogger, type Logger } from "../../app/logger.js";
-import type { Core } from "../../app/server.js";
-import { buildServer, createAppCore } from "../../app/server.js";
+import { buildServer } from "../../app/server.js";
 import { createTelegram, type TelegramBot, type ThrottleSettings } from "../../bot/index.js";
 import type { Database } from "../../core/db/database.js";
-import { createCore } from "../../core/engine/index.js";
-import { StaffVisitService } from "../../core/services/staff-visits.js";
 import { BOT_INFO, TelegramDouble } from "./telegram-double.js";
 
 export const WEBHOOK_SECRET = "test-webhook-secret_1";
@@ -47,8 +45,8 @@ export interface TelegramAppOptions {
  * of its own (as the server builds one) and the staff side's service.
  */
 export function botCore(db: Pick<Database, "prisma" | "sql">, sessionIdleSeconds = 3600) {
-  const { engine } = createCore(db, { idleSeconds: { telegram: sessionIdleSeconds } });
-  return { engine, staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }) };
+  const { engine, staffVisits } = createCore(db, { idleSeconds: { telegram: sessionIdleSeconds } });
+  return { engine, staffVisits };
 }
 
 /**
@@ -77,7 +75,7 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     logger,
     throttle: options.throttle ?? TEST_THROTTLE,
     engine: core.engine,
-    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, ...(options.clock ? { clock: options.clock } : {}) }),
+    staffVisits: core.staffVisits,
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -1,0 +1,93 @@
+import type { Database } from "../core/db/database.js";
+import type { Channel } from "../core/domain/vocabulary.js";
+import { ConversationEngine } from "../core/engine/engine.js";
+import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
+import { SqlSessionStore } from "../core/engine/session-store.js";
+import { citizenFlows, onboardingFlow } from "../core/flows/index.js";
+import { NotificationRenderer } from "../core/notifications/render.js";
+import { ApplicationService } from "../core/services/applications.js";
+import { BackOfficeService } from "../core/services/backoffice/index.js";
+import { createServices, type Services } from "../core/services/index.js";
+import { StaffService } from "../core/services/staff.js";
+import { StaffVisitService } from "../core/services/staff-visits.js";
+import type { AppConfig } from "./config.js";
+
+/**
+ * The composition root of the core: every service, the session store and the engine are built
+ * here, once per process, and handed to the channels, the API and the worker as options. A module
+ * that built its own copy would have its own reference-data cache, its own step limit and (before)
+ * its own slower Prisma-only path for the statements payment day runs most.
+ */
+
+/** What the core needs of the database: the Prisma client, and plain SQL for the hot statements. */
+export type CoreDatabase = Pick<Database, "prisma" | "sql">;
+
+export interface CoreOptions {
+  idleSeconds?: Partial<Record<Channel, number>>;
+  clock?: () => Date;
+  /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
+  stepsPerMinute?: number;
+}
+
+/** The services the back-office API works with. */
+export interface BackOfficeServices {
+  backoffice: BackOfficeService;
+  staff: StaffService;
+  applications: ApplicationService;
+}
+
+export interface Core {
+  engine: ConversationEngine;
+  services: Services;
+  sessions: SqlSessionStore;
+  staffVisits: StaffVisitService;
+  backOffice: BackOfficeServices;
+}
+
+/** The API's services on the given database; also what createCore hands the API. */
+export function createBackOfficeServices(
+  db: CoreDatabase,
+  clock: () => Date = () => new Date(),
+  applications: ApplicationService = new ApplicationService(db.prisma, db.sql),
+): BackOfficeServices {
+  return {
+    backoffice: new BackOfficeService(db.prisma, new NotificationRenderer()),
+    staff: new StaffService(db.prisma, clock),
+    applications,
+  };
+}
+
+/** The engine with every citizen flow and the SQL-backed services: what every entry point serves. */
+export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
+  const clock = options.clock ?? (() => new Date());
+  const services = createServices(db.prisma, { sql: db.sql });
+  const sessions = new SqlSessionStore(db.sql);
+  const engine = new ConversationEngine({
+    services,
+    sessions,
+    flows: citizenFlows,
+    onboarding: onboardingFlow,
+    idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
+  });
+  return {
+    engine,
+    services,
+    sessions,
+    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock }),
+    backOffice: createBackOfficeServices(db, clock, services.applications),
+  };
+}
+
+/** The core as the configuration asks: idle times per channel and the per-person step limit. */
+export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () => Date): Core {
+  return createCore(db, {
+    ...(clock ? { clock } : {}),
+    idleSeconds: {
+      ussd: config.ussd.sessionIdleSeconds,
+      telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,
+    },
+    stepsPerMinute: config.stepsPerMinute,
+  });
+}
