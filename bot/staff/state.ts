@@ -29,7 +29,7 @@ export class StaffChatStore {
     db: SqlExecutor | PrismaClient,
     private readonly clock: () => Date,
   ) {
-    this.sql = "$queryRawUnsafe" in db ? prismaSql(db) : db;
+    this.sql = "$connect" in db ? prismaSql(db) : db;
   }
 
   async load(chatId: number): Promise<StaffChatState> {

@@ -1,7 +1,7 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import type { Tx } from "../db/database.js";
-import { LOCK_SLOT, MAHALLA_PLACES, MAHALLA_WORKER, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
 import { executeIn, run, runIn } from "../db/sql/statement.js";
+import { LOCK_SLOT, MAHALLA_PLACES, MAHALLA_WORKER, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
 
 /** Half-day capacity when a mahalla has no social worker on record yet. */

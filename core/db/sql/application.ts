@@ -1,6 +1,7 @@
-import { type NoRow, statement } from "./statement.js";
+import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
-// Application's plain-SQL statements. Owner: core/services/applications.ts (ApplicationService).
+// Application's plain-SQL statements. Owners: core/services/applications.ts (ApplicationService) and
+// core/opendata/source.ts (open data reads).
 
 // The status screens are the second busiest on payment day: plain SQL, one statement each.
 const SUMMARY_COLUMNS = `
@@ -58,9 +59,46 @@ export const DETAILS = statement<DetailsRow, [citizenId: number, reference: stri
 );
 
 /** Serialises one citizen's submissions until the transaction ends. */
-export const LOCK_CITIZEN_SUBMISSIONS = statement<NoRow, [citizenId: number]>(
+export const LOCK_CITIZEN_SUBMISSIONS = statement<LockRow, [citizenId: number]>(
   "Application.lockCitizenSubmissions",
   `select pg_advisory_xact_lock(1, $1)`,
-  {},
+  LOCK_COLUMNS,
 );
 
+export interface ApplicationOpenDataRow {
+  id: number;
+  citizenId: number;
+  districtId: number | null;
+  benefitTypeId: number;
+  status: string;
+  channel: string;
+  locale: string | null;
+  submittedAt: Date | string;
+  decidedAt: Date | string | null;
+}
+
+/**
+ * Applications after id $1 (keyset page of $2) for core/opendata/source.ts, with the district of
+ * the citizen's mahalla: no names, phones, PINFLs or references.
+ */
+export const OPEN_DATA_PAGE = statement<ApplicationOpenDataRow, [afterId: number, limit: number]>(
+  "Application.openDataPage",
+  `
+          select a.id, a."citizenId", m."districtId", a."benefitTypeId", a.status, a.channel, a.locale,
+                 a."submittedAt", a."decidedAt"
+          from "Application" a
+          join "Citizen" c on c.id = a."citizenId"
+          left join "Mahalla" m on m.id = c."mahallaId"
+          where a.id > $1 order by a.id limit $2`,
+  {
+    id: true,
+    citizenId: true,
+    districtId: true,
+    benefitTypeId: true,
+    status: true,
+    channel: true,
+    locale: true,
+    submittedAt: true,
+    decidedAt: true,
+  },
+);

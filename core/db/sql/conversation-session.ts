@@ -37,7 +37,14 @@ export interface ClaimRow {
  */
 export const CLAIM = statement<
   ClaimRow,
-  [channel: string, sessionKey: string, phone: string | null, lease: string, leaseSeconds: number, abandoned: string | null]
+  [
+    channel: string,
+    sessionKey: string,
+    phone: string | null,
+    lease: string,
+    leaseSeconds: number,
+    abandoned: string | null,
+  ]
 >(
   "ConversationSession.claim",
   `

@@ -1,4 +1,4 @@
-import { statement } from "./statement.js";
+import { type NoRow, statement } from "./statement.js";
 
 // Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
 // the figures /metrics reports); core/services/payment-import.ts inserts its batches' rows.
@@ -57,3 +57,38 @@ SELECT "channel",
   { channel: true, backlog: true, oldest: true, dead: true },
 );
 
+/**
+ * A batch of notifications (imports), one set-based statement; an existing dedupeKey is skipped,
+ * so concurrent imports of one batch stay idempotent.
+ */
+export const INSERT_BATCH = statement<
+  NoRow,
+  [
+    channels: string[],
+    recipientPhones: string[],
+    recipientChatIds: (string | null)[],
+    citizenIds: (number | null)[],
+    locales: string[],
+    templateKeys: string[],
+    params: string[],
+    dedupeKeys: (string | null)[],
+  ]
+>(
+  "Outbox.insertBatch",
+  `
+    INSERT INTO "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "locale", "templateKey",
+      "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT ch, ph, chat, c, l, k, pr, d, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
+    FROM unnest(
+      $1::text[],
+      $2::text[],
+      $3::bigint[],
+      $4::int[],
+      $5::text[],
+      $6::text[],
+      $7::jsonb[],
+      $8::text[]
+    ) AS u(ch, ph, chat, c, l, k, pr, d)
+    ON CONFLICT ("dedupeKey") DO NOTHING`,
+  {},
+);

@@ -1,4 +1,4 @@
-import { statement } from "./statement.js";
+import { type NoRow, statement } from "./statement.js";
 
 // Payment's plain-SQL statements. Owners: core/services/payments.ts (the citizen's overview) and
 // core/services/payment-import.ts (the register's batches).
@@ -32,4 +32,37 @@ export const OVERVIEW = statement<OverviewRow, [citizenId: number, limit: number
                        order by "creditedAt" desc, id desc limit $2) p
                 join "BenefitType" b on b.id = p."benefitTypeId"), '[]'::json) as payments`,
   { cards: true, payments: true },
+);
+
+/**
+ * A batch of payments, one set-based statement (unnest over column arrays); timestamps travel as
+ * ISO strings and are stored as UTC, as Prisma stores them; an existing externalId is skipped.
+ */
+export const INSERT_BATCH = statement<
+  NoRow,
+  [
+    externalIds: string[],
+    citizenIds: number[],
+    cardIds: (number | null)[],
+    benefitTypeIds: number[],
+    amountsTiyin: string[],
+    periods: string[],
+    creditedAt: string[],
+  ]
+>(
+  "Payment.insertBatch",
+  `
+    INSERT INTO "Payment" ("externalId", "citizenId", "cardId", "benefitTypeId", "amountTiyin", "period", "creditedAt")
+    SELECT e, c, card, b, a, p, (t AT TIME ZONE 'UTC')
+    FROM unnest(
+      $1::text[],
+      $2::int[],
+      $3::int[],
+      $4::int[],
+      $5::bigint[],
+      $6::text[],
+      $7::timestamptz[]
+    ) AS u(e, c, card, b, a, p, t)
+    ON CONFLICT ("externalId") DO NOTHING`,
+  {},
 );

@@ -15,7 +15,7 @@ import type { PrismaClient, Tx } from "../database.js";
 /** Every key of the row type, each exactly once: what a statement declares it returns. */
 export type Columns<Row> = { readonly [K in keyof Row]-?: true };
 
-/** A statement with no rows of interest (a write whose result is not read). */
+/** A statement that returns no rows (a write without RETURNING). */
 export type NoRow = Record<never, never>;
 
 /**
@@ -67,9 +67,13 @@ export const runIn = <Row extends object, Params extends readonly unknown[]>(
   params: Params,
 ): Promise<Row[]> => db.$queryRawUnsafe<Row[]>(s.text, ...params);
 
-/** Runs a write through Prisma and returns how many rows it touched. */
-export const executeIn = <Params extends readonly unknown[]>(
+/** Runs a statement through Prisma for its effect (a write, a lock); returns how many rows it touched. */
+export const executeIn = <Row extends object, Params extends readonly unknown[]>(
   db: Tx | PrismaClient,
-  s: Statement<NoRow, Params>,
+  s: Statement<Row, Params>,
   params: Params,
 ): Promise<number> => db.$executeRawUnsafe(s.text, ...params);
+
+/** What a lock statement returns (`select pg_advisory_xact_lock(…)`): one void column, never read. */
+export type LockRow = { pg_advisory_xact_lock: string };
+export const LOCK_COLUMNS: Columns<LockRow> = { pg_advisory_xact_lock: true };

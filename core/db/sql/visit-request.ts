@@ -1,7 +1,8 @@
-import { type NoRow, statement } from "./statement.js";
+import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
-// Statements counting visits' half-day places. Owner: core/services/slot-capacity.ts, the only
-// place that counts places (free-slot lists, booking and rescheduling all go through it).
+// VisitRequest's plain-SQL statements. Owners: core/services/slot-capacity.ts, the only place that
+// counts half-day places (free-slot lists, booking and rescheduling all go through it), and
+// core/opendata/source.ts (open data reads).
 
 /** The worker who takes a mahalla's new visits: the first active social worker serving it ($1). */
 const MAHALLA_WORKER_SQL = `
@@ -59,8 +60,47 @@ export const POOL_PLACES = statement<PlacesRow, [mahallaId: number, days: string
 );
 
 /** Holds one pool's half-day (a hash of its key) until the transaction ends. */
-export const LOCK_SLOT = statement<NoRow, [key: string]>(
+export const LOCK_SLOT = statement<LockRow, [key: string]>(
   "VisitRequest.lockSlot",
   `select pg_advisory_xact_lock(hashtextextended($1, 0))`,
-  {},
+  LOCK_COLUMNS,
+);
+
+export interface VisitOpenDataRow {
+  id: number;
+  citizenId: number;
+  districtId: number | null;
+  reasonId: number;
+  status: string;
+  channel: string;
+  locale: string | null;
+  createdAt: Date | string;
+  doneAt: Date | string | null;
+}
+
+/**
+ * Visits after id $1 (keyset page of $2) for core/opendata/source.ts, with the district of their
+ * mahalla, the citizen's language and when the visit was first done.
+ */
+export const OPEN_DATA_PAGE = statement<VisitOpenDataRow, [afterId: number, limit: number]>(
+  "VisitRequest.openDataPage",
+  `
+          select v.id, v."citizenId", m."districtId", v."reasonId", v.status, v.channel, c.locale, v."createdAt",
+                 (select min(h."createdAt") from "VisitStatusChange" h
+                   where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt"
+          from "VisitRequest" v
+          join "Mahalla" m on m.id = v."mahallaId"
+          join "Citizen" c on c.id = v."citizenId"
+          where v.id > $1 order by v.id limit $2`,
+  {
+    id: true,
+    citizenId: true,
+    districtId: true,
+    reasonId: true,
+    status: true,
+    channel: true,
+    locale: true,
+    createdAt: true,
+    doneAt: true,
+  },
 );
