@@ -210,7 +210,10 @@ describe("every statement prepares on the migrated database", () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    [embedded, db] = await Promise.all([migratedPglite(), createTestDatabase()]);
+    // One after the other: the machine's cores are shared, and the schema engine's migration of the
+    // test database is the slow part.
+    embedded = await migratedPglite();
+    db = await createTestDatabase();
   });
   afterAll(async () => {
     await embedded?.close();
