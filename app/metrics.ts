@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Database } from "../core/db/database.js";
 import { metricsRegistry, startProcessMetrics } from "../core/metrics.js";
+import { outboxFigures } from "../core/notifications/outbox.js";
 import type { AppConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 
@@ -26,27 +27,6 @@ export type MetricsAccess = { kind: "open" } | { kind: "token"; token: string } 
 export function metricsAccess(config: Pick<AppConfig, "env" | "metrics">): MetricsAccess {
   if (config.metrics.token) return { kind: "token", token: config.metrics.token };
   return config.env === "production" ? { kind: "off" } : { kind: "open" };
-}
-
-/**
- * Messages not yet taken by a provider (waiting, failed and due again, or being sent), the age of
- * the oldest of them, and the dead letters, per channel, in one statement over the outbox. Ages are
- * taken against UTC because Prisma writes and reads `timestamp` columns as UTC.
- */
-const OUTBOX_SQL = `
-SELECT "channel",
-       (count(*) FILTER (WHERE "status" <> 'dead'))::int AS "backlog",
-       COALESCE(EXTRACT(EPOCH FROM ((now() AT TIME ZONE 'UTC') - min("createdAt") FILTER (WHERE "status" <> 'dead'))), 0)::float8 AS "oldest",
-       (count(*) FILTER (WHERE "status" = 'dead'))::int AS "dead"
-  FROM "Outbox"
- WHERE ("status" IN ('pending', 'failed', 'sending') AND "providerMessageId" IS NULL) OR "status" = 'dead'
- GROUP BY "channel"`;
-
-interface OutboxFigures {
-  channel: string;
-  backlog: number;
-  oldest: number;
-  dead: number;
 }
 
 const CHANNELS = ["sms", "telegram"] as const;
@@ -117,7 +97,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
   const readOutbox = async () => {
     try {
       ownStatements++;
-      const rows = await withTimeout(db.sql.query<OutboxFigures>(OUTBOX_SQL, []), timeoutMs);
+      const rows = await withTimeout(outboxFigures(db.sql), timeoutMs);
       const figures = new Map<string, { backlog: number; oldest: number; dead: number }>(
         CHANNELS.map((channel) => [channel, { backlog: 0, oldest: 0, dead: 0 }]),
       );

@@ -1,12 +1,8 @@
 import type { SqlExecutor } from "../core/db/adapters.js";
+import { run } from "../core/db/sql/statement.js";
+import { ADMIT, FORGET } from "../core/db/sql/telegram-update.js";
 
 const KEEP_DAYS = 7;
-
-// Every update runs the first statement: plain SQL.
-const ADMIT_SQL = `
-  insert into "TelegramUpdate" ("updateId", "receivedAt") values ($1::bigint, $2::timestamp)
-  on conflict ("updateId") do nothing returning 1 as taken`;
-const FORGET_SQL = `delete from "TelegramUpdate" where "receivedAt" < $1::timestamp`;
 
 /**
  * Update ids taken in by any instance, in the TelegramUpdate table: Telegram redelivers an update
@@ -23,10 +19,10 @@ export class UpdateLedger {
   /** True the first time an update id is seen, false for every redelivery. */
   async admit(updateId: number): Promise<boolean> {
     const now = this.clock();
-    const rows = await this.sql.query<{ taken: number }>(ADMIT_SQL, [String(updateId), now.toISOString()]);
+    const rows = await run(this.sql, ADMIT, [String(updateId), now.toISOString()]);
     // Telegram keeps an undelivered update for at most a day; a week of ids is plenty.
     if (++this.taken % 1000 === 0) {
-      await this.sql.query(FORGET_SQL, [new Date(now.getTime() - KEEP_DAYS * 86_400_000).toISOString()]);
+      await run(this.sql, FORGET, [new Date(now.getTime() - KEEP_DAYS * 86_400_000).toISOString()]);
     }
     return rows.length === 1;
   }

@@ -1,4 +1,5 @@
-import type { PrismaClient } from "../core/db/database.js";
+import { type PrismaClient, prismaSql } from "../core/db/database.js";
+import { markSessionEnded } from "../core/engine/session-store.js";
 
 /** Africa's Talking's end-of-session notification, as loosely as it arrives (every field a string). */
 export interface SessionEndNotice {
@@ -31,22 +32,18 @@ export const maskInput = (input: string | undefined): string | null =>
  * (the gateway ended it before our first answer) are ignored.
  */
 export async function recordSessionEnd(prisma: PrismaClient, notice: SessionEndNotice, now = new Date()) {
-  const result = await prisma.conversationSession.updateMany({
-    where: { channel: "ussd", sessionKey: notice.sessionId },
-    data: {
-      endedAt: now,
-      endStatus: clip(notice.status, 40),
-      endInfo: {
-        hopsCount: toNumber(notice.hopsCount),
-        durationInMillis: toNumber(notice.durationInMillis),
-        input: maskInput(notice.input),
-        errorMessage: clip(notice.errorMessage, 500),
-        networkCode: clip(notice.networkCode, 20),
-        serviceCode: clip(notice.serviceCode, 40),
-        cost: clip(notice.cost, 40),
-        date: clip(notice.date, 40),
-      },
+  return markSessionEnded(prismaSql(prisma), "ussd", notice.sessionId, {
+    at: now,
+    status: clip(notice.status, 40),
+    info: {
+      hopsCount: toNumber(notice.hopsCount),
+      durationInMillis: toNumber(notice.durationInMillis),
+      input: maskInput(notice.input),
+      errorMessage: clip(notice.errorMessage, 500),
+      networkCode: clip(notice.networkCode, 20),
+      serviceCode: clip(notice.serviceCode, 40),
+      cost: clip(notice.cost, 40),
+      date: clip(notice.date, 40),
     },
   });
-  return result.count > 0;
 }

@@ -1,5 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
+import {
+  CLAIM,
+  type ClaimRow,
+  PURGE,
+  READ_STATE,
+  RECORD_END,
+  RELEASE,
+  SAVE,
+  WRITE_STATE,
+} from "../db/sql/conversation-session.js";
+import { run } from "../db/sql/statement.js";
 import { SessionBusyError, SessionLeaseLostError } from "../domain/errors.js";
 import type { Channel, FlowData, JsonValue, Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
@@ -81,72 +92,7 @@ export interface SessionStore {
   release(channel: Channel, sessionKey: string, lease: string): Promise<void>;
 }
 
-interface SessionRow {
-  citizenId: number | null;
-  /** Null when there is no session (the row then carries only the phone's citizen). */
-  state: (SessionState & { view?: JsonValue }) | string | null;
-  stepCount: number;
-  lastScreen: Screen | string | null;
-  expiresMs: number;
-  cId: number | null;
-  cPhone: string | null;
-  cTelegramUserId: string | null;
-  cTelegramChatId: string | null;
-  cPinfl: string | null;
-  cFullName: string | null;
-  cLocale: string | null;
-  cMahallaId: number | null;
-}
-
 const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
-
-/**
- * Claims the session row for one step and reads it with the caller's citizen, in one statement. A
- * missing row is created as a placeholder (state json null, no screen) so that the first step of a
- * session is held like any other; a row whose lease is held and not yet run out is left alone, and
- * `claimed` is false, unless the lease is $6: one this process took and could not give back. Lease times are the database's clock: instances (and a test's fake clock)
- * need not agree on the time.
- */
-const CLAIM_SQL = `
-  with claimed as (
-    insert into "ConversationSession"
-      (channel, "sessionKey", state, "stepCount", "expiresAt", "createdAt", "updatedAt", "leaseToken", "leaseUntil")
-    values ($1, $2, 'null'::json, 0, now() at time zone 'UTC', now() at time zone 'UTC', now() at time zone 'UTC',
-            $4, clock_timestamp() at time zone 'UTC' + make_interval(secs => $5))
-    on conflict (channel, "sessionKey") do update set
-      "leaseToken" = excluded."leaseToken", "leaseUntil" = excluded."leaseUntil"
-      where "ConversationSession"."leaseUntil" is null
-         or "ConversationSession"."leaseUntil" < clock_timestamp() at time zone 'UTC'
-         or "ConversationSession"."leaseToken" = $6
-    returning "citizenId", state, "stepCount", "lastScreen", "expiresAt"
-  )
-  select (s."stepCount" is not null) as claimed,
-         s."citizenId", s.state, s."stepCount", s."lastScreen",
-         (extract(epoch from s."expiresAt") * 1000)::float8 as "expiresMs",
-         c.id as "cId", c.phone as "cPhone", c."telegramUserId"::text as "cTelegramUserId",
-         c."telegramChatId"::text as "cTelegramChatId", c.pinfl as "cPinfl", c."fullName" as "cFullName",
-         c.locale as "cLocale", c."mahallaId" as "cMahallaId"
-    from (select 1) as one
-    left join claimed s on true
-    left join "Citizen" c on c.id = coalesce(s."citizenId", (select id from "Citizen" where phone = $3))`;
-
-const RELEASE_SQL = `
-  update "ConversationSession" set "leaseToken" = null, "leaseUntil" = null
-   where channel = $1 and "sessionKey" = $2 and "leaseToken" = $3`;
-
-// A scan rather than an index: an index on expiresAt would cost every step's write more than an
-// hourly scan costs (see schema.prisma).
-const PURGE_SQL = `
-  with gone as (delete from "ConversationSession" where "expiresAt" < $1::timestamp returning 1)
-  select count(*)::int as count from gone`;
-
-/** The step's outcome, written only by the request holding the lease, which it gives up. */
-const SAVE_SQL = `
-  update "ConversationSession" set
-    "citizenId" = $3, state = $4::json, "stepCount" = $5, "lastScreen" = $6::json,
-    "expiresAt" = $7::timestamp, "updatedAt" = $8::timestamp, "leaseToken" = null, "leaseUntil" = null
-   where channel = $1 and "sessionKey" = $2 and "leaseToken" = $9
-  returning 1 as saved`;
 
 /** How long a claim holds the session: longer than any step runs (each statement times out at 10 s). */
 const LEASE_SECONDS = 30;
@@ -218,7 +164,7 @@ export class SqlSessionStore implements SessionStore {
     const deadline = Date.now() + (this.limits.waitMs ?? CLAIM_WAIT_MS);
     for (;;) {
       const key = `${channel}:${sessionKey}`;
-      const [row] = await this.sql.query<SessionRow & { claimed: boolean }>(CLAIM_SQL, [
+      const [row] = await run(this.sql, CLAIM, [
         channel,
         sessionKey,
         phone ?? null,
@@ -240,13 +186,13 @@ export class SqlSessionStore implements SessionStore {
    * kept once no conversation can continue from it. Returns how many went.
    */
   async purgeExpired(before: Date): Promise<number> {
-    const [row] = await this.sql.query<{ count: number }>(PURGE_SQL, [before.toISOString()]);
+    const [row] = await run(this.sql, PURGE, [before.toISOString()]);
     return row?.count ?? 0;
   }
 
   async save(session: SessionWrite, lease: string): Promise<void> {
     try {
-      const rows = await this.sql.query<{ saved: number }>(SAVE_SQL, [
+      const rows = await run(this.sql, SAVE, [
         session.channel,
         session.sessionKey,
         session.citizenId,
@@ -266,7 +212,7 @@ export class SqlSessionStore implements SessionStore {
 
   async release(channel: Channel, sessionKey: string, lease: string): Promise<void> {
     try {
-      await this.sql.query(RELEASE_SQL, [channel, sessionKey, lease]);
+      await run(this.sql, RELEASE, [channel, sessionKey, lease]);
     } catch (err) {
       if (this.abandoned.size >= 10_000) this.abandoned.clear();
       this.abandoned.set(`${channel}:${sessionKey}`, lease);
@@ -279,7 +225,9 @@ export class SqlSessionStore implements SessionStore {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function toLoaded(row: SessionRow): LoadedSession {
+type StoredState = SessionState & { view?: JsonValue };
+
+function toLoaded(row: ClaimRow): LoadedSession {
   const citizen: CitizenRecord | null =
     row.cId === null || row.cPhone === null
       ? null
@@ -295,17 +243,69 @@ function toLoaded(row: SessionRow): LoadedSession {
         };
   // A placeholder row (json null) is a session whose first step has not been saved yet.
   if (row.state === null || row.state === "null") return { session: undefined, citizen };
-  const { view, ...state } = json(row.state);
+  const { view, ...state } = json(row.state as StoredState | string);
   return {
     session: {
       citizenId: row.citizenId,
       state,
       steps: row.stepCount,
       view: view ?? null,
-      lastScreen: row.lastScreen === null ? null : json(row.lastScreen),
+      lastScreen: row.lastScreen === null ? null : json(row.lastScreen as Screen | string),
       locale: isLocale(state.locale) ? state.locale : "uz",
       expiresAt: new Date(row.expiresMs),
     },
     citizen,
   };
+}
+
+/*
+ * The table's other uses, kept here so this module stays its only writer: rows holding a channel's
+ * own state rather than a conversation (the staff chat's mode and pending note), read and written
+ * whole and never claimed, so no lease applies to them (expired ones go with the hourly purge like
+ * every session); and the gateway's session-end notice on a USSD session's row.
+ */
+
+/** A row's state as stored (undefined: no such row). */
+export async function readSessionState(
+  sql: SqlExecutor,
+  channel: Channel,
+  sessionKey: string,
+): Promise<JsonValue | undefined> {
+  const [row] = await run(sql, READ_STATE, [channel, sessionKey]);
+  return row === undefined ? undefined : json(row.state);
+}
+
+/** Writes a row's state and expiry, creating the row if need be; a lease on it is left as it is. */
+export async function writeSessionState(
+  sql: SqlExecutor,
+  channel: Channel,
+  sessionKey: string,
+  state: JsonValue,
+  expiresAt: Date,
+): Promise<void> {
+  await run(sql, WRITE_STATE, [
+    channel,
+    sessionKey,
+    JSON.stringify(state),
+    expiresAt.toISOString(),
+    new Date().toISOString(),
+  ]);
+}
+
+/** Records how a session ended on its row; false when there is no such session. */
+export async function markSessionEnded(
+  sql: SqlExecutor,
+  channel: Channel,
+  sessionKey: string,
+  end: { at: Date; status: string | null; info: JsonValue },
+): Promise<boolean> {
+  const rows = await run(sql, RECORD_END, [
+    channel,
+    sessionKey,
+    end.at.toISOString(),
+    end.status,
+    JSON.stringify(end.info),
+    new Date().toISOString(),
+  ]);
+  return rows.length > 0;
 }

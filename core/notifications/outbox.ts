@@ -1,4 +1,7 @@
+import type { SqlExecutor } from "../db/adapters.js";
 import type { Tx } from "../db/database.js";
+import { FIGURES, type FiguresRow, PURGE_TEXTS } from "../db/sql/outbox.js";
+import { run } from "../db/sql/statement.js";
 import type { Locale, Params } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 
@@ -144,3 +147,17 @@ export async function auditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
 function toJson(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
+
+/**
+ * Blanks the parameters of notifications finished before `before` (references kept; see
+ * PURGE_TEXTS), marking them changed at `now`. Idempotent; returns how many rows it rewrote.
+ */
+export async function purgeOutboxTexts(sql: SqlExecutor, before: Date, now: Date): Promise<number> {
+  const [row] = await run(sql, PURGE_TEXTS, [before.toISOString(), now.toISOString()]);
+  return row?.count ?? 0;
+}
+
+export type OutboxFigures = FiguresRow;
+
+/** Backlog, age of the oldest waiting message (seconds) and dead letters, per channel, in one statement. */
+export const outboxFigures = (sql: SqlExecutor): Promise<OutboxFigures[]> => run(sql, FIGURES, []);

@@ -1,4 +1,9 @@
 import type { PrismaClient } from "../db/database.js";
+import { OPEN_DATA_PAGE as APPEALS_PAGE } from "../db/sql/appeal.js";
+import { OPEN_DATA_PAGE as APPLICATIONS_PAGE } from "../db/sql/application.js";
+import { HOUSEHOLDS_BY_DISTRICT } from "../db/sql/mahalla.js";
+import { runIn } from "../db/sql/statement.js";
+import { OPEN_DATA_PAGE as VISITS_PAGE } from "../db/sql/visit-request.js";
 import type { AppealRow, ApplicationRow, OpenDataStream, VisitRow } from "./types.js";
 
 /** Where the aggregation gets its rows; a seam for tests that count or delay loads. */
@@ -36,21 +41,12 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
       const [regions, districts, households, benefitTypes, visitReasons] = await Promise.all([
         prisma.region.findMany({ orderBy: { code: "asc" } }),
         prisma.district.findMany({ orderBy: { code: "asc" } }),
-        prisma.$queryRaw<{ districtId: number; mahallas: bigint; counted: bigint; households: bigint | null }[]>`
-          select "districtId", count(*) as mahallas, count("households") as counted, sum("households") as households
-          from "Mahalla" where active group by "districtId"`,
+        runIn(prisma, HOUSEHOLDS_BY_DISTRICT, []),
         prisma.benefitType.findMany(),
         prisma.visitReason.findMany(),
       ]);
       const applications = paged(
-        (after) =>
-          prisma.$queryRaw<(ApplicationRow & { id: number })[]>`
-          select a.id, a."citizenId", m."districtId", a."benefitTypeId", a.status, a.channel, a.locale,
-                 a."submittedAt", a."decidedAt"
-          from "Application" a
-          join "Citizen" c on c.id = a."citizenId"
-          left join "Mahalla" m on m.id = c."mahallaId"
-          where a.id > ${after} order by a.id limit ${PAGE}`,
+        (after) => runIn(prisma, APPLICATIONS_PAGE, [after, PAGE]),
         (a): ApplicationRow => ({
           citizenId: a.citizenId,
           districtId: a.districtId,
@@ -63,13 +59,7 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
         }),
       );
       const appeals = paged(
-        (after) =>
-          prisma.$queryRaw<(AppealRow & { id: number })[]>`
-          select p.id, p."citizenId", m."districtId", p.status, p."createdAt"
-          from "Appeal" p
-          join "Citizen" c on c.id = p."citizenId"
-          left join "Mahalla" m on m.id = c."mahallaId"
-          where p.id > ${after} order by p.id limit ${PAGE}`,
+        (after) => runIn(prisma, APPEALS_PAGE, [after, PAGE]),
         (p): AppealRow => ({
           citizenId: p.citizenId,
           districtId: p.districtId,
@@ -78,15 +68,7 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
         }),
       );
       const visits = paged(
-        (after) =>
-          prisma.$queryRaw<(VisitRow & { id: number })[]>`
-          select v.id, v."citizenId", m."districtId", v."reasonId", v.status, v.channel, c.locale, v."createdAt",
-                 (select min(h."createdAt") from "VisitStatusChange" h
-                   where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt"
-          from "VisitRequest" v
-          join "Mahalla" m on m.id = v."mahallaId"
-          join "Citizen" c on c.id = v."citizenId"
-          where v.id > ${after} order by v.id limit ${PAGE}`,
+        (after) => runIn(prisma, VISITS_PAGE, [after, PAGE]),
         (v): VisitRow => ({
           citizenId: v.citizenId,
           districtId: v.districtId,

@@ -1,4 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
+import { LOCK_DEMO_ACTIVITY } from "../db/sql/citizen.js";
+import { executeIn } from "../db/sql/statement.js";
 import { dammDigit, type ReferenceKind } from "../domain/reference.js";
 import { random } from "./random.js";
 
@@ -25,8 +27,6 @@ export const DEMO_SHOWCASE_PHONE = `${DEMO_PHONE_PREFIX}0001`;
 const CITIZENS = 240;
 const DAYS_BACK = 42;
 const DAY = 86_400_000;
-/** Two instances starting together on PostgreSQL take turns here (any constant bigint works). */
-const DEMO_LOCK_KEY = 4_611_686_018_427_387_001n;
 
 /** A valid, check-digited reference in the demo block (first digit 9), numbered `n`. */
 export function demoReference(kind: ReferenceKind, n: number): string {
@@ -71,7 +71,7 @@ export async function seedDemoActivity(prisma: PrismaClient, now = new Date()): 
     async (tx) => {
       // The check and the load are one decision: held under a lock, so a second instance waits
       // and then finds the marker instead of loading a second copy.
-      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`);
+      await executeIn(tx, LOCK_DEMO_ACTIVITY, []);
       const existing = await tx.citizen.count({ where: { externalId: { startsWith: DEMO_MARKER } } });
       if (existing > 0) return { citizens: existing, created: false };
 

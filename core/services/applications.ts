@@ -1,5 +1,7 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
+import { DETAILS, LIST, LOCK_CITIZEN_SUBMISSIONS, type SummaryRow } from "../db/sql/application.js";
+import { executeIn, run } from "../db/sql/statement.js";
 import { ConflictError, DomainError, IllegalTransitionError, NotFoundError } from "../domain/errors.js";
 import {
   APPEAL_WINDOW_DAYS,
@@ -26,44 +28,6 @@ export interface ApplicationDetails extends ApplicationSummary {
 }
 
 const benefitNames = { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
-
-// The status screens are the second busiest on payment day: plain SQL, one statement each.
-const SUMMARY_COLUMNS = `
-  a.reference, a.status, b."nameUz", b."nameUzCyrl", b."nameRu",
-  (extract(epoch from a."submittedAt") * 1000)::float8 as "submittedMs"`;
-
-const LIST_SQL = `
-  select ${SUMMARY_COLUMNS}
-    from "Application" a join "BenefitType" b on b.id = a."benefitTypeId"
-   where a."citizenId" = $1
-   order by a."submittedAt" desc, a.id desc
-   limit $2`;
-
-const DETAILS_SQL = `
-  select ${SUMMARY_COLUMNS}, a."statusReason",
-         (extract(epoch from a."decidedAt") * 1000)::float8 as "decidedMs",
-         coalesce((select json_agg(json_build_object(
-                            'status', h."toStatus", 'reason', h.reason,
-                            'atMs', (extract(epoch from h."createdAt") * 1000)::float8)
-                          order by h."createdAt", h.id)
-                     from "ApplicationStatusChange" h where h."applicationId" = a.id), '[]'::json) as history
-    from "Application" a join "BenefitType" b on b.id = a."benefitTypeId"
-   where a."citizenId" = $1 and a.reference = $2`;
-
-interface SummaryRow {
-  reference: string;
-  status: string;
-  nameUz: string;
-  nameUzCyrl: string;
-  nameRu: string;
-  submittedMs: number;
-}
-
-interface DetailsRow extends SummaryRow {
-  statusReason: string | null;
-  decidedMs: number | null;
-  history: { status: string; reason: string | null; atMs: number }[] | string;
-}
 
 const summaryOf = (row: SummaryRow): ApplicationSummary => ({
   reference: row.reference,
@@ -104,7 +68,7 @@ export class ApplicationService {
     return withFreshReference("A", (reference) =>
       this.prisma.$transaction(async (tx) => {
         // Serialise submissions of one citizen so two quick confirmations cannot both pass the check.
-        await tx.$executeRaw`select pg_advisory_xact_lock(1, ${input.citizenId})`;
+        await executeIn(tx, LOCK_CITIZEN_SUBMISSIONS, [input.citizenId]);
         const open = await tx.application.findFirst({
           where: {
             citizenId: input.citizenId,
@@ -149,13 +113,13 @@ export class ApplicationService {
   }
 
   async listForCitizen(citizenId: number, limit = 20): Promise<ApplicationSummary[]> {
-    const rows = await this.sql.query<SummaryRow>(LIST_SQL, [citizenId, limit]);
+    const rows = await run(this.sql, LIST, [citizenId, limit]);
     return rows.map(summaryOf);
   }
 
   /** One application with its history; only the citizen's own (another's reference finds nothing). */
   async findForCitizen(citizenId: number, reference: string): Promise<ApplicationDetails | null> {
-    const [row] = await this.sql.query<DetailsRow>(DETAILS_SQL, [citizenId, reference]);
+    const [row] = await run(this.sql, DETAILS, [citizenId, reference]);
     if (!row) return null;
     return {
       ...summaryOf(row),

@@ -1,5 +1,9 @@
 import { Prisma } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../db/database.js";
+import { LOCK_BY_CODE as LOCK_BENEFIT_TYPE } from "../db/sql/benefit-type.js";
+import { LOCK_BY_CODE as LOCK_DISTRICT } from "../db/sql/district.js";
+import { ENSURE_SINGLETON, LOCK_SINGLETON } from "../db/sql/service-contact.js";
+import { executeIn, runIn } from "../db/sql/statement.js";
 import { InvalidInputError, NotFoundError } from "../domain/errors.js";
 import { formatUzPhone, normalizeUzPhone } from "../domain/phone.js";
 import type { Names } from "../domain/vocabulary.js";
@@ -85,8 +89,8 @@ export class ContactService {
       throw new InvalidInputError("INVALID_USSD_CODE", "ussdCode must look like *1146#", "ussdCode");
     }
     return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`INSERT INTO "ServiceContact" (id, "updatedAt") VALUES (${SINGLETON}, now()) ON CONFLICT (id) DO NOTHING`;
-      await tx.$queryRaw`SELECT id FROM "ServiceContact" WHERE id = ${SINGLETON} FOR UPDATE`;
+      await executeIn(tx, ENSURE_SINGLETON, [SINGLETON]);
+      await runIn(tx, LOCK_SINGLETON, [SINGLETON]);
       const before = await tx.serviceContact.findUniqueOrThrow({ where: { id: SINGLETON } });
       const next = {
         hotline: hotline === undefined ? before.hotline : hotline,
@@ -124,9 +128,7 @@ export class ContactService {
     }
     const address = change.address ? trimNames(change.address) : null;
     return this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<
-        { id: number }[]
-      >`SELECT id FROM "District" WHERE code = ${districtCode} FOR UPDATE`;
+      const locked = await runIn(tx, LOCK_DISTRICT, [districtCode]);
       const id = locked[0]?.id;
       if (id === undefined) throw new NotFoundError(`no district ${districtCode}`);
       const before = await tx.district.findUniqueOrThrow({ where: { id } });
@@ -161,7 +163,7 @@ export class ContactService {
       throw new InvalidInputError("INVALID_DATE", "availableFrom must be a real day (YYYY-MM-DD)", "availableFrom");
     }
     return this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM "BenefitType" WHERE code = ${code} FOR UPDATE`;
+      const locked = await runIn(tx, LOCK_BENEFIT_TYPE, [code]);
       const id = locked[0]?.id;
       if (id === undefined) throw new NotFoundError(`no benefit type ${code}`);
       const before = await tx.benefitType.findUniqueOrThrow({ where: { id } });

@@ -1,4 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
+import { IDENTITY_CONFLICTS } from "../db/sql/citizen.js";
+import { runIn } from "../db/sql/statement.js";
 import type { Page, PageRequest } from "./backoffice/paging.js";
 
 /**
@@ -20,19 +22,6 @@ export interface IdentityConflict {
   registerHolder: { id: number; externalId: string | null } | null;
 }
 
-interface Row {
-  kind: ConflictKind;
-  claimedPinfl: string;
-  claimedAt: Date | null;
-  id: number;
-  phone: string;
-  externalId: string | null;
-  registerPinfl: string | null;
-  holderId: number | null;
-  holderExternalId: string | null;
-  total: number;
-}
-
 /*
  * Conflicts are derived from the claims and the register each time they are read, not copied
  * into a table when a claim or an import is written: nothing can go stale or be missed when a
@@ -42,29 +31,11 @@ interface Row {
 export async function identityConflicts(prisma: PrismaClient, page: PageRequest): Promise<Page<IdentityConflict>> {
   const limit = page.limit ?? 50;
   const offset = page.offset ?? 0;
-  const rows = await prisma.$queryRaw<Row[]>`
-    select k.*, count(*) over ()::int as total from (
-      select c.id, c.phone, c."externalId", c.pinfl as "registerPinfl", c."claimedPinfl",
-             c."pinflClaimedAt" as "claimedAt", h.id as "holderId", h."externalId" as "holderExternalId",
-             case
-               when h.id is not null then 'held_by_other'
-               when c.pinfl is not null and c.pinfl <> c."claimedPinfl" then 'differs_from_register'
-               when c.pinfl is null and exists (
-                 select 1 from "Citizen" o
-                  where o."claimedPinfl" = c."claimedPinfl" and o.id <> c.id and o.pinfl is null
-               ) then 'claimed_by_several'
-             end as kind
-        from "Citizen" c
-        left join "Citizen" h on h.pinfl = c."claimedPinfl" and h.id <> c.id
-       where c."claimedPinfl" is not null
-    ) k
-    where k.kind is not null
-    order by k."claimedAt" desc nulls last, k.id desc
-    limit ${limit} offset ${offset}`;
+  const rows = await runIn(prisma, IDENTITY_CONFLICTS, [limit, offset]);
   const total = rows[0]?.total ?? (offset > 0 ? (await identityConflicts(prisma, { limit: 1, offset: 0 })).total : 0);
   return {
     items: rows.map((r) => ({
-      kind: r.kind,
+      kind: r.kind as ConflictKind,
       claimedPinfl: r.claimedPinfl,
       claimedAt: r.claimedAt,
       citizen: { id: r.id, phone: r.phone, externalId: r.externalId, registerPinfl: r.registerPinfl },

@@ -1,4 +1,6 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
+import { OVERVIEW } from "../db/sql/payment.js";
+import { run } from "../db/sql/statement.js";
 import type { Names } from "../domain/vocabulary.js";
 
 export interface CardOverview {
@@ -13,39 +15,12 @@ export interface PaymentLine {
   creditedAt: Date;
 }
 
-interface OverviewRow {
-  cards: CardOverview[] | string;
-  payments: { uz: string; uzCyrl: string; ru: string; amount: string; period: string; creditedMs: number }[] | string;
-}
-
-/**
- * Cards and latest payments with their benefits' short names, in one statement: this is the
- * screen most people open on payment day, and each statement is a round trip and a plan.
- * Only what the register links to the caller is shown: cards come only from the register, and a
- * payment shows when the caller is a beneficiary of the register (its phone) or it was paid to
- * one of the caller's cards, so nothing a caller typed (a claimed PINFL) can reveal a payment.
- */
-const OVERVIEW_SQL = `
-  select
-    coalesce((select json_agg(json_build_object('maskedNumber', c."maskedNumber", 'status', c.status) order by c.id desc)
-                from "SocialCard" c where c."citizenId" = $1), '[]'::json) as cards,
-    coalesce((select json_agg(json_build_object(
-                       'uz', b."shortUz", 'uzCyrl', b."shortUzCyrl", 'ru', b."shortRu",
-                       'amount', p."amountTiyin"::text, 'period', p.period,
-                       'creditedMs', (extract(epoch from p."creditedAt") * 1000)::float8)
-                     order by p."creditedAt" desc, p.id desc)
-                from (select * from "Payment" p where p."citizenId" = $1
-                         and (exists (select 1 from "Citizen" me where me.id = $1 and me."externalId" is not null)
-                              or exists (select 1 from "SocialCard" k where k.id = p."cardId" and k."citizenId" = $1))
-                       order by "creditedAt" desc, id desc limit $2) p
-                join "BenefitType" b on b.id = p."benefitTypeId"), '[]'::json) as payments`;
-
 export class PaymentService {
   constructor(private readonly sql: SqlExecutor) {}
 
   /** The citizen's social cards (newest first) and latest payments (newest first). */
   async overview(citizenId: number, limit = 5): Promise<{ cards: CardOverview[]; payments: PaymentLine[] }> {
-    const [row] = await this.sql.query<OverviewRow>(OVERVIEW_SQL, [citizenId, limit]);
+    const [row] = await run(this.sql, OVERVIEW, [citizenId, limit]);
     if (!row) return { cards: [], payments: [] };
     return {
       cards: json(row.cards),

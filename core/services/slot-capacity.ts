@@ -1,5 +1,7 @@
 import type { SqlExecutor } from "../db/adapters.js";
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { Tx } from "../db/database.js";
+import { executeIn, run, runIn } from "../db/sql/statement.js";
+import { LOCK_SLOT, MAHALLA_PLACES, MAHALLA_WORKER, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
 
 /** Half-day capacity when a mahalla has no social worker on record yet. */
@@ -25,44 +27,6 @@ export const poolOfVisit = (visit: { assignedStaffId: number | null; mahallaId: 
   mahallaId: visit.mahallaId,
 });
 
-/** The worker who takes a mahalla's new visits: the first active social worker serving it ($1). */
-const MAHALLA_WORKER_SQL = `
-  select s.id, s."dailyCapacity" as capacity from "Staff" s
-    join "StaffMahalla" sm on sm."staffId" = s.id and sm."mahallaId" = $1
-   where s.active and s.role = 'social_worker'
-   order by s.id limit 1`;
-
-/** A known pool's worker ($3; null: the mahalla's unassigned pool). */
-const POOL_WORKER_SQL = `select id, "dailyCapacity" as capacity from "Staff" where id = $3::int`;
-
-/**
- * Places taken per day and half-day among the days $2 in the pool of `worker` or, without one, in
- * mahalla $1's unassigned pool; with the pool's capacity and worker on every row (and on a row of
- * their own, so they arrive even when nothing is taken yet).
- */
-const placesSql = (workerSql: string) => `
-  with worker as (${workerSql})
-  select to_char(v."slotDate", 'YYYY-MM-DD') as day, v."slotPart" as part, count(*)::int as taken,
-         (select capacity from worker) as capacity, (select id from worker) as "staffId"
-    from "VisitRequest" v
-   where v."slotDate" = any($2::date[]) and v.status <> 'cancelled'
-     and (case when exists (select 1 from worker) then v."assignedStaffId" = (select id from worker)
-               else v."mahallaId" = $1 and v."assignedStaffId" is null end)
-   group by 1, 2
-  union all
-  select null, null, 0, (select capacity from worker), (select id from worker)`;
-
-const MAHALLA_PLACES_SQL = placesSql(MAHALLA_WORKER_SQL);
-const POOL_PLACES_SQL = placesSql(POOL_WORKER_SQL);
-
-interface PlacesRow {
-  day: string | null;
-  part: string | null;
-  taken: number;
-  capacity: number | null;
-  staffId: number | null;
-}
-
 /** What a pool has on some days: the rule "taken < capacity" lives here and nowhere else. */
 class Places {
   readonly capacity: number;
@@ -85,25 +49,22 @@ class Places {
   }
 }
 
-type Db = Tx | PrismaClient;
-const query = (db: Db, sql: string, values: unknown[]) => db.$queryRawUnsafe<PlacesRow[]>(sql, ...values);
-
 /** Slots in the coming working days with room in the pool a new booking in this mahalla would join. */
 export async function freeSlotsForMahalla(sql: SqlExecutor, mahallaId: number, now: Date): Promise<Slot[]> {
   const days = nextWorkingDays(now, BOOKING_DAYS);
   // One statement: the booking screen is on every visit request's path.
-  return new Places(await sql.query<PlacesRow>(MAHALLA_PLACES_SQL, [mahallaId, days])).free(days);
+  return new Places(await run(sql, MAHALLA_PLACES, [mahallaId, days])).free(days);
 }
 
 /** Slots in the coming working days with room in a known pool (where an existing visit may move). */
 export async function freeSlotsInPool(sql: SqlExecutor, pool: SlotPool, now: Date): Promise<Slot[]> {
   const days = nextWorkingDays(now, BOOKING_DAYS);
-  return new Places(await sql.query<PlacesRow>(POOL_PLACES_SQL, [pool.mahallaId, days, pool.staffId])).free(days);
+  return new Places(await run(sql, POOL_PLACES, [pool.mahallaId, days, pool.staffId])).free(days);
 }
 
 /** The pool a new booking in this mahalla joins, decided inside the booking's transaction. */
 export async function bookingPool(tx: Tx, mahallaId: number): Promise<SlotPool> {
-  const [worker] = await tx.$queryRawUnsafe<{ id: number }[]>(MAHALLA_WORKER_SQL, mahallaId);
+  const [worker] = await runIn(tx, MAHALLA_WORKER, [mahallaId]);
   return { staffId: worker?.id ?? null, mahallaId };
 }
 
@@ -117,9 +78,9 @@ export async function bookingPool(tx: Tx, mahallaId: number): Promise<SlotPool> 
  */
 export async function claimPlace(tx: Tx, pool: SlotPool, slot: Slot): Promise<boolean> {
   const owner = pool.staffId !== null ? `staff:${pool.staffId}` : `mahalla:${pool.mahallaId}`;
-  await tx.$executeRaw`select pg_advisory_xact_lock(hashtextextended(${`visit-slot:${owner}:${slotKey(slot)}`}, 0))`;
+  await executeIn(tx, LOCK_SLOT, [`visit-slot:${owner}:${slotKey(slot)}`]);
   // Counted after the lock is held: read committed, this statement sees every earlier holder's visit.
-  const rows = await query(tx, POOL_PLACES_SQL, [pool.mahallaId, [slot.date], pool.staffId]);
+  const rows = await runIn(tx, POOL_PLACES, [pool.mahallaId, [slot.date], pool.staffId]);
   return new Places(rows).hasRoom(slot);
 }
 

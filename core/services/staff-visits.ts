@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { SqlExecutor } from "../db/adapters.js";
 import type { PrismaClient, Tx } from "../db/database.js";
+import { BY_TELEGRAM, type StaffRow } from "../db/sql/staff.js";
+import { run } from "../db/sql/statement.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../domain/errors.js";
 import { type Slot, type SlotPart, slotKey } from "../domain/slots.js";
 import type { VisitStatus } from "../domain/statuses.js";
@@ -61,9 +63,6 @@ export const OUTCOME_NOTE = { min: 3, max: 500 } as const;
 export const hashInviteCode = (code: string) => createHash("sha256").update(code.trim().toUpperCase()).digest("hex");
 
 const staffSelect = { id: true, fullName: true, role: true, districtId: true, locale: true, active: true } as const;
-type StaffRow = { id: number; fullName: string; role: string; districtId: number; locale: string; active: boolean };
-const STAFF_BY_TELEGRAM_SQL = `
-  select id, "fullName", role, "districtId", locale, active from "Staff" where "telegramUserId" = $1::bigint`;
 const toMember = (row: StaffRow): StaffMember => ({
   ...row,
   role: row.role === "district_admin" ? "district_admin" : "social_worker",
@@ -165,7 +164,7 @@ export class StaffVisitService {
 
   async findByTelegram(telegramUserId: bigint): Promise<StaffMember | null> {
     // Asked for every Telegram update (is this a worker's chat?): plain SQL.
-    const [row] = await this.sql.query<StaffRow>(STAFF_BY_TELEGRAM_SQL, [telegramUserId.toString()]);
+    const [row] = await run(this.sql, BY_TELEGRAM, [telegramUserId.toString()]);
     return row?.active ? toMember(row) : null;
   }
 

@@ -1,4 +1,7 @@
 import type { PrismaClient, Tx } from "../../db/database.js";
+import { INSERT_BATCH as INSERT_NOTIFICATIONS } from "../../db/sql/outbox.js";
+import { INSERT_BATCH as INSERT_PAYMENTS } from "../../db/sql/payment.js";
+import { executeIn } from "../../db/sql/statement.js";
 import type { Names } from "../../domain/vocabulary.js";
 import { type AuditEntry, outboxData, type Recipient } from "../../notifications/outbox.js";
 import { shortNamesOf } from "../names.js";
@@ -328,37 +331,28 @@ export async function importPayments(
  * (same externalId / dedupeKey) are skipped, so concurrent imports of one batch stay idempotent.
  */
 async function insertPayments(tx: Tx, rows: PaymentPlan[]): Promise<number> {
-  return tx.$executeRaw`
-    INSERT INTO "Payment" ("externalId", "citizenId", "cardId", "benefitTypeId", "amountTiyin", "period", "creditedAt")
-    SELECT e, c, card, b, a, p, (t AT TIME ZONE 'UTC')
-    FROM unnest(
-      ${rows.map((r) => r.externalId)}::text[],
-      ${rows.map((r) => r.citizenId)}::int[],
-      ${rows.map((r) => r.cardId)}::int[],
-      ${rows.map((r) => r.benefitTypeId)}::int[],
-      ${rows.map((r) => r.amountTiyin.toString())}::bigint[],
-      ${rows.map((r) => r.period)}::text[],
-      ${rows.map((r) => r.creditedAt.toISOString())}::timestamptz[]
-    ) AS u(e, c, card, b, a, p, t)
-    ON CONFLICT ("externalId") DO NOTHING`;
+  return executeIn(tx, INSERT_PAYMENTS, [
+    rows.map((r) => r.externalId),
+    rows.map((r) => r.citizenId),
+    rows.map((r) => r.cardId),
+    rows.map((r) => r.benefitTypeId),
+    rows.map((r) => r.amountTiyin.toString()),
+    rows.map((r) => r.period),
+    rows.map((r) => r.creditedAt.toISOString()),
+  ]);
 }
 
 async function insertNotifications(tx: Tx, rows: ReturnType<typeof outboxData>[]): Promise<number> {
-  return tx.$executeRaw`
-    INSERT INTO "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "locale", "templateKey",
-      "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT ch, ph, chat, c, l, k, pr, d, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
-    FROM unnest(
-      ${rows.map((r) => r.channel)}::text[],
-      ${rows.map((r) => r.recipientPhone)}::text[],
-      ${rows.map((r) => (r.recipientChatId === null ? null : r.recipientChatId.toString()))}::bigint[],
-      ${rows.map((r) => r.citizenId)}::int[],
-      ${rows.map((r) => r.locale)}::text[],
-      ${rows.map((r) => r.templateKey)}::text[],
-      ${rows.map((r) => JSON.stringify(r.params))}::jsonb[],
-      ${rows.map((r) => r.dedupeKey)}::text[]
-    ) AS u(ch, ph, chat, c, l, k, pr, d)
-    ON CONFLICT ("dedupeKey") DO NOTHING`;
+  return executeIn(tx, INSERT_NOTIFICATIONS, [
+    rows.map((r) => r.channel),
+    rows.map((r) => r.recipientPhone),
+    rows.map((r) => (r.recipientChatId === null ? null : r.recipientChatId.toString())),
+    rows.map((r) => r.citizenId),
+    rows.map((r) => r.locale),
+    rows.map((r) => r.templateKey),
+    rows.map((r) => JSON.stringify(r.params)),
+    rows.map((r) => r.dedupeKey),
+  ]);
 }
 
 /** "2025-01" → "01.2025", the way dates are written in every language of the product. */

@@ -1,0 +1,64 @@
+import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
+
+// Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts) and
+// core/reference/demo-activity.ts (the demo load's lock).
+
+export interface ConflictRow {
+  /** One of identity.ts's CONFLICT_KINDS (the case below yields nothing else). */
+  kind: string;
+  claimedPinfl: string;
+  claimedAt: Date | null;
+  id: number;
+  phone: string;
+  externalId: string | null;
+  registerPinfl: string | null;
+  holderId: number | null;
+  holderExternalId: string | null;
+  total: number;
+}
+
+/** One page of PINFL claims that need a person to look at them, with the number of them all. */
+export const IDENTITY_CONFLICTS = statement<ConflictRow, [limit: number, offset: number]>(
+  "Citizen.identityConflicts",
+  `
+    select k.*, count(*) over ()::int as total from (
+      select c.id, c.phone, c."externalId", c.pinfl as "registerPinfl", c."claimedPinfl",
+             c."pinflClaimedAt" as "claimedAt", h.id as "holderId", h."externalId" as "holderExternalId",
+             case
+               when h.id is not null then 'held_by_other'
+               when c.pinfl is not null and c.pinfl <> c."claimedPinfl" then 'differs_from_register'
+               when c.pinfl is null and exists (
+                 select 1 from "Citizen" o
+                  where o."claimedPinfl" = c."claimedPinfl" and o.id <> c.id and o.pinfl is null
+               ) then 'claimed_by_several'
+             end as kind
+        from "Citizen" c
+        left join "Citizen" h on h.pinfl = c."claimedPinfl" and h.id <> c.id
+       where c."claimedPinfl" is not null
+    ) k
+    where k.kind is not null
+    order by k."claimedAt" desc nulls last, k.id desc
+    limit $1 offset $2`,
+  {
+    kind: true,
+    claimedPinfl: true,
+    claimedAt: true,
+    id: true,
+    phone: true,
+    externalId: true,
+    registerPinfl: true,
+    holderId: true,
+    holderExternalId: true,
+    total: true,
+  },
+);
+
+/** Two instances starting together on PostgreSQL take turns here (any constant bigint works). */
+const DEMO_LOCK_KEY = 4_611_686_018_427_387_001n;
+
+/** Holds the demo load (its check and its writes) until the transaction ends. */
+export const LOCK_DEMO_ACTIVITY = statement<LockRow, []>(
+  "Citizen.lockDemoActivity",
+  `SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`,
+  LOCK_COLUMNS,
+);

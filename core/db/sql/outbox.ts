@@ -1,0 +1,94 @@
+import { type NoRow, statement } from "./statement.js";
+
+// Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
+// the figures /metrics reports); core/services/imports/payments.ts inserts its batches' rows.
+
+/**
+ * Notifications that will never be sent again (sent, logged, delivered, finally failed, dead),
+ * last changed before the period: their parameters (names, amounts, addresses, dates) are
+ * replaced by an ellipsis. References are kept, so the API's delivery history still says which
+ * application or visit a message was about; `purged` marks the row so each is rewritten once.
+ */
+export const PURGE_TEXTS = statement<{ count: number }, [before: string, now: string]>(
+  "Outbox.purgeTexts",
+  `
+  with purged as (
+    update "Outbox" o set
+      params = (
+        select coalesce(
+          jsonb_object_agg(p.key, case when p.key ~* 'reference' then p.value else '"…"'::jsonb end),
+          '{}'::jsonb
+        ) || '{"purged": "yes"}'::jsonb
+        from jsonb_each(o.params) p
+      ),
+      "updatedAt" = $2::timestamp
+    where o."updatedAt" < $1::timestamp
+      and jsonb_typeof(o.params) = 'object'
+      and o.params->'purged' is null
+      and (o.status in ('sent', 'logged', 'delivered', 'dead')
+           or (o.status = 'failed' and o."providerMessageId" is not null))
+    returning 1)
+  select count(*)::int as count from purged`,
+  { count: true },
+);
+
+export interface FiguresRow {
+  channel: string;
+  backlog: number;
+  oldest: number;
+  dead: number;
+}
+
+/**
+ * Messages not yet taken by a provider (waiting, failed and due again, or being sent), the age of
+ * the oldest of them, and the dead letters, per channel, in one statement over the outbox. Ages are
+ * taken against UTC because Prisma writes and reads `timestamp` columns as UTC.
+ */
+export const FIGURES = statement<FiguresRow, []>(
+  "Outbox.figures",
+  `
+SELECT "channel",
+       (count(*) FILTER (WHERE "status" <> 'dead'))::int AS "backlog",
+       COALESCE(EXTRACT(EPOCH FROM ((now() AT TIME ZONE 'UTC') - min("createdAt") FILTER (WHERE "status" <> 'dead'))), 0)::float8 AS "oldest",
+       (count(*) FILTER (WHERE "status" = 'dead'))::int AS "dead"
+  FROM "Outbox"
+ WHERE ("status" IN ('pending', 'failed', 'sending') AND "providerMessageId" IS NULL) OR "status" = 'dead'
+ GROUP BY "channel"`,
+  { channel: true, backlog: true, oldest: true, dead: true },
+);
+
+/**
+ * A batch of notifications (imports), one set-based statement; an existing dedupeKey is skipped,
+ * so concurrent imports of one batch stay idempotent.
+ */
+export const INSERT_BATCH = statement<
+  NoRow,
+  [
+    channels: string[],
+    recipientPhones: string[],
+    recipientChatIds: (string | null)[],
+    citizenIds: (number | null)[],
+    locales: string[],
+    templateKeys: string[],
+    params: string[],
+    dedupeKeys: (string | null)[],
+  ]
+>(
+  "Outbox.insertBatch",
+  `
+    INSERT INTO "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "locale", "templateKey",
+      "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT ch, ph, chat, c, l, k, pr, d, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
+    FROM unnest(
+      $1::text[],
+      $2::text[],
+      $3::bigint[],
+      $4::int[],
+      $5::text[],
+      $6::text[],
+      $7::jsonb[],
+      $8::text[]
+    ) AS u(ch, ph, chat, c, l, k, pr, d)
+    ON CONFLICT ("dedupeKey") DO NOTHING`,
+  {},
+);
