@@ -36,7 +36,8 @@ const dayOfNumber = (n: number) => new Date(n * DAY_MS).toISOString().slice(0, 1
 /** The Tashkent day number an instant falls on. */
 const tashkentDayNumber = (at: Date) => Math.floor((at.getTime() + TASHKENT_OFFSET_MS) / DAY_MS);
 /** The instant a Tashkent day number begins, plus `hours`. */
-const instantOf = (dayNumber: number, hours = 0) => new Date(dayNumber * DAY_MS + hours * 3600_000 - TASHKENT_OFFSET_MS);
+const instantOf = (dayNumber: number, hours = 0) =>
+  new Date(dayNumber * DAY_MS + hours * 3600_000 - TASHKENT_OFFSET_MS);
 
 /** The Tashkent calendar day (YYYY-MM-DD) of an instant. */
 export const tashkentDate = (at: Date) => dayOfNumber(tashkentDayNumber(at));
@@ -119,7 +120,8 @@ export class WorkingCalendar {
     if (now.getTime() <= deadline.getTime()) return 0;
     let late = 0;
     // A day-based deadline is a midnight, so the first day counted is the one it opens.
-    for (let n = tashkentDayNumber(deadline); n <= tashkentDayNumber(now); n++) if (this.isWorkingDayNumber(n)) late += 1;
+    for (let n = tashkentDayNumber(deadline); n <= tashkentDayNumber(now); n++)
+      if (this.isWorkingDayNumber(n)) late += 1;
     return late;
   }
 

@@ -1,5 +1,6 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import type { PrismaClient, Tx } from "../db/database.js";
+import { WEEKDAYS_ONLY, type WorkingCalendar } from "../domain/calendar.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
 
 /** Half-day capacity when a mahalla has no social worker on record yet. */
@@ -89,15 +90,25 @@ type Db = Tx | PrismaClient;
 const query = (db: Db, sql: string, values: unknown[]) => db.$queryRawUnsafe<PlacesRow[]>(sql, ...values);
 
 /** Slots in the coming working days with room in the pool a new booking in this mahalla would join. */
-export async function freeSlotsForMahalla(sql: SqlExecutor, mahallaId: number, now: Date): Promise<Slot[]> {
-  const days = nextWorkingDays(now, BOOKING_DAYS);
+export async function freeSlotsForMahalla(
+  sql: SqlExecutor,
+  mahallaId: number,
+  now: Date,
+  calendar: WorkingCalendar = WEEKDAYS_ONLY,
+): Promise<Slot[]> {
+  const days = nextWorkingDays(now, BOOKING_DAYS, calendar);
   // One statement: the booking screen is on every visit request's path.
   return new Places(await sql.query<PlacesRow>(MAHALLA_PLACES_SQL, [mahallaId, days])).free(days);
 }
 
 /** Slots in the coming working days with room in a known pool (where an existing visit may move). */
-export async function freeSlotsInPool(sql: SqlExecutor, pool: SlotPool, now: Date): Promise<Slot[]> {
-  const days = nextWorkingDays(now, BOOKING_DAYS);
+export async function freeSlotsInPool(
+  sql: SqlExecutor,
+  pool: SlotPool,
+  now: Date,
+  calendar: WorkingCalendar = WEEKDAYS_ONLY,
+): Promise<Slot[]> {
+  const days = nextWorkingDays(now, BOOKING_DAYS, calendar);
   return new Places(await sql.query<PlacesRow>(POOL_PLACES_SQL, [pool.mahallaId, days, pool.staffId])).free(days);
 }
 
