@@ -79,7 +79,7 @@ export interface ApplicationDetail extends ApplicationItem {
   appeals: { reference: string; status: string; reason: string; createdAt: Date }[];
 }
 
-const applicationInclude = {
+export const applicationInclude = {
   benefitType: { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } },
   citizen: {
     select: {
@@ -93,9 +93,9 @@ const applicationInclude = {
   },
 } as const;
 
-type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
+export type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
 
-const applicationItem = (a: ApplicationRow): ApplicationItem => ({
+export const applicationItem = (a: ApplicationRow): ApplicationItem => ({
   reference: a.reference,
   status: a.status as ApplicationStatus,
   statusReason: a.statusReason,
@@ -133,6 +133,35 @@ export interface VisitItem {
   createdAt: Date;
   updatedAt: Date;
 }
+
+export const visitInclude = {
+  reason: { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } },
+  mahalla: {
+    select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true, district: { select: { code: true } } },
+  },
+  citizen: { select: { phone: true, fullName: true } },
+  assignedStaff: { select: { id: true, fullName: true } },
+} as const;
+
+export type VisitRow = Prisma.VisitRequestGetPayload<{ include: typeof visitInclude }>;
+
+export const visitItem = (v: VisitRow): VisitItem => ({
+  reference: v.reference,
+  status: v.status as VisitStatus,
+  reason: { code: v.reason.code, names: namesOf(v.reason) },
+  slotDate: v.slotDate.toISOString().slice(0, 10),
+  slotPart: v.slotPart,
+  mahalla: { code: v.mahalla.code, names: namesOf(v.mahalla) },
+  districtCode: v.mahalla.district.code,
+  citizen: { phone: v.citizen.phone, fullName: v.citizen.fullName },
+  address: v.address,
+  location: v.latitude !== null && v.longitude !== null ? { latitude: v.latitude, longitude: v.longitude } : null,
+  assignedStaff: v.assignedStaff,
+  outcomeNote: v.outcomeNote,
+  channel: v.channel,
+  createdAt: v.createdAt,
+  updatedAt: v.updatedAt,
+});
 
 export interface NotificationItem {
   id: number;
@@ -326,36 +355,13 @@ export class BackOfficeService {
       this.prisma.visitRequest.findMany({
         where,
         orderBy: [{ slotDate: "desc" }, { id: "desc" }],
-        include: {
-          reason: { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } },
-          mahalla: {
-            select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true, district: { select: { code: true } } },
-          },
-          citizen: { select: { phone: true, fullName: true } },
-          assignedStaff: { select: { id: true, fullName: true } },
-        },
+        include: visitInclude,
         ...page(filter),
       }),
       this.prisma.visitRequest.count({ where }),
     ]);
     return {
-      items: rows.map((v) => ({
-        reference: v.reference,
-        status: v.status as VisitStatus,
-        reason: { code: v.reason.code, names: namesOf(v.reason) },
-        slotDate: v.slotDate.toISOString().slice(0, 10),
-        slotPart: v.slotPart,
-        mahalla: { code: v.mahalla.code, names: namesOf(v.mahalla) },
-        districtCode: v.mahalla.district.code,
-        citizen: { phone: v.citizen.phone, fullName: v.citizen.fullName },
-        address: v.address,
-        location: v.latitude !== null && v.longitude !== null ? { latitude: v.latitude, longitude: v.longitude } : null,
-        assignedStaff: v.assignedStaff,
-        outcomeNote: v.outcomeNote,
-        channel: v.channel,
-        createdAt: v.createdAt,
-        updatedAt: v.updatedAt,
-      })),
+      items: rows.map(visitItem),
       total,
       ...pageInfo(filter),
     };

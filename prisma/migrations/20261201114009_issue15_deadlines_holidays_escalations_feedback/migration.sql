@@ -4,7 +4,7 @@ ALTER TABLE "BenefitType" ADD COLUMN     "decisionWorkingDays" INTEGER NOT NULL 
 -- AlterTable
 ALTER TABLE "VisitReason" ADD COLUMN     "acceptanceAmount" INTEGER NOT NULL DEFAULT 1,
 ADD COLUMN     "acceptanceUnit" TEXT NOT NULL DEFAULT 'working_days',
-ADD COLUMN     "visitWorkingDays" INTEGER NOT NULL DEFAULT 3;
+ADD COLUMN     "visitWorkingDays" INTEGER NOT NULL DEFAULT 5;
 
 -- CreateTable
 CREATE TABLE "Holiday" (
