@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../db/database.js";
 import { type CalendarEntry, type HolidayKind, isCalendarDay, WorkingCalendar } from "../domain/calendar.js";
+import { audit } from "../notifications/outbox.js";
 import { InvalidInputError } from "./backoffice-errors.js";
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -86,15 +87,12 @@ export class CalendarService {
             update: { kind: c.kind, ...(c.name !== undefined ? { name: c.name } : {}) },
           });
       }
-      await tx.auditLog.create({
-        data: {
-          actor,
-          action: "holidays.set",
-          entity: "Holiday",
-          entityId: null,
-          before: before.map((b) => ({ date: day(b.date), kind: b.kind, name: b.name })),
-          after: changes.map((c) => ({ date: c.date, kind: c.kind, name: c.name ?? null })),
-        },
+      await audit(tx, {
+        actor,
+        action: "holidays.set",
+        entity: "Holiday",
+        before: before.map((b) => ({ date: day(b.date), kind: b.kind, name: b.name })),
+        after: changes.map((c) => ({ date: c.date, kind: c.kind, name: c.name ?? null })),
       });
     });
     this.invalidate();
