@@ -3,7 +3,9 @@ import { Type } from "typebox";
 import { NotFoundError } from "../../core/domain/errors.js";
 import { parseReference } from "../../core/domain/reference.js";
 import { APPLICATION_STATUSES } from "../../core/domain/statuses.js";
+import { DeadlineService } from "../../core/services/deadlines.js";
 import type { ApiContext } from "./context.js";
+import { Late, onlyOverdueFilters } from "./deadlines.js";
 import {
   DateOrTimestamp,
   errorResponses,
@@ -58,6 +60,12 @@ const ApplicationDetail = Type.Object({
   ),
 });
 
+// issue 15: with ?overdue=true each item also says how late its decision is.
+const ApplicationListItem = Type.Object({
+  ...ApplicationItem.properties,
+  late: Type.Optional(Late),
+});
+
 const ReferenceParams = Type.Object({ reference: Type.String({ minLength: 8, maxLength: 20 }) });
 
 /** A reference typed any way ("a12345678", "A-1234-5678"); one that cannot exist is simply unknown. */
@@ -69,13 +77,17 @@ function applicationReference(input: string): string {
 
 /** Benefit applications: the back office reads them and moves them through their life cycle. */
 export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
+  const deadlines = new DeadlineService(ctx.prisma);
   app.get(
     "/applications",
     {
       schema: {
         tags: ["applications"],
-        summary: "List applications, newest first",
+        summary: "List applications, newest first; with overdue=true, the ones past their decision deadline",
+        description:
+          "overdue=true lists the undecided applications (submitted, under_review) past their decision deadline (working days from submission, GET /api/v1/service-deadlines), the latest first, each with `late` (deadline and working days late); it combines with district and paging only.",
         querystring: Type.Object({
+          overdue: Type.Optional(Type.Boolean({ description: "Only the applications past their decision deadline" })),
           status: Type.Optional(Status),
           benefit: Type.Optional(Type.String({ maxLength: 40, description: "Benefit code" })),
           district: Type.Optional(
@@ -86,11 +98,21 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
           to: Type.Optional(DateOrTimestamp),
           ...PageQuery,
         }),
-        response: { 200: PageOf(ApplicationItem), ...errorResponses() },
+        response: { 200: PageOf(ApplicationListItem), ...errorResponses() },
       },
     },
     async (request) => {
       const q = request.query;
+      if (q.overdue) {
+        onlyOverdueFilters({ status: q.status, benefit: q.benefit, mahalla: q.mahalla, from: q.from, to: q.to });
+        return wire(
+          await deadlines.overdueApplications(ctx.clock(), {
+            districtCode: q.district,
+            limit: q.limit,
+            offset: q.offset,
+          }),
+        );
+      }
       return wire(
         await ctx.backoffice.applications({
           status: q.status,

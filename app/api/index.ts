@@ -13,6 +13,7 @@ import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
 import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
+import { deadlineRoutes } from "./deadlines.js";
 import { ApiError, apiErrorHandler } from "./errors.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
@@ -128,6 +129,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         applicationRoutes,
         visitRoutes,
         notificationRoutes,
+        deadlineRoutes,
       ]) {
         await v1.register(routes, ctx);
       }

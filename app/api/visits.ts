@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { VISIT_STATUSES } from "../../core/domain/statuses.js";
+import { DeadlineService } from "../../core/services/deadlines.js";
 import type { ApiContext } from "./context.js";
+import { Late, onlyOverdueFilters } from "./deadlines.js";
 import { errorResponses, Names, NullableString, PageOf, PageQuery, Timestamp, wire } from "./schemas.js";
 
 const Status = Type.Enum(VISIT_STATUSES);
@@ -25,15 +27,26 @@ const Visit = Type.Object({
   updatedAt: Timestamp,
 });
 
+// issue 15: with ?overdue=true each item also says how late its acceptance and its visit are.
+const VisitListItem = Type.Object({
+  ...Visit.properties,
+  acceptanceLate: Type.Optional(Type.Union([Late, Type.Null()])),
+  visitLate: Type.Optional(Type.Union([Late, Type.Null()])),
+});
+
 /** Home-visit requests, for the district's overview. */
 export const visitRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
+  const deadlines = new DeadlineService(ctx.prisma);
   app.get(
     "/visit-requests",
     {
       schema: {
         tags: ["visits"],
-        summary: "List visit requests by district, mahalla, status and visit day",
+        summary: "List visit requests by district, mahalla, status and visit day; with overdue=true, the late ones",
+        description:
+          "overdue=true lists the open visit requests not accepted by their acceptance deadline (`acceptanceLate`, in working days or office hours) or not made by their visit deadline (`visitLate`, working days; never before the day the citizen booked), the latest first; it combines with district and paging only.",
         querystring: Type.Object({
+          overdue: Type.Optional(Type.Boolean({ description: "Only the visit requests past a deadline" })),
           district: Type.Optional(Type.String({ maxLength: 10, description: "District code" })),
           mahalla: Type.Optional(Type.String({ maxLength: 40, description: "Mahalla code" })),
           status: Type.Optional(Status),
@@ -42,11 +55,17 @@ export const visitRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
           to: Type.Optional(Day),
           ...PageQuery,
         }),
-        response: { 200: PageOf(Visit), ...errorResponses() },
+        response: { 200: PageOf(VisitListItem), ...errorResponses() },
       },
     },
     async (request) => {
       const q = request.query;
+      if (q.overdue) {
+        onlyOverdueFilters({ mahalla: q.mahalla, status: q.status, staffId: q.staffId, from: q.from, to: q.to });
+        return wire(
+          await deadlines.overdueVisits(ctx.clock(), { districtCode: q.district, limit: q.limit, offset: q.offset }),
+        );
+      }
       return wire(
         await ctx.backoffice.visits({
           districtCode: q.district,
