@@ -46,7 +46,7 @@ export function visitDeadlines(
   // The citizen chose the day: a visit made on it is on time even if that is after the deadline.
   const byRule = calendar.addWorkingDays(visit.createdAt, rule.visitWorkingDays);
   const booked = endOfDay(visit.slotDate);
-  return { acceptBy, visitBy: booked > byRule ? booked : byRule };
+  return { acceptBy, visitBy: new Date(Math.max(booked.getTime(), byRule.getTime())) };
 }
 
 export interface Lateness {
