@@ -3,20 +3,6 @@
 // tests alone; app/ is the one composition root (app/core.ts). test/ may import anything.
 // Run by `npm run lint` (the depcruise CLI) and by test/dependencies.test.ts (the cruise() API).
 
-/**
- * core/domain/slots.ts takes the Tashkent calendar date from core/i18n/format.ts. The calendar
- * work (issue 15, H7) rewrites slots.ts on a pure core/domain/calendar.ts; this one import is left
- * to it, and the lead empties this list when that branch is merged.
- */
-const KNOWN_UNTIL_CALENDAR = [
-  {
-    type: "dependency",
-    from: "core/domain/slots.ts",
-    to: "core/i18n/format.ts",
-    rule: { name: "domain-is-a-leaf", severity: "error" },
-  },
-];
-
 const FRAMEWORKS = "(grammy|@grammyjs/[^/]+|fastify|@fastify/[^/]+|fastify-[^/]+|africastalking)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -106,6 +92,5 @@ module.exports = {
       conditionNames: ["import", "require", "node", "default", "types"],
       extensions: [".ts", ".mts", ".js", ".mjs", ".cjs", ".json", ".d.ts"],
     },
-    knownViolations: [...KNOWN_UNTIL_CALENDAR],
   },
 };

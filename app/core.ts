@@ -7,6 +7,8 @@ import { citizenFlows, onboardingFlow } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
 import { ApplicationService } from "../core/services/applications.js";
 import { BackOfficeService } from "../core/services/backoffice/index.js";
+import { type CalendarService, calendarFor } from "../core/services/calendar.js";
+import { DeadlineService } from "../core/services/deadlines.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
@@ -34,6 +36,10 @@ export interface BackOfficeServices {
   backoffice: BackOfficeService;
   staff: StaffService;
   applications: ApplicationService;
+  /** Service deadlines, overdue lists and the claims of reminders, escalations and late notices. */
+  deadlines: DeadlineService;
+  /** The working-day calendar (holidays, transferred days) every booking and deadline uses. */
+  calendar: CalendarService;
 }
 
 export interface Core {
@@ -54,6 +60,8 @@ export function createBackOfficeServices(
     backoffice: new BackOfficeService(db.prisma, new NotificationRenderer()),
     staff: new StaffService(db.prisma, clock),
     applications,
+    deadlines: new DeadlineService(db.prisma),
+    calendar: calendarFor(db.prisma),
   };
 }
 

@@ -4,6 +4,7 @@ import { NotFoundError } from "../../core/domain/errors.js";
 import { parseReference } from "../../core/domain/reference.js";
 import { APPLICATION_STATUSES } from "../../core/domain/statuses.js";
 import type { ApiContext } from "./context.js";
+import { Late, onlyOverdueFilters } from "./deadlines.js";
 import { listRoute } from "./lists.js";
 import {
   DateOrTimestamp,
@@ -57,6 +58,12 @@ const ApplicationDetail = Type.Object({
   ),
 });
 
+// issue 15: with ?overdue=true each item also says how late its decision is.
+const ApplicationListItem = Type.Object({
+  ...ApplicationItem.properties,
+  late: Type.Optional(Late),
+});
+
 const ReferenceParams = Type.Object({ reference: Type.String({ minLength: 8, maxLength: 20 }) });
 
 /** A reference typed any way ("a12345678", "A-1234-5678"); one that cannot exist is simply unknown. */
@@ -73,8 +80,11 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
     "/applications",
     {
       tags: ["applications"],
-      summary: "List applications, newest first",
+      summary: "List applications, newest first; with overdue=true, the ones past their decision deadline",
+      description:
+        "overdue=true lists the undecided applications (submitted, under_review) past their decision deadline (working days from submission, GET /api/v1/service-deadlines), the latest first, each with `late` (deadline and working days late); it combines with district and paging only.",
       filters: {
+        overdue: Type.Optional(Type.Boolean({ description: "Only the applications past their decision deadline" })),
         status: Type.Optional(Status),
         benefit: Type.Optional(Type.String({ maxLength: 40, description: "Benefit code" })),
         district: Type.Optional(Type.String({ maxLength: 10, description: "District code of the citizen's mahalla" })),
@@ -82,17 +92,28 @@ export const applicationRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
         from: Type.Optional(DateOrTimestamp),
         to: Type.Optional(DateOrTimestamp),
       },
-      item: ApplicationItem,
+      item: ApplicationListItem,
     },
-    async (q) =>
-      wire(
+    async ({ overdue, ...q }) => {
+      if (overdue) {
+        onlyOverdueFilters({ status: q.status, benefit: q.benefit, mahalla: q.mahalla, from: q.from, to: q.to });
+        return wire(
+          await ctx.deadlines.overdueApplications(ctx.clock(), {
+            districtCode: q.district,
+            limit: q.limit,
+            offset: q.offset,
+          }),
+        );
+      }
+      return wire(
         await ctx.backoffice.applications.list({
           ...q,
           benefitCode: q.benefit,
           districtCode: q.district,
           mahallaCode: q.mahalla,
         }),
-      ),
+      );
+    },
   );
 
   app.get(

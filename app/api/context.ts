@@ -1,6 +1,8 @@
 import type { PrismaClient } from "../../core/db/database.js";
 import type { ApplicationService } from "../../core/services/applications.js";
 import type { BackOfficeService } from "../../core/services/backoffice/index.js";
+import type { CalendarService } from "../../core/services/calendar.js";
+import type { DeadlineService } from "../../core/services/deadlines.js";
 import type { StaffService } from "../../core/services/staff.js";
 
 /** What the back-office routes work with; one instance per server. */
@@ -9,6 +11,8 @@ export interface ApiContext {
   backoffice: BackOfficeService;
   staff: StaffService;
   applications: ApplicationService;
+  deadlines: DeadlineService;
+  calendar: CalendarService;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

@@ -10,6 +10,7 @@ import { bearerToken, matchToken } from "./auth.js";
 import { beneficiaryRoutes } from "./beneficiaries.js";
 import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
+import { deadlineRoutes } from "./deadlines.js";
 import { apiErrorHandler } from "./errors.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
@@ -58,6 +59,8 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
     backoffice: options.services.backoffice,
     staff: options.services.staff,
     applications: options.services.applications,
+    deadlines: options.services.deadlines,
+    calendar: options.services.calendar,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };
@@ -127,6 +130,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         applicationRoutes,
         visitRoutes,
         notificationRoutes,
+        deadlineRoutes,
       ]) {
         await v1.register(routes, ctx);
       }

@@ -1,4 +1,4 @@
-import { tashkentDay } from "../i18n/format.js";
+import { WEEKDAYS_ONLY, type WorkingCalendar } from "./calendar.js";
 
 export type SlotPart = "morning" | "afternoon";
 export const SLOT_PARTS: readonly SlotPart[] = ["morning", "afternoon"];
@@ -19,14 +19,10 @@ export function parseSlotKey(key: string): Slot | null {
 /** ISO weekday 1 (Monday) … 7 (Sunday) of a YYYY-MM-DD day. */
 export const weekday = (day: string) => ((new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7) + 1;
 
-/** The next `count` working days (Monday to Friday) after today in Tashkent. */
-export function nextWorkingDays(now: Date, count: number): string[] {
-  const days: string[] = [];
-  const cursor = new Date(`${tashkentDay(now)}T00:00:00Z`);
-  while (days.length < count) {
-    cursor.setUTCDate(cursor.getUTCDate() + 1);
-    const day = cursor.toISOString().slice(0, 10);
-    if (weekday(day) <= 5) days.push(day);
-  }
-  return days;
+/**
+ * The next `count` working days after today in Tashkent, on the working-day calendar (Monday to
+ * Friday without holidays when none is given; the services pass the one loaded from the database).
+ */
+export function nextWorkingDays(now: Date, count: number, calendar: WorkingCalendar = WEEKDAYS_ONLY): string[] {
+  return calendar.nextWorkingDays(now, count);
 }

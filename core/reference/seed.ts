@@ -49,6 +49,48 @@ export async function loadReferenceData(dir = seedDataDir): Promise<ReferenceDat
 
 export const loadDemoMahallas = (dir = seedDataDir) => readJson<DemoMahallas>("demo-mahallas.json", dir);
 
+interface HolidayFile {
+  fixed: { monthDay: string; name: string }[];
+}
+
+/**
+ * The fixed-date public holidays of `years` (Labour Code, article 208), with the rule that a holiday
+ * on a Saturday or Sunday gives the next working day off. Pure, so the rule is tested apart.
+ */
+export function fixedHolidays(
+  fixed: HolidayFile["fixed"],
+  years: number[],
+): { date: string; kind: "holiday"; name: string }[] {
+  const out = new Map<string, { date: string; kind: "holiday"; name: string }>();
+  const dates = years.flatMap((y) => fixed.map((h) => ({ date: `${y}-${h.monthDay}`, name: h.name })));
+  for (const h of dates) out.set(h.date, { ...h, kind: "holiday" });
+  for (const h of dates) {
+    const day = new Date(`${h.date}T00:00:00Z`);
+    if (day.getUTCDay() !== 0 && day.getUTCDay() !== 6) continue;
+    // The next Monday–Friday day that is not itself a holiday takes the day off.
+    do day.setUTCDate(day.getUTCDate() + 1);
+    while (day.getUTCDay() === 0 || day.getUTCDay() === 6 || out.has(day.toISOString().slice(0, 10)));
+    const moved = day.toISOString().slice(0, 10);
+    out.set(moved, { date: moved, kind: "holiday", name: `${h.name} (ko'chirilgan dam olish kuni)` });
+  }
+  return [...out.values()].sort((a, b) => a.date.localeCompare(b.date));
+}
+
+/**
+ * Seeds the fixed-date holidays of last, this and next year (Tashkent). Only missing dates are
+ * added: a date the agency has set through the API (a transfer, a correction) is never overwritten.
+ */
+export async function seedHolidays(prisma: PrismaClient, now: Date, dir = seedDataDir): Promise<number> {
+  const file = await readJson<HolidayFile>("holidays.json", dir);
+  const year = new Date(now.getTime() + 5 * 3600_000).getUTCFullYear();
+  const rows = fixedHolidays(file.fixed, [year - 1, year, year + 1]);
+  await prisma.holiday.createMany({
+    data: rows.map((h) => ({ date: new Date(`${h.date}T00:00:00Z`), kind: h.kind, name: h.name })),
+    skipDuplicates: true,
+  });
+  return rows.length;
+}
+
 const nameColumns = (n: Names) => ({ nameUz: n.uz, nameUzCyrl: n["uz-Cyrl"], nameRu: n.ru });
 const shortColumns = (n: Names) => ({ shortUz: n.uz, shortUzCyrl: n["uz-Cyrl"], shortRu: n.ru });
 
@@ -58,6 +100,8 @@ export interface SeedReport {
   benefitTypes: number;
   visitReasons: number;
   demoMahallas: number;
+  /** Fixed-date public holidays (and their moved days off) known for last, this and next year. */
+  holidays: number;
 }
 
 /**
@@ -96,7 +140,7 @@ async function syncByCode<Row extends { code: string }>(
  */
 export async function seedReferenceData(
   prisma: PrismaClient,
-  options: { demo?: boolean; data?: ReferenceData } = {},
+  options: { demo?: boolean; data?: ReferenceData; now?: Date } = {},
 ): Promise<SeedReport> {
   const data = options.data ?? (await loadReferenceData());
 
@@ -153,7 +197,9 @@ export async function seedReferenceData(
     (id, { code: _code, ...row }) => prisma.visitReason.update({ where: { id }, data: row }),
   );
   const demoMahallas = options.demo ? await seedDemoMahallas(prisma) : 0;
+  const holidays = await seedHolidays(prisma, options.now ?? new Date());
   return {
+    holidays,
     regions: data.regions.length,
     districts: districts.length,
     benefitTypes: data.benefitTypes.length,

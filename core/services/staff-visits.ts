@@ -10,6 +10,7 @@ import type { Locale, Names, Params } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
+import { calendarFor } from "./calendar.js";
 import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
@@ -279,7 +280,10 @@ export class StaffVisitService {
   async freeSlots(staff: StaffMember, reference: string): Promise<Slot[]> {
     const visit = await this.authorised(this.prisma, staff, reference, "view");
     const current = `${day(visit.slotDate)}:${visit.slotPart}`;
-    return (await freeSlotsInPool(this.sql, poolOfVisit(visit), this.clock())).filter((s) => slotKey(s) !== current);
+    const calendar = await calendarFor(this.prisma).calendar();
+    return (await freeSlotsInPool(this.sql, poolOfVisit(visit), this.clock(), calendar)).filter(
+      (s) => slotKey(s) !== current,
+    );
   }
 
   async reschedule(staff: StaffMember, reference: string, slot: Slot): Promise<StaffVisit> {

@@ -5,6 +5,7 @@ import type { Slot, SlotPart } from "../domain/slots.js";
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
 import type { Channel, Names } from "../domain/vocabulary.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
+import { calendarFor } from "./calendar.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 import { bookingPool, claimPlace, freeSlotsForMahalla, whenConnectionFree } from "./slot-capacity.js";
@@ -32,8 +33,9 @@ export class VisitService {
   }
 
   /** Slots in the coming working days that still have room with the mahalla's worker. */
-  freeSlots(mahallaId: number, now: Date): Promise<Slot[]> {
-    return freeSlotsForMahalla(this.sql, mahallaId, now);
+  async freeSlots(mahallaId: number, now: Date): Promise<Slot[]> {
+    // The working days of the calendar the database holds (holidays out, transferred days in).
+    return freeSlotsForMahalla(this.sql, mahallaId, now, await calendarFor(this.prisma).calendar());
   }
 
   async book(input: {

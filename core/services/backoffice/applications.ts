@@ -42,7 +42,7 @@ export interface ApplicationDetail extends ApplicationItem {
   appeals: { reference: string; status: string; reason: string; createdAt: Date }[];
 }
 
-const applicationInclude = {
+export const applicationInclude = {
   benefitType: { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } },
   citizen: {
     select: {
@@ -56,9 +56,9 @@ const applicationInclude = {
   },
 } as const;
 
-type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
+export type ApplicationRow = Prisma.ApplicationGetPayload<{ include: typeof applicationInclude }>;
 
-const applicationItem = (a: ApplicationRow): ApplicationItem => ({
+export const applicationItem = (a: ApplicationRow): ApplicationItem => ({
   reference: a.reference,
   status: a.status as ApplicationStatus,
   statusReason: a.statusReason,

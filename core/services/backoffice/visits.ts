@@ -30,7 +30,7 @@ export interface VisitItem {
   updatedAt: Date;
 }
 
-const visitInclude = {
+export const visitInclude = {
   reason: { select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true } },
   mahalla: {
     select: { code: true, nameUz: true, nameUzCyrl: true, nameRu: true, district: { select: { code: true } } },
@@ -39,9 +39,9 @@ const visitInclude = {
   assignedStaff: { select: { id: true, fullName: true } },
 } as const;
 
-type VisitRow = Prisma.VisitRequestGetPayload<{ include: typeof visitInclude }>;
+export type VisitRow = Prisma.VisitRequestGetPayload<{ include: typeof visitInclude }>;
 
-const visitItem = (v: VisitRow): VisitItem => ({
+export const visitItem = (v: VisitRow): VisitItem => ({
   reference: v.reference,
   status: v.status as VisitStatus,
   reason: { code: v.reason.code, names: namesOf(v.reason) },
