@@ -1,6 +1,7 @@
 import { BlockList, isIP } from "node:net";
 import { envSchema } from "env-schema";
 import { type Static, Type } from "typebox";
+import type { TelegramSettings } from "../bot/settings.js";
 import type { DatabaseTarget } from "../core/db/adapters.js";
 
 /** Thrown for a bad environment; start-up prints its one-line message and exits 1. */
@@ -66,17 +67,8 @@ export interface AppConfig {
   logLevel: string;
   database: DatabaseTarget;
   redisUrl: string | undefined;
-  telegram:
-    | { enabled: false }
-    | {
-        enabled: true;
-        token: string;
-        apiRoot: string;
-        webhookSecret: string | undefined;
-        sessionIdleSeconds: number;
-        /** Longest one Bot API call may take before it is aborted. */
-        timeoutSeconds: number;
-      };
+  /** The bot declares what it needs (bot/settings.ts); the configuration gives exactly that. */
+  telegram: { enabled: false } | TelegramSettings;
   sms: { username: string; apiKey: string; senderId: string | undefined; apiRoot: string | undefined } | undefined;
   ussd: { callbackToken: string | undefined; maxCharsUcs2: number; sessionIdleSeconds: number };
   /** Where the gateway callbacks (USSD, SMS inbound, delivery reports) may come from; null: anywhere. */
