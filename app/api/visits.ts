@@ -53,7 +53,7 @@ export const visitRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ct
         from: Type.Optional(Day),
         to: Type.Optional(Day),
       },
-      item: Visit,
+      item: VisitListItem,
     },
     async ({ overdue, ...q }) => {
       if (overdue) {
