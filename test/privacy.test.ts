@@ -225,6 +225,15 @@ describe("what each citizen can see", () => {
     const reply = await db.prisma.outbox.findFirstOrThrow({ where: { dedupeKey: "sms-inbound:priv-sms-1" } });
     expect(reply).toMatchObject({ recipientPhone: ussdCitizen.phone, templateKey: "sms.not_found" });
 
+    // The submission's own notification goes to this chat; let the relay deliver it first, so the
+    // screens below are the chat's last messages (not the notice arriving in between).
+    notifications.wake();
+    await eventually(
+      async () => (await db.prisma.outbox.count({ where: { status: { in: ["pending", "sending", "failed"] } } })) === 0,
+      15_000,
+      "outbox drained",
+    );
+
     // Telegram: the list holds only the chat's own application; the USSD citizen's is not found.
     const user = telegramUser();
     await user.send("/menu");
