@@ -1,7 +1,7 @@
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../app/config.js";
-import { createAppCore, createCore } from "../app/core.js";
+import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { createBotSender, createTelegram, startPolling, telegramWebhook } from "../bot/index.js";

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../core/domain/errors.js";
 import { newReference } from "../core/domain/reference.js";
 import { type Slot, slotKey } from "../core/domain/slots.js";
+import { calendarFor } from "../core/services/calendar.js";
 import { freeSlotsForMahalla, freeSlotsInPool } from "../core/services/slot-capacity.js";
 import { type StaffMember, StaffVisitService } from "../core/services/staff-visits.js";
 import { VisitService } from "../core/services/visits.js";
@@ -129,7 +130,7 @@ const codeOf = (result: PromiseSettledResult<unknown>) =>
   result.status === "rejected" && result.reason instanceof DomainError ? result.reason.code : null;
 
 async function firstFreeSlot(mahallaId: number): Promise<Slot> {
-  const [slot] = await freeSlotsForMahalla(db.sql, mahallaId, NOW);
+  const [slot] = await freeSlotsForMahalla(db.sql, mahallaId, NOW, await calendarFor(db.prisma).calendar());
   if (!slot) throw new Error("no free slot");
   return slot;
 }
@@ -167,7 +168,14 @@ describe("the last places of a worker who serves several mahallas", () => {
       expect((await visits.freeSlots(mahallaId, NOW)).map(slotKey)).not.toContain(slotKey(slot));
     }
     expect(
-      (await freeSlotsInPool(db.sql, { staffId: w.id, mahallaId: served[0] as number }, NOW)).map(slotKey),
+      (
+        await freeSlotsInPool(
+          db.sql,
+          { staffId: w.id, mahallaId: served[0] as number },
+          NOW,
+          await calendarFor(db.prisma).calendar(),
+        )
+      ).map(slotKey),
     ).not.toContain(slotKey(slot));
   });
 
@@ -175,7 +183,12 @@ describe("the last places of a worker who serves several mahallas", () => {
     const served = freshMahallas(2);
     for (let round = 0; round < 5; round++) {
       const w = await worker(served, 3);
-      const [first, target] = await freeSlotsForMahalla(db.sql, served[0] as number, NOW);
+      const [first, target] = await freeSlotsForMahalla(
+        db.sql,
+        served[0] as number,
+        NOW,
+        await calendarFor(db.prisma).calendar(),
+      );
       if (!first || !target) throw new Error("no free slots");
       await fill(w.id, target, served, 2);
       const mover = await createCitizen(db.prisma, { mahallaId: served[0] as number });
@@ -215,7 +228,7 @@ describe("one capacity rule for booking, rescheduling and the free-slot lists", 
     const [home, elsewhere] = freshMahallas(2) as [number, number];
     await worker([home], 2);
     const other = await worker([elsewhere], 1);
-    const [slotA, slotB] = await freeSlotsForMahalla(db.sql, home, NOW);
+    const [slotA, slotB] = await freeSlotsForMahalla(db.sql, home, NOW, await calendarFor(db.prisma).calendar());
     if (!slotA || !slotB) throw new Error("no free slots");
     const citizen = await createCitizen(db.prisma, { mahallaId: home });
     const reference = await booking(citizen.id, home, slotA);

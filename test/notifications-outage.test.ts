@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { createTelegram, type TelegramBot } from "../bot/index.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";

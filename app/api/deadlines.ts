@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { isCalendarDay } from "../../core/domain/calendar.js";
 import { InvalidInputError } from "../../core/domain/errors.js";
-import { calendarFor } from "../../core/services/calendar.js";
-import { DeadlineService } from "../../core/services/deadlines.js";
 import type { ApiContext } from "./context.js";
 import { errorResponses, Names, NullableString, Timestamp, wire } from "./schemas.js";
 

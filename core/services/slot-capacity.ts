@@ -1,8 +1,8 @@
 import type { SqlExecutor } from "../db/adapters.js";
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { Tx } from "../db/database.js";
 import { executeIn, run, runIn } from "../db/sql/statement.js";
 import { LOCK_SLOT, MAHALLA_PLACES, MAHALLA_WORKER, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
-import { WEEKDAYS_ONLY, type WorkingCalendar } from "../domain/calendar.js";
+import type { WorkingCalendar } from "../domain/calendar.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
 
 /** Half-day capacity when a mahalla has no social worker on record yet. */
@@ -55,7 +55,7 @@ export async function freeSlotsForMahalla(
   sql: SqlExecutor,
   mahallaId: number,
   now: Date,
-  calendar: WorkingCalendar = WEEKDAYS_ONLY,
+  calendar: WorkingCalendar,
 ): Promise<Slot[]> {
   const days = nextWorkingDays(now, BOOKING_DAYS, calendar);
   // One statement: the booking screen is on every visit request's path.
@@ -67,7 +67,7 @@ export async function freeSlotsInPool(
   sql: SqlExecutor,
   pool: SlotPool,
   now: Date,
-  calendar: WorkingCalendar = WEEKDAYS_ONLY,
+  calendar: WorkingCalendar,
 ): Promise<Slot[]> {
   const days = nextWorkingDays(now, BOOKING_DAYS, calendar);
   return new Places(await run(sql, POOL_PLACES, [pool.mahallaId, days, pool.staffId])).free(days);
