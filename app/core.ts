@@ -8,6 +8,7 @@ import { NotificationRenderer } from "../core/notifications/render.js";
 import { ApplicationService } from "../core/services/applications.js";
 import { BackOfficeService } from "../core/services/backoffice/index.js";
 import { type CalendarService, calendarFor } from "../core/services/calendar.js";
+import { ContactService } from "../core/services/contacts.js";
 import { DeadlineService } from "../core/services/deadlines.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
@@ -40,6 +41,8 @@ export interface BackOfficeServices {
   deadlines: DeadlineService;
   /** The working-day calendar (holidays, transferred days) every booking and deadline uses. */
   calendar: CalendarService;
+  /** The hotline, USSD code and "Inson" centres the flows show (the same service the engine uses). */
+  contacts: ContactService;
 }
 
 export interface Core {
@@ -55,6 +58,7 @@ export function createBackOfficeServices(
   db: CoreDatabase,
   clock: () => Date = () => new Date(),
   applications: ApplicationService = new ApplicationService(db.prisma, db.sql),
+  contacts: ContactService = new ContactService(db.prisma),
 ): BackOfficeServices {
   return {
     backoffice: new BackOfficeService(db.prisma, new NotificationRenderer()),
@@ -62,6 +66,7 @@ export function createBackOfficeServices(
     applications,
     deadlines: new DeadlineService(db.prisma),
     calendar: calendarFor(db.prisma),
+    contacts,
   };
 }
 
@@ -84,7 +89,7 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     services,
     sessions,
     staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock }),
-    backOffice: createBackOfficeServices(db, clock, services.applications),
+    backOffice: createBackOfficeServices(db, clock, services.applications, services.contacts),
   };
 }
 

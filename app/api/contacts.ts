@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { ContactService } from "../../core/services/contacts.js";
 import type { ApiContext } from "./context.js";
 import { errorResponses, Names, NullableString, NullableTimestamp, wire } from "./schemas.js";
 
@@ -60,7 +59,7 @@ const Day = Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", description: "YYYY-
 
 /** Contact data shown to citizens (hotline, USSD code, "Inson" centres) and benefit-type start dates. */
 export const contactRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, ctx) => {
-  const contacts = new ContactService(ctx.prisma);
+  const { contacts } = ctx;
 
   app.get(
     "/contacts",

@@ -2,6 +2,7 @@ import type { PrismaClient } from "../../core/db/database.js";
 import type { ApplicationService } from "../../core/services/applications.js";
 import type { BackOfficeService } from "../../core/services/backoffice/index.js";
 import type { CalendarService } from "../../core/services/calendar.js";
+import type { ContactService } from "../../core/services/contacts.js";
 import type { DeadlineService } from "../../core/services/deadlines.js";
 import type { StaffService } from "../../core/services/staff.js";
 
@@ -13,6 +14,7 @@ export interface ApiContext {
   applications: ApplicationService;
   deadlines: DeadlineService;
   calendar: CalendarService;
+  contacts: ContactService;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

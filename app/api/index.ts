@@ -61,6 +61,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
     applications: options.services.applications,
     deadlines: options.services.deadlines,
     calendar: options.services.calendar,
+    contacts: options.services.contacts,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };
