@@ -96,6 +96,10 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       ["privacy", "units", "timing", "index"].map((p) => translator.t(l, `open.method.${p}`)).join("\n\n"),
     ]),
   ) as Names;
+  /** The service-quality endpoint's method: the common one and its own paragraph. */
+  const qualityMethod = Object.fromEntries(
+    LOCALES.map((l) => [l, `${method[l]}\n\n${translator.t(l, "open.method.quality")}`]),
+  ) as Names;
 
   /** The snapshot, with caching headers that expire with it. */
   async function snapshotFor(reply: FastifyReply): Promise<OpenDataSnapshot> {
@@ -203,7 +207,7 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       if (req.query.format === "csv") {
         return sendCsv(reply, region ? `service-quality-${region.code}` : "service-quality", serviceQualityCsv(snapshot, region));
       }
-      return serviceQualityJson(snapshot, region, method);
+      return serviceQualityJson(snapshot, region, qualityMethod);
     },
   );
 
