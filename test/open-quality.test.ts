@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDataPlugin } from "../app/open/plugin.js";
+import { WorkingCalendar } from "../core/domain/calendar.js";
 import { ALL_TIME, districtUnit, NATIONAL, regionUnit, scopeId } from "../core/opendata/aggregate.js";
 import { doneWithinThreeWorkingDays } from "../core/opendata/measures.js";
 import { buildSnapshot } from "../core/opendata/publish.js";
@@ -13,7 +14,6 @@ import type {
   OpenDataStream,
   VisitRow,
 } from "../core/opendata/types.js";
-import { WorkingCalendar } from "../core/domain/calendar.js";
 
 /*
  * The service-quality figures on a population built here by hand, with every expected share,
@@ -30,11 +30,36 @@ let nextCitizen = 1;
 const citizen = () => nextCitizen++;
 
 const REGION_A = { id: 1, code: "1726", iso: "UZ-TK", names: names("Toshkent shahri") };
-const D1 = { id: 11, code: "1726001", regionId: 1, names: names("Birinchi"), households: null, mahallas: 1, mahallasWithHouseholds: 0 };
-const D2 = { id: 12, code: "1726002", regionId: 1, names: names("Ikkinchi"), households: null, mahallas: 1, mahallasWithHouseholds: 0 };
+const D1 = {
+  id: 11,
+  code: "1726001",
+  regionId: 1,
+  names: names("Birinchi"),
+  households: null,
+  mahallas: 1,
+  mahallasWithHouseholds: 0,
+};
+const D2 = {
+  id: 12,
+  code: "1726002",
+  regionId: 1,
+  names: names("Ikkinchi"),
+  households: null,
+  mahallas: 1,
+  mahallasWithHouseholds: 0,
+};
 
 function application(districtId: number, status: string, submittedAt: Date, decidedAt: Date | null): ApplicationRow {
-  return { citizenId: citizen(), districtId, benefitTypeId: 1, status, channel: "ussd", locale: "uz", submittedAt, decidedAt };
+  return {
+    citizenId: citizen(),
+    districtId,
+    benefitTypeId: 1,
+    status,
+    channel: "ussd",
+    locale: "uz",
+    submittedAt,
+    decidedAt,
+  };
 }
 function visit(districtId: number, status: string, acceptedAt: Date | null): VisitRow {
   return {
@@ -89,7 +114,12 @@ function population(): OpenDataInput {
     sentAt: at("2025-03-25"),
   });
   const escalations = [...times(10, () => escalation(D1.id)), ...times(12, () => escalation(D2.id))];
-  const rating = (districtId: number, subjectKind: "visit" | "decision", score: number, closed = false): FeedbackRow => ({
+  const rating = (
+    districtId: number,
+    subjectKind: "visit" | "decision",
+    score: number,
+    closed = false,
+  ): FeedbackRow => ({
     citizenId: citizen(),
     districtId,
     startedAt: at("2025-03-12"),
@@ -310,7 +340,12 @@ describe("GET /open/v1/service-quality", () => {
     const res = await app.inject("/open/v1/service-quality");
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ schemaVersion: 1, minPeople: 10, period: { from: "2025-03", to: "2025-03" }, region: null });
+    expect(body).toMatchObject({
+      schemaVersion: 1,
+      minPeople: 10,
+      period: { from: "2025-03", to: "2025-03" },
+      region: null,
+    });
     expect(body.national.figures.decisions.shareWithinDeadline).toEqual(shown(0.561));
     expect(body.national.months).toEqual([{ month: "2025-03", figures: body.national.figures }]);
     expect(body.regions.map((r: { code: string }) => r.code)).toEqual(["1726"]);
@@ -342,21 +377,26 @@ describe("GET /open/v1/service-quality", () => {
       measure.split(".").reduce((node, part) => (node as Record<string, unknown>)[part], figures) as Cell;
     const units = [
       { level: "national", code: "UZ", figures: json.national.figures, months: json.national.months },
-      ...json.regions.flatMap((r: { code: string; figures: unknown; months: unknown[]; districts: { code: string; figures: unknown }[] }) => [
-        { level: "region", code: r.code, figures: r.figures, months: r.months },
-        ...r.districts.map((d) => ({ level: "district", code: d.code, figures: d.figures, months: [] })),
-      ]),
+      ...json.regions.flatMap(
+        (r: { code: string; figures: unknown; months: unknown[]; districts: { code: string; figures: unknown }[] }) => [
+          { level: "region", code: r.code, figures: r.figures, months: r.months },
+          ...r.districts.map((d) => ({ level: "district", code: d.code, figures: d.figures, months: [] })),
+        ],
+      ),
     ];
     let compared = 0;
     for (const row of rows) {
       const [level, , code, , , , month, measure, , value, suppressed] = row as string[];
       const unit = units.find((u) => u.level === level && u.code === code);
-      expect(unit, `${level} ${code}`).toBeDefined();
+      if (!unit) throw new Error(`no unit ${level} ${code} in the JSON`);
       const figures = month
-        ? (unit?.months as { month: string; figures: unknown }[]).find((m) => m.month === month)?.figures
-        : unit?.figures;
+        ? (unit.months as { month: string; figures: unknown }[]).find((m) => m.month === month)?.figures
+        : unit.figures;
       const cell = cellOf(figures, measure as string);
-      expect({ value: value === "" ? null : Number(value), suppressed: suppressed === "true" }, `${code} ${month} ${measure}`).toEqual(cell);
+      expect(
+        { value: value === "" ? null : Number(value), suppressed: suppressed === "true" },
+        `${code} ${month} ${measure}`,
+      ).toEqual(cell);
       compared++;
     }
     // 11 measures × (nation: whole + 1 month, region: whole + 1 month, 2 districts).

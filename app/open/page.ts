@@ -161,7 +161,10 @@ ${snapshot.regions
       qualityOf(regionUnit(r.code)),
       r.code,
       translator.t(locale, "open.quality_chart_label", { region: r.names[locale] }),
-      QUALITY_COLUMNS.filter((c) => c.format === "percent").map((c) => ({ key: c.key, label: translator.t(locale, c.label) })),
+      QUALITY_COLUMNS.filter((c) => c.format === "percent").map((c) => ({
+        key: c.key,
+        label: translator.t(locale, c.label),
+      })),
       translator.t(locale, "open.suppressed"),
     ),
   )

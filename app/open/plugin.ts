@@ -10,9 +10,9 @@ import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/s
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
 import {
+  CatalogueErrorResponse,
   DemandIndexResponse,
   DistrictsResponse,
-  CatalogueErrorResponse,
   ErrorResponse,
   FormatQuery,
   MonthsResponse,
@@ -203,9 +203,14 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       const code = req.query.region;
       const region = code === undefined ? undefined : snapshot.regions.find((r) => r.code === code);
       // A filter naming no region is a bad query, answered in the catalogue's shape by Fastify's handler.
-      if (code !== undefined && !region) throw new InvalidInputError("UNKNOWN_REGION", `no region with code ${code}`, "region");
+      if (code !== undefined && !region)
+        throw new InvalidInputError("UNKNOWN_REGION", `no region with code ${code}`, "region");
       if (req.query.format === "csv") {
-        return sendCsv(reply, region ? `service-quality-${region.code}` : "service-quality", serviceQualityCsv(snapshot, region));
+        return sendCsv(
+          reply,
+          region ? `service-quality-${region.code}` : "service-quality",
+          serviceQualityCsv(snapshot, region),
+        );
       }
       return serviceQualityJson(snapshot, region, qualityMethod);
     },

@@ -131,7 +131,9 @@ const QualityMonth = Type.Object({ month: Type.String(), figures: QualityFigures
 export const ServiceQualityResponse = Type.Object({
   ...Header,
   region: Nullable(Type.Object({ code: Type.String(), iso: Nullable(Type.String()), names: NamesSchema })),
-  national: Nullable(Type.Object({ code: Type.Literal("UZ"), figures: QualityFiguresSchema, months: Type.Array(QualityMonth) })),
+  national: Nullable(
+    Type.Object({ code: Type.Literal("UZ"), figures: QualityFiguresSchema, months: Type.Array(QualityMonth) }),
+  ),
   regions: Type.Array(
     Type.Object({
       code: Type.String(),

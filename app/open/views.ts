@@ -1,7 +1,7 @@
 import type { Static, TSchema } from "typebox";
 import type { Names } from "../../core/domain/vocabulary.js";
-import { MIN_PEOPLE } from "../../core/opendata/measures.js";
 import { ALL_TIME, districtUnit, NATIONAL, regionUnit as regionScope, scopeId } from "../../core/opendata/aggregate.js";
+import { MIN_PEOPLE } from "../../core/opendata/measures.js";
 import type { Figures, MonthFigures, OpenDataSnapshot, RegionFigures } from "../../core/opendata/publish.js";
 import { QUALITY_MEASURES, type QualityFigures } from "../../core/opendata/quality.js";
 import {
@@ -11,8 +11,8 @@ import {
   type MonthsResponse,
   type QualityFiguresSchema,
   type RegionsResponse,
-  type ServiceQualityResponse,
   SCHEMA_VERSION,
+  type ServiceQualityResponse,
 } from "./schemas.js";
 
 /** The JSON and CSV shapes of /open/v1, cut from one snapshot. Pure. */
@@ -124,8 +124,7 @@ export function demandIndexJson(
 /** The quality figures of one scope of the release. */
 export const qualityOf = (snapshot: OpenDataSnapshot, scope: string): QualityFigures =>
   snapshot.quality.get(scope) as QualityFigures;
-const nestQuality = (figures: QualityFigures) =>
-  nest(figures) as unknown as Json<typeof QualityFiguresSchema>;
+const nestQuality = (figures: QualityFigures) => nest(figures) as unknown as Json<typeof QualityFiguresSchema>;
 
 /** Whole period and months of the nation (no region asked) or of the one region asked for. */
 export function serviceQualityJson(

@@ -385,7 +385,9 @@ async function publish(
 
   // The quality cells of an empty scope are constants too, when they are all zero (nobody behind them).
   const qualityKnown = new Set(
-    [...qualityRaw.counts].filter(([id, c]) => c.value === 0 && emptyScopes.has(id.slice(0, id.indexOf("#")))).map(([id]) => id),
+    [...qualityRaw.counts]
+      .filter(([id, c]) => c.value === 0 && emptyScopes.has(id.slice(0, id.indexOf("#"))))
+      .map(([id]) => id),
   );
   const qualityProven = await provenSuppression(
     qualityRaw.counts,

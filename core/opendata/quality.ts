@@ -351,11 +351,7 @@ const shown = (value: number): Cell => ({ value, suppressed: false });
  * MIN_PEOPLE people and where every count it is computed from is published (a share times its
  * population is a count; an average times its ratings is a score sum).
  */
-export function qualityFigures(
-  scope: string,
-  raw: QualityAggregates,
-  suppressed: ReadonlySet<string>,
-): QualityFigures {
+export function qualityFigures(scope: string, raw: QualityAggregates, suppressed: ReadonlySet<string>): QualityFigures {
   const s = raw.stats.get(scope) as QualityStats;
   const count = (m: string) => (raw.counts.get(cellId(scope, m)) as RawCount).value;
   const sourced = (stat: string) => (STAT_SOURCES[stat] ?? []).every((m) => !suppressed.has(cellId(scope, m)));
@@ -370,7 +366,9 @@ export function qualityFigures(
   };
   const average = (stat: string, kind: "visit" | "decision") => {
     const n = count(RATINGS[kind]);
-    return enough(s.ratingPeople[kind]) && n > 0 && sourced(stat) ? shown(round(count(SCORE_SUM[kind]) / n, 2)) : hidden;
+    return enough(s.ratingPeople[kind]) && n > 0 && sourced(stat)
+      ? shown(round(count(SCORE_SUM[kind]) / n, 2))
+      : hidden;
   };
   const figures: QualityFigures = {};
   for (const { key } of QUALITY_MEASURES) {

@@ -140,10 +140,16 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
             }),
             prisma.application.findMany({
               where: { id: { in: ids("decision") } },
-              select: { id: true, submittedAt: true, citizen: { select: { mahalla: { select: { districtId: true } } } } },
+              select: {
+                id: true,
+                submittedAt: true,
+                citizen: { select: { mahalla: { select: { districtId: true } } } },
+              },
             }),
           ]);
-          const visitOf = new Map(visits.map((v) => [v.id, { startedAt: v.createdAt, districtId: v.mahalla.districtId }]));
+          const visitOf = new Map(
+            visits.map((v) => [v.id, { startedAt: v.createdAt, districtId: v.mahalla.districtId }]),
+          );
           const applicationOf = new Map(
             applications.map((a) => [
               a.id,
@@ -156,7 +162,10 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
           }));
         },
         (f): FeedbackRow | null =>
-          f.subject && f.score !== null && f.answeredAt !== null && (f.subjectKind === "visit" || f.subjectKind === "decision")
+          f.subject &&
+          f.score !== null &&
+          f.answeredAt !== null &&
+          (f.subjectKind === "visit" || f.subjectKind === "decision")
             ? {
                 citizenId: f.citizenId,
                 districtId: f.subject.districtId,
