@@ -5,6 +5,7 @@ import { WorkingCalendar } from "../core/domain/calendar.js";
 import { ALL_TIME, districtUnit, NATIONAL, regionUnit, scopeId } from "../core/opendata/aggregate.js";
 import { doneWithinThreeWorkingDays } from "../core/opendata/measures.js";
 import { buildSnapshot } from "../core/opendata/publish.js";
+import { prismaOpenDataSource } from "../core/opendata/source.js";
 import type {
   ApplicationRow,
   Cell,
@@ -14,6 +15,8 @@ import type {
   OpenDataStream,
   VisitRow,
 } from "../core/opendata/types.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { generateOpenDataWorld, type OpenDataWorld } from "./support/open-data.js";
 
 /*
  * The service-quality figures on a population built here by hand, with every expected share,
@@ -22,6 +25,7 @@ import type {
  * time only because it is counted out.
  */
 
+const DAY = 86_400_000;
 const NOW = new Date("2025-04-15T10:00:00+05:00"); // release cut: 2025-04-01, one month (2025-03)
 const at = (day: string, time = "12:00") => new Date(`${day}T${time}:00+05:00`);
 const names = (s: string) => ({ uz: s, "uz-Cyrl": s, ru: s });
@@ -425,5 +429,150 @@ describe("GET /open/v1/service-quality", () => {
     });
     expect((await app.inject("/open/v1/service-quality?region=abc")).statusCode).toBe(400);
     expect((await app.inject("/open/v1/service-quality?format=xml")).statusCode).toBe(400);
+  });
+});
+
+describe("the service-quality rows as the database source reads them", () => {
+  let db: TestDatabase;
+  let world: OpenDataWorld;
+  let stream: OpenDataStream;
+  const drain = async <T>(pages: AsyncIterable<T[]> | undefined) => {
+    const rows: T[] = [];
+    for await (const page of pages ?? []) rows.push(...page);
+    return rows;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    world = await generateOpenDataWorld(db.prisma, { citizens: [60, 40, 30, 0, 0, 0, 0], seed: 15 });
+    const p = db.prisma;
+    // The reference data seeds the fixed holidays; a transferred working day is added to them.
+    await p.holiday.upsert({
+      where: { date: new Date("2025-03-22T00:00:00Z") },
+      create: { date: new Date("2025-03-22T00:00:00Z"), kind: "working_day" },
+      update: { kind: "working_day" },
+    });
+    await p.benefitType.updateMany({ data: { decisionWorkingDays: 7 } });
+    await p.visitReason.updateMany({ data: { acceptanceAmount: 4, acceptanceUnit: "hours" } });
+    const visits = world.visits.slice(0, 12);
+    const applications = world.applications.slice(0, 6);
+    for (const v of visits) {
+      await p.escalation.create({
+        data: {
+          kind: "escalation",
+          subjectKind: "visit",
+          subjectId: v.id,
+          visitRequestId: v.id,
+          deadlineAt: v.createdAt,
+          sentAt: new Date(v.createdAt.getTime() + DAY),
+        },
+      });
+      // A reminder is no escalation: not counted.
+      await p.escalation.create({
+        data: {
+          kind: "reminder",
+          subjectKind: "visit",
+          subjectId: v.id,
+          visitRequestId: v.id,
+          deadlineAt: v.createdAt,
+        },
+      });
+    }
+    for (const a of applications) {
+      await p.escalation.create({
+        data: {
+          kind: "escalation",
+          subjectKind: "application",
+          subjectId: a.id,
+          applicationId: a.id,
+          deadlineAt: a.submittedAt,
+          sentAt: new Date(a.submittedAt.getTime() + DAY),
+        },
+      });
+    }
+    for (const [i, v] of visits.entries()) {
+      await p.feedback.create({
+        data: {
+          citizenId: v.citizenId,
+          subjectKind: "visit",
+          subjectId: v.id,
+          channel: "telegram",
+          // The first four are asked but never answer: not counted.
+          ...(i < 4 ? {} : { score: i % 5, answeredAt: new Date(v.createdAt.getTime() + 2 * DAY) }),
+          followUpStatus: i >= 4 && i % 5 <= 2 ? "closed" : "none",
+          followUpClosedAt: i >= 4 && i % 5 <= 2 ? new Date(v.createdAt.getTime() + 3 * DAY) : null,
+        },
+      });
+    }
+    for (const a of applications) {
+      await p.feedback.create({
+        data: {
+          citizenId: a.citizenId,
+          subjectKind: "decision",
+          subjectId: a.id,
+          channel: "sms",
+          score: 5,
+          answeredAt: new Date(a.submittedAt.getTime() + 5 * DAY),
+        },
+      });
+    }
+    stream = await prismaOpenDataSource(p).load();
+  }, 120_000);
+  afterAll(() => db?.close());
+
+  it("reads the calendar and the deadlines the figures are counted on", async () => {
+    const days = await db.prisma.holiday.findMany({ orderBy: { date: "asc" } });
+    expect(days.length).toBeGreaterThan(1);
+    expect(stream.holidays).toEqual(days.map((d) => ({ date: d.date.toISOString().slice(0, 10), kind: d.kind })));
+    expect(stream.holidays).toContainEqual({ date: "2025-03-22", kind: "working_day" });
+    expect(new Set(stream.benefitTypes.map((b) => b.decisionWorkingDays))).toEqual(new Set([7]));
+    expect(new Set(stream.visitReasons.map((r) => JSON.stringify(r.acceptance)))).toEqual(
+      new Set([JSON.stringify({ amount: 4, unit: "hours" })]),
+    );
+  });
+
+  it("places each visit's acceptance, each escalation and each answered rating where its subject is", async () => {
+    const mahallaDistrict = new Map(world.mahallas.map((m) => [m.id, m.districtId]));
+    const citizenMahalla = new Map(world.citizens.map((c) => [c.id, c.mahallaId]));
+    const visitRows = await drain(stream.visits);
+    expect(visitRows).toHaveLength(world.visits.length);
+    const byVisit = new Map(world.visits.map((v) => [v.id, v]));
+    let accepted = 0;
+    for (const v of world.visits) {
+      const first = v.history.find((h) => ["accepted", "done", "not_home"].includes(h.toStatus));
+      const row = visitRows.find((r) => r.createdAt.getTime() === v.createdAt.getTime() && r.citizenId === v.citizenId);
+      expect(row?.acceptedAt ?? null).toEqual(first?.at ?? null);
+      if (first) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(0);
+
+    const escalations = await drain(stream.escalations);
+    const expectedEscalations = [
+      ...world.visits.slice(0, 12).map((v) => ({
+        citizenId: v.citizenId,
+        districtId: mahallaDistrict.get(v.mahallaId),
+        startedAt: v.createdAt,
+        sentAt: new Date(v.createdAt.getTime() + DAY),
+      })),
+      ...world.applications.slice(0, 6).map((a) => ({
+        citizenId: a.citizenId,
+        districtId: mahallaDistrict.get(citizenMahalla.get(a.citizenId) as number) ?? null,
+        startedAt: a.submittedAt,
+        sentAt: new Date(a.submittedAt.getTime() + DAY),
+      })),
+    ];
+    expect(escalations).toEqual(expectedEscalations);
+
+    const feedback = await drain(stream.feedback);
+    expect(feedback).toHaveLength(8 + 6);
+    for (const f of feedback.filter((r) => r.subjectKind === "visit")) {
+      const v = world.visits.find(
+        (w) => w.citizenId === f.citizenId && w.createdAt.getTime() === f.startedAt.getTime(),
+      );
+      expect(v && byVisit.has(v.id)).toBe(true);
+      expect(f.districtId).toBe(mahallaDistrict.get((v as { mahallaId: number }).mahallaId));
+      expect(f.followUpStatus === "closed").toBe(f.score <= 2);
+    }
+    expect(feedback.filter((r) => r.subjectKind === "decision").map((r) => r.score)).toEqual([5, 5, 5, 5, 5, 5]);
   });
 });

@@ -216,12 +216,16 @@ export class QualityAggregation {
 
   /**
    * Accepted within the acceptance deadline (working days or office hours), or how many working
-   * days late (the day of acceptance counted). A request cancelled before anyone accepted it is
-   * left out; one still waiting at the cut counts once its deadline has passed.
+   * days late (the day of acceptance counted). A request cancelled before anyone accepted it, or
+   * one with no recorded acceptance, is left out; one still waiting at the cut counts once its
+   * deadline has passed.
    */
   visit(v: VisitRow): void {
     const accepted = this.before(v.acceptedAt) ? v.acceptedAt : undefined;
-    if (!accepted && v.status === "cancelled") return;
+    // Waiting at the cut: still "requested" now, or accepted only after the cut. Anything else
+    // without a recorded acceptance (cancelled first, or moved on without a history) is left out.
+    const waiting = !accepted && (v.status === "requested" || (v.acceptedAt != null && !this.before(v.acceptedAt)));
+    if (!accepted && !waiting) return;
     const scopes = this.scopesOf(v.districtId, v.createdAt);
     if (scopes.length === 0) return;
     const rule = this.acceptance.get(v.reasonId) ?? DEFAULT_ACCEPTANCE;

@@ -37,7 +37,7 @@ export interface VisitRow {
   createdAt: Date;
   /** The earliest change to status "done", if any. */
   doneAt: Date | null;
-  /** The earliest change by staff out of "requested" (accepted, done, not at home), if any. */
+  /** The earliest change to accepted, done or not at home (staff took the request), if any. */
   acceptedAt?: Date | null;
 }
 

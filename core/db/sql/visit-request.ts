@@ -81,8 +81,8 @@ export interface VisitOpenDataRow {
 
 /**
  * Visits after id $1 (keyset page of $2) for core/opendata/source.ts, with the district of their
- * mahalla, the citizen's language, when the visit was first done and when staff first took it out
- * of "requested" (its acceptance, for the service-quality figures).
+ * mahalla, the citizen's language, when the visit was first done and when staff first accepted it
+ * (its first change to accepted, done or not at home: the service-quality figures).
  */
 export const OPEN_DATA_PAGE = statement<VisitOpenDataRow, [afterId: number, limit: number]>(
   "VisitRequest.openDataPage",
@@ -91,8 +91,7 @@ export const OPEN_DATA_PAGE = statement<VisitOpenDataRow, [afterId: number, limi
                  (select min(h."createdAt") from "VisitStatusChange" h
                    where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt",
                  (select min(h."createdAt") from "VisitStatusChange" h
-                   where h."visitId" = v.id and h."fromStatus" = 'requested'
-                     and h."toStatus" in ('accepted', 'done', 'not_home')) as "acceptedAt"
+                   where h."visitId" = v.id and h."toStatus" in ('accepted', 'done', 'not_home')) as "acceptedAt"
           from "VisitRequest" v
           join "Mahalla" m on m.id = v."mahallaId"
           join "Citizen" c on c.id = v."citizenId"
