@@ -5,6 +5,7 @@ import { WorkingCalendar } from "../core/domain/calendar.js";
 import { ALL_TIME, districtUnit, NATIONAL, regionUnit, scopeId } from "../core/opendata/aggregate.js";
 import { doneWithinThreeWorkingDays } from "../core/opendata/measures.js";
 import { buildSnapshot } from "../core/opendata/publish.js";
+import { histogramMedian } from "../core/opendata/quality.js";
 import { prismaOpenDataSource } from "../core/opendata/source.js";
 import type {
   ApplicationRow,
@@ -239,6 +240,24 @@ describe("service-quality figures on a constructed population", () => {
     expect(d2["decisions.shareWithinDeadline"]).toEqual(hidden);
     // 20 late by 1 (25th), 12 by 4 (25–28th): the 16th and 17th of 32 are both 1.
     expect(d2["decisions.medianWorkingDaysLate"]).toEqual(shown(1));
+  });
+
+  it("takes the median of a histogram of days late as of the list of values", () => {
+    const list = [1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 4];
+    const histogram = new Map<number, number>();
+    for (const v of list) histogram.set(v, (histogram.get(v) ?? 0) + 1);
+    expect(histogramMedian(histogram)).toBe(2);
+    histogram.set(7, 3); // 16 values: the 8th and 9th are 2 and 4
+    expect(histogramMedian(histogram)).toBe(3);
+    expect(
+      histogramMedian(
+        new Map([
+          [1, 1],
+          [2, 1],
+        ]),
+      ),
+    ).toBe(1.5);
+    expect(histogramMedian(new Map())).toBeUndefined();
   });
 
   it("counts the three-working-day visit rule of the other figures on the same calendar", () => {

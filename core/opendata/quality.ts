@@ -10,7 +10,7 @@ import {
   scopeId,
 } from "./aggregate.js";
 import { atMost, type Relation } from "./audit.js";
-import { applicationOutcome, MIN_PEOPLE, median, monthOf, round } from "./measures.js";
+import { applicationOutcome, MIN_PEOPLE, monthOf, round } from "./measures.js";
 import type { Group, RawCount } from "./suppress.js";
 import type { ApplicationRow, Cell, EscalationRow, FeedbackRow, VisitRow } from "./types.js";
 
@@ -84,10 +84,11 @@ const DEFAULT_ACCEPTANCE = { amount: 1, unit: "working_days" as DeadlineUnit };
 
 interface QualityStats {
   decisionPeople: PeopleUpTo;
-  decisionLateDays: number[];
+  /** Working days late → how many: lateness is a small integer, so a histogram holds it exactly. */
+  decisionLateDays: Map<number, number>;
   decisionLatePeople: PeopleUpTo;
   visitPeople: PeopleUpTo;
-  visitLateDays: number[];
+  visitLateDays: Map<number, number>;
   visitLatePeople: PeopleUpTo;
   ratingPeople: { visit: PeopleUpTo; decision: PeopleUpTo };
 }
@@ -146,10 +147,10 @@ export class QualityAggregation {
         people: QUALITY_COUNTS.map(people),
         stats: {
           decisionPeople: people(),
-          decisionLateDays: [],
+          decisionLateDays: new Map(),
           decisionLatePeople: people(),
           visitPeople: people(),
-          visitLateDays: [],
+          visitLateDays: new Map(),
           visitLatePeople: people(),
           ratingPeople: { visit: people(), decision: people() },
         },
@@ -208,7 +209,7 @@ export class QualityAggregation {
     for (const { stats } of scopes) {
       stats.decisionPeople.add(a.citizenId);
       if (late > 0) {
-        stats.decisionLateDays.push(late);
+        stats.decisionLateDays.set(late, (stats.decisionLateDays.get(late) ?? 0) + 1);
         stats.decisionLatePeople.add(a.citizenId);
       }
     }
@@ -238,7 +239,7 @@ export class QualityAggregation {
     for (const { stats } of scopes) {
       stats.visitPeople.add(v.citizenId);
       if (isLate) {
-        stats.visitLateDays.push(late);
+        stats.visitLateDays.set(late, (stats.visitLateDays.get(late) ?? 0) + 1);
         stats.visitLatePeople.add(v.citizenId);
       }
     }
@@ -364,8 +365,8 @@ export function qualityFigures(scope: string, raw: QualityAggregates, suppressed
     const total = count(within) + count(late);
     return enough(people) && total > 0 && sourced(stat) ? shown(round(count(within) / total, 3)) : hidden;
   };
-  const lateMedian = (stat: string, people: PeopleUpTo, days: number[]) => {
-    const m = median(days);
+  const lateMedian = (stat: string, people: PeopleUpTo, days: ReadonlyMap<number, number>) => {
+    const m = histogramMedian(days);
     return enough(people) && m !== undefined && sourced(stat) ? shown(round(m, 1)) : hidden;
   };
   const average = (stat: string, kind: "visit" | "decision") => {
@@ -402,4 +403,21 @@ export function qualityFigures(scope: string, raw: QualityAggregates, suppressed
     }
   }
   return figures;
+}
+
+/** The median (the mean of the two middle values for an even count) of a value → count histogram. */
+export function histogramMedian(histogram: ReadonlyMap<number, number>): number | undefined {
+  const values = [...histogram.keys()].sort((a, b) => a - b);
+  const n = values.reduce((sum, v) => sum + (histogram.get(v) as number), 0);
+  if (n === 0) return undefined;
+  /** The k-th smallest value (0-based). */
+  const nth = (k: number) => {
+    let seen = 0;
+    for (const v of values) {
+      seen += histogram.get(v) as number;
+      if (k < seen) return v;
+    }
+    return values[values.length - 1] as number;
+  };
+  return n % 2 === 1 ? nth((n - 1) / 2) : (nth(n / 2 - 1) + nth(n / 2)) / 2;
 }
