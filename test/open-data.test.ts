@@ -19,12 +19,15 @@ const MIN_PEOPLE = 10;
 const tashkent = (d: Date) => new Date(d.getTime() + 5 * HOUR).toISOString();
 const monthOf = (d: Date) => tashkent(d).slice(0, 7);
 const dayOf = (d: Date) => tashkent(d).slice(0, 10);
+/** Days off on Monday–Friday and working Saturdays of the Holiday table (the reference data seeds some). */
+let calendarDays = new Map<string, string>();
 function thirdWorkingDayAfter(day: string): string {
   const d = new Date(`${day}T00:00:00Z`);
   let counted = 0;
   while (counted < 3) {
     d.setUTCDate(d.getUTCDate() + 1);
-    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) counted++;
+    const kind = calendarDays.get(d.toISOString().slice(0, 10));
+    if (kind ? kind === "working_day" : d.getUTCDay() !== 0 && d.getUTCDay() !== 6) counted++;
   }
   return d.toISOString().slice(0, 10);
 }
@@ -215,6 +218,9 @@ describe("open data on a generated world", () => {
     db = await createTestDatabase();
     world = await generateOpenDataWorld(db.prisma);
     clockMs = world.now.getTime();
+    calendarDays = new Map(
+      (await db.prisma.holiday.findMany()).map((h) => [h.date.toISOString().slice(0, 10), h.kind] as const),
+    );
     expected = expectedFigures(world);
     const source = prismaOpenDataSource(db.prisma);
     app = Fastify();

@@ -188,6 +188,54 @@ requireServer("chromium").describe("public open-data page in Chromium", () => {
     }
   });
 
+  it("shows each region's service quality in a table equal to the API and a chart whose title spells it out", async () => {
+    const page = await browser.newPage({ viewport: { width: 360, height: 780 } });
+    try {
+      await page.goto(`${base}/open?lang=ru`);
+      const quality = await api("/open/v1/service-quality");
+      const regions = quality.regions as Json[];
+      const rows = await tableRows(page, "#quality", "data-quality-region");
+      expect(rows.map((r) => r.key)).toEqual([...regions.map((r) => r.code), "UZ"]);
+      let published = 0;
+      for (const row of rows) {
+        const unit = row.key === "UZ" ? (quality.national as Json) : (regions.find((r) => r.code === row.key) as Json);
+        expect(row.cells).toHaveLength(9);
+        for (const c of row.cells) {
+          const want = printed(c.measure, cellAt(unit.figures as Json, c.measure));
+          expect(shown(c.text), `${row.key} ${c.measure}: "${c.text}"`).toBe(want);
+          if (want !== null) published++;
+        }
+      }
+      // The generated applications and visits are decided and accepted, so some shares are published.
+      expect(published).toBeGreaterThan(0);
+      // The table is named by its heading (it has no caption of its own).
+      expect(await page.getAttribute("#quality", "aria-labelledby")).toBe("quality-heading");
+      expect(await page.textContent("#quality-heading")).toBe(translator.t("ru", "open.quality_heading"));
+      const charts = await page.$$eval("figure[data-quality-chart] svg[role=img]", (svgs) =>
+        svgs.map((svg) => ({
+          code: svg.closest("figure")?.getAttribute("data-quality-chart"),
+          title: svg.querySelector("title")?.textContent ?? "",
+          labelledBy: svg.getAttribute("aria-labelledby"),
+          titleId: svg.querySelector("title")?.id,
+          height: svg.getBoundingClientRect().height,
+        })),
+      );
+      expect(charts.map((c) => c.code)).toEqual(regions.map((r) => r.code));
+      for (const chart of charts) {
+        const figures = (regions.find((r) => r.code === chart.code) as Json).figures as Json;
+        expect(chart.labelledBy).toBe(chart.titleId);
+        expect(chart.height).toBeGreaterThan(0);
+        for (const measure of ["decisions.shareWithinDeadline", "visits.shareAcceptedWithinDeadline"]) {
+          const want = printed(measure, cellAt(figures, measure));
+          expect(chart.title).toContain(want === null ? translator.t("ru", "open.suppressed") : `${want}%`);
+        }
+      }
+      await expectNoSeriousAxeViolations(page);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("also serves Uzbek Cyrillic when asked for", async () => {
     const page = await browser.newPage();
     try {

@@ -1,6 +1,7 @@
 import type { Locale } from "../../core/domain/vocabulary.js";
 import { formatDate, groupDigits } from "../../core/i18n/format.js";
 import type { Translator } from "../../core/i18n/index.js";
+import { ALL_TIME, NATIONAL, regionUnit, scopeId } from "../../core/opendata/aggregate.js";
 import type { Figures, MonthFigures, OpenDataSnapshot } from "../../core/opendata/publish.js";
 import type { Cell } from "../../core/opendata/types.js";
 
@@ -19,6 +20,19 @@ const COLUMNS = [
   { key: "visits.shareDoneWithin3WorkingDays", label: "open.col.within_3_days", format: "percent" },
 ] as const;
 type Format = (typeof COLUMNS)[number]["format"] | "decimal2";
+
+/** The service-quality columns, each a measure of /open/v1/service-quality. */
+const QUALITY_COLUMNS = [
+  { key: "decisions.shareWithinDeadline", label: "open.qcol.decisions_on_time", format: "percent" },
+  { key: "decisions.medianWorkingDaysLate", label: "open.qcol.decisions_days_late", format: "decimal1" },
+  { key: "visits.shareAcceptedWithinDeadline", label: "open.qcol.visits_on_time", format: "percent" },
+  { key: "visits.medianWorkingDaysLate", label: "open.qcol.visits_days_late", format: "decimal1" },
+  { key: "escalations.total", label: "open.qcol.escalations", format: "count" },
+  { key: "ratings.visits.average", label: "open.qcol.visit_rating", format: "decimal2" },
+  { key: "ratings.decisions.average", label: "open.qcol.decision_rating", format: "decimal2" },
+  { key: "followUps.opened", label: "open.qcol.follow_ups_opened", format: "count" },
+  { key: "followUps.closed", label: "open.qcol.follow_ups_closed", format: "count" },
+] as const;
 
 /** Numbers as the page prints them; the browser test reads them back with the same rules. */
 export function formatNumber(value: number, format: Format): string {
@@ -58,6 +72,9 @@ td{white-space:nowrap}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
 figure{margin:.5rem 0}
 figure svg{display:block;width:100%;max-width:32rem;height:6rem}
+figure svg.quality{height:3.5rem}
+.quality-charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:0 1.5rem}
+.ontime{fill:#1f6e43}.track{fill:#e6e6e6}
 figcaption{font-size:.85rem;color:#4a4a4a}
 .bar{fill:#1f5fa8}.gap{fill:#8a8a8a}.axis{stroke:#6b6b6b;stroke-width:1}
 code{font-size:.9em;overflow-wrap:anywhere}
@@ -130,6 +147,30 @@ ${rows}
     })
     .join("\n");
 
+  const qualityOf = (unit: string) => snapshot.quality.get(scopeId(unit, ALL_TIME)) ?? {};
+  const qualityCells = (figures: Figures) =>
+    QUALITY_COLUMNS.map((c) => td(c.key, t(c.label), cellHtml(figures[c.key], c.format))).join("");
+  const qualityTable = `<table class="data" id="quality" aria-labelledby="quality-heading"><thead><tr><th scope="col">${t("open.col.region")}</th>${QUALITY_COLUMNS.map((c) => `<th scope="col">${t(c.label)}</th>`).join("")}</tr></thead><tbody>
+${snapshot.regions.map((r) => `<tr data-quality-region="${r.code}"><th scope="row">${escapeHtml(r.names[locale])}</th>${qualityCells(qualityOf(regionUnit(r.code)))}</tr>`).join("\n")}
+<tr data-quality-region="UZ"><th scope="row">${t("open.national")}</th>${qualityCells(qualityOf(NATIONAL))}</tr>
+</tbody></table>`;
+  const qualityCharts = `<div class="quality-charts">
+${snapshot.regions
+  .map((r) =>
+    qualityChart(
+      qualityOf(regionUnit(r.code)),
+      r.code,
+      translator.t(locale, "open.quality_chart_label", { region: r.names[locale] }),
+      QUALITY_COLUMNS.filter((c) => c.format === "percent").map((c) => ({
+        key: c.key,
+        label: translator.t(locale, c.label),
+      })),
+      translator.t(locale, "open.suppressed"),
+    ),
+  )
+  .join("\n")}
+</div>`;
+
   const endpoint = (url: string, label: string) =>
     `<li><code>${url}</code> — ${label}: <a href="${url}">JSON</a>, <a href="${url}${url.includes("?") ? "&amp;" : "?"}format=csv">CSV</a></li>`;
   const firstRegion = snapshot.regions[0]?.code ?? "1726";
@@ -157,17 +198,23 @@ ${summary}
 <p class="muted">${t("open.legend")}</p>
 <h2>${t("open.districts_heading")}</h2>
 ${regionSections}
+<h2 id="quality-heading">${t("open.quality_heading")}</h2>
+<p class="muted">${t("open.quality_caption")}</p>
+${qualityTable}
+${qualityCharts}
 <h2 id="method">${t("open.method_heading")}</h2>
 <p>${t("open.method.privacy")}</p>
 <p>${t("open.method.units")}</p>
 <p>${t("open.method.timing")}</p>
 <p>${t("open.method.index")}</p>
+<p>${t("open.method.quality")}</p>
 <h2 id="data">${t("open.data_heading")}</h2>
 <ul>
 ${endpoint("/open/v1/regions", t("open.data.regions"))}
 ${endpoint(`/open/v1/regions/${firstRegion}/districts`, t("open.data.districts"))}
 ${endpoint("/open/v1/months", t("open.data.months"))}
 ${endpoint("/open/v1/demand-index", t("open.data.demand"))}
+${endpoint("/open/v1/service-quality", t("open.data.quality"))}
 </ul>
 </main>
 </div>
@@ -207,5 +254,44 @@ function chart(months: MonthFigures[], id: string, label: string, suppressedWord
   return `<figure>
 <svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-labelledby="${id}-t" focusable="false"><title id="${id}-t">${escapeHtml(`${label}. ${spelled}`)}</title><line class="axis" x1="0" y1="${height - 0.5}" x2="${width}" y2="${height - 0.5}"/>${bars}</svg>
 <figcaption aria-hidden="true">${escapeHtml(label)} (${monthLabel(first.month)} – ${monthLabel(last.month)})</figcaption>
+</figure>`;
+}
+
+/**
+ * A region's two on-time shares (decisions, accepted visit requests) as horizontal bars on a
+ * 0–100% track. An image whose title spells out both figures, so a screen reader gets the numbers;
+ * the table above holds them too. A suppressed share shows as an empty track.
+ */
+function qualityChart(
+  figures: Figures,
+  code: string,
+  label: string,
+  bars: readonly { key: string; label: string }[],
+  suppressedWord: string,
+): string {
+  const width = 320;
+  const barHeight = 14;
+  const gap = 10;
+  const height = bars.length * (barHeight + gap);
+  const id = `qchart-${code}`;
+  const rows = bars
+    .map((b, i) => {
+      const value = figures[b.key]?.value ?? null;
+      const y = i * (barHeight + gap) + gap / 2;
+      const track = `<rect class="track" x="0" y="${y}" width="${width}" height="${barHeight}"/>`;
+      return value === null
+        ? track
+        : `${track}<rect class="ontime" x="0" y="${y}" width="${(value * width).toFixed(1)}" height="${barHeight}"/>`;
+    })
+    .join("");
+  const spelled = bars
+    .map((b) => {
+      const value = figures[b.key]?.value ?? null;
+      return `${b.label}: ${value === null ? suppressedWord : formatNumber(value, "percent")}`;
+    })
+    .join("; ");
+  return `<figure data-quality-chart="${code}">
+<svg class="quality" viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-labelledby="${id}-t" focusable="false"><title id="${id}-t">${escapeHtml(`${label}. ${spelled}`)}</title>${rows}</svg>
+<figcaption aria-hidden="true">${escapeHtml(label)}</figcaption>
 </figure>`;
 }

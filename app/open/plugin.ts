@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { PrismaClient } from "../../core/db/database.js";
-import { ReleaseUnavailableError, UnsafeReleaseError } from "../../core/domain/errors.js";
+import { InvalidInputError, ReleaseUnavailableError, UnsafeReleaseError } from "../../core/domain/errors.js";
 import { isLocale, LOCALES, type Locale, type Names } from "../../core/domain/vocabulary.js";
 import { Translator } from "../../core/i18n/index.js";
 import { nextReleaseCut } from "../../core/opendata/measures.js";
@@ -10,6 +10,7 @@ import { type OpenDataSource, prismaOpenDataSource } from "../../core/opendata/s
 import { TtlCache } from "./cache.js";
 import { renderOpenPage } from "./page.js";
 import {
+  CatalogueErrorResponse,
   DemandIndexResponse,
   DistrictsResponse,
   ErrorResponse,
@@ -19,6 +20,7 @@ import {
   RegionFilterQuery,
   RegionParams,
   RegionsResponse,
+  ServiceQualityResponse,
 } from "./schemas.js";
 import {
   demandIndexCsv,
@@ -29,6 +31,8 @@ import {
   monthsJson,
   regionsCsv,
   regionsJson,
+  serviceQualityCsv,
+  serviceQualityJson,
   type Table,
   toCsv,
 } from "./views.js";
@@ -91,6 +95,10 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       l,
       ["privacy", "units", "timing", "index"].map((p) => translator.t(l, `open.method.${p}`)).join("\n\n"),
     ]),
+  ) as Names;
+  /** The service-quality endpoint's method: the common one and its own paragraph. */
+  const qualityMethod = Object.fromEntries(
+    LOCALES.map((l) => [l, `${method[l]}\n\n${translator.t(l, "open.method.quality")}`]),
   ) as Names;
 
   /** The snapshot, with caching headers that expire with it. */
@@ -179,6 +187,32 @@ export const openDataPlugin: FastifyPluginAsync<OpenDataOptions> = async (fastif
       if (code !== undefined && !region) return regionNotFound(reply, code);
       if (req.query.format === "csv") return sendCsv(reply, "demand-index", demandIndexCsv(snapshot, region));
       return demandIndexJson(snapshot, region, method);
+    },
+  );
+
+  app.get(
+    "/open/v1/service-quality",
+    {
+      schema: {
+        querystring: RegionFilterQuery,
+        response: { 200: withCsv(ServiceQualityResponse), 400: json(CatalogueErrorResponse) },
+      },
+    },
+    async (req, reply) => {
+      const snapshot = await snapshotFor(reply);
+      const code = req.query.region;
+      const region = code === undefined ? undefined : snapshot.regions.find((r) => r.code === code);
+      // A filter naming no region is a bad query, answered in the catalogue's shape by Fastify's handler.
+      if (code !== undefined && !region)
+        throw new InvalidInputError("UNKNOWN_REGION", `no region with code ${code}`, "region");
+      if (req.query.format === "csv") {
+        return sendCsv(
+          reply,
+          region ? `service-quality-${region.code}` : "service-quality",
+          serviceQualityCsv(snapshot, region),
+        );
+      }
+      return serviceQualityJson(snapshot, region, qualityMethod);
     },
   );
 

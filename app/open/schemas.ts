@@ -115,7 +115,45 @@ export const DemandIndexResponse = Type.Object({
   ),
 });
 
+/** Service-quality figures (docs/open-data.md, "Service quality"): nested like FiguresSchema. */
+export const QualityFiguresSchema = Type.Object({
+  decisions: Type.Object({ shareWithinDeadline: CellSchema, medianWorkingDaysLate: CellSchema }),
+  visits: Type.Object({ shareAcceptedWithinDeadline: CellSchema, medianWorkingDaysLate: CellSchema }),
+  escalations: Type.Object({ total: CellSchema }),
+  ratings: Type.Object({
+    visits: Type.Object({ count: CellSchema, average: CellSchema }),
+    decisions: Type.Object({ count: CellSchema, average: CellSchema }),
+  }),
+  followUps: Type.Object({ opened: CellSchema, closed: CellSchema }),
+});
+const QualityMonth = Type.Object({ month: Type.String(), figures: QualityFiguresSchema });
+
+export const ServiceQualityResponse = Type.Object({
+  ...Header,
+  region: Nullable(Type.Object({ code: Type.String(), iso: Nullable(Type.String()), names: NamesSchema })),
+  national: Nullable(
+    Type.Object({ code: Type.Literal("UZ"), figures: QualityFiguresSchema, months: Type.Array(QualityMonth) }),
+  ),
+  regions: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      iso: Nullable(Type.String()),
+      names: NamesSchema,
+      figures: QualityFiguresSchema,
+      months: Type.Array(QualityMonth),
+      districts: Type.Array(Type.Object({ code: Type.String(), names: NamesSchema, figures: QualityFiguresSchema })),
+    }),
+  ),
+});
+
 export const ErrorResponse = Type.Object({ error: Type.String(), message: Type.String() });
+/** A catalogue error as Fastify's default handler answers it (docs/errors.md, "Open data"). */
+export const CatalogueErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+});
 
 export const FormatQuery = Type.Object({
   format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("csv")])),

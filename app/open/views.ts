@@ -1,14 +1,18 @@
 import type { Static, TSchema } from "typebox";
 import type { Names } from "../../core/domain/vocabulary.js";
+import { ALL_TIME, districtUnit, NATIONAL, regionUnit as regionScope, scopeId } from "../../core/opendata/aggregate.js";
 import { MIN_PEOPLE } from "../../core/opendata/measures.js";
 import type { Figures, MonthFigures, OpenDataSnapshot, RegionFigures } from "../../core/opendata/publish.js";
+import { QUALITY_MEASURES, type QualityFigures } from "../../core/opendata/quality.js";
 import {
   type DemandIndexResponse,
   type DistrictsResponse,
   type FiguresSchema,
   type MonthsResponse,
+  type QualityFiguresSchema,
   type RegionsResponse,
   SCHEMA_VERSION,
+  type ServiceQualityResponse,
 } from "./schemas.js";
 
 /** The JSON and CSV shapes of /open/v1, cut from one snapshot. Pure. */
@@ -114,6 +118,89 @@ export function demandIndexJson(
         index: d.demand,
       })),
     ),
+  };
+}
+
+/** The quality figures of one scope of the release. */
+export const qualityOf = (snapshot: OpenDataSnapshot, scope: string): QualityFigures =>
+  snapshot.quality.get(scope) as QualityFigures;
+const nestQuality = (figures: QualityFigures) => nest(figures) as unknown as Json<typeof QualityFiguresSchema>;
+
+/** Whole period and months of the nation (no region asked) or of the one region asked for. */
+export function serviceQualityJson(
+  snapshot: OpenDataSnapshot,
+  region: RegionFigures | undefined,
+  method: Names,
+): Json<typeof ServiceQualityResponse> {
+  const months = (unit: string) =>
+    snapshot.months.map((month) => ({ month, figures: nestQuality(qualityOf(snapshot, scopeId(unit, month))) }));
+  const regions = region ? [region] : snapshot.regions;
+  return {
+    ...header(snapshot, method),
+    region: region ? { code: region.code, iso: region.iso, names: region.names } : null,
+    national: region
+      ? null
+      : {
+          code: "UZ",
+          figures: nestQuality(qualityOf(snapshot, scopeId(NATIONAL, ALL_TIME))),
+          months: months(NATIONAL),
+        },
+    regions: regions.map((r) => ({
+      code: r.code,
+      iso: r.iso,
+      names: r.names,
+      figures: nestQuality(qualityOf(snapshot, scopeId(regionScope(r.code), ALL_TIME))),
+      months: months(regionScope(r.code)),
+      districts: r.districts.map((d) => ({
+        code: d.code,
+        names: d.names,
+        figures: nestQuality(qualityOf(snapshot, scopeId(districtUnit(d.code), ALL_TIME))),
+      })),
+    })),
+  };
+}
+
+export const QUALITY_CSV_HEADER = [
+  "level",
+  "region_code",
+  "code",
+  "name_uz",
+  "name_uz_cyrl",
+  "name_ru",
+  "month",
+  "measure",
+  "unit",
+  "value",
+  "suppressed",
+];
+
+/** Rows in the order of the JSON: each unit's whole period, then its months; a region's districts after it. */
+export function serviceQualityCsv(snapshot: OpenDataSnapshot, region: RegionFigures | undefined): Table {
+  const rows = (prefix: Row, month: string, figures: QualityFigures): Row[] =>
+    QUALITY_MEASURES.map((m) => {
+      const cell = figures[m.key] as { value: number | null; suppressed: boolean };
+      return [...prefix, month, m.key, m.unit, cell.value, cell.suppressed];
+    });
+  const unitRows = (prefix: Row, unit: string): Row[] => [
+    ...rows(prefix, "", qualityOf(snapshot, scopeId(unit, ALL_TIME))),
+    ...snapshot.months.flatMap((month) => rows(prefix, month, qualityOf(snapshot, scopeId(unit, month)))),
+  ];
+  const regions = region ? [region] : snapshot.regions;
+  return {
+    header: QUALITY_CSV_HEADER,
+    rows: [
+      ...(region ? [] : unitRows(["national", "", "UZ", "", "", ""], NATIONAL)),
+      ...regions.flatMap((r) => [
+        ...unitRows(["region", r.code, r.code, ...nameColumns(r.names)], regionScope(r.code)),
+        ...r.districts.flatMap((d) =>
+          rows(
+            ["district", r.code, d.code, ...nameColumns(d.names)],
+            "",
+            qualityOf(snapshot, scopeId(districtUnit(d.code), ALL_TIME)),
+          ),
+        ),
+      ]),
+    ],
   };
 }
 

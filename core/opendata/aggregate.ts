@@ -1,3 +1,4 @@
+import { WorkingCalendar } from "../domain/calendar.js";
 import {
   APPEAL_OUTCOMES,
   APPLICATION_OUTCOMES,
@@ -115,7 +116,10 @@ function monthsBetween(first: string, last: string): string[] {
 }
 
 /** The reference data the aggregation needs before the first row. */
-export type OpenDataReferences = Omit<OpenDataInput, "applications" | "appeals" | "visits">;
+export type OpenDataReferences = Omit<
+  OpenDataInput,
+  "applications" | "appeals" | "visits" | "escalations" | "feedback"
+>;
 
 /**
  * Counts and statistic inputs for every published scope, fed one row at a time so that a caller can
@@ -141,6 +145,7 @@ export class Aggregation {
   private readonly channelIdx: Map<string, number>;
   private readonly languageIdx: Map<string, number>;
   private readonly totals: { app: number; appeal: number; visit: number; request: number };
+  private readonly calendar: WorkingCalendar;
 
   constructor(
     private readonly refs: OpenDataReferences,
@@ -171,6 +176,7 @@ export class Aggregation {
     };
     this.doneIdx = { onTime: this.index(DONE_ON_TIME), late: this.index(DONE_LATE) };
     this.measures = catalogue.allCounts.length;
+    this.calendar = new WorkingCalendar(refs.holidays ?? []);
     this.cut = cut.getTime();
     // The month before the cut's: releaseCut() puts the cut at a month start.
     this.lastMonth = monthOf(new Date(this.cut - 1));
@@ -284,7 +290,7 @@ export class Aggregation {
       v.citizenId,
     );
     if (outcome !== "done" || !v.doneAt) return;
-    const within = doneWithinThreeWorkingDays(v.createdAt, v.doneAt);
+    const within = doneWithinThreeWorkingDays(v.createdAt, v.doneAt, this.calendar);
     this.add(scopes, [within ? this.doneIdx.onTime : this.doneIdx.late], v.citizenId);
     const hours = (v.doneAt.getTime() - v.createdAt.getTime()) / HOUR_MS;
     for (const { stats: s } of scopes) {

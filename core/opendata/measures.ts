@@ -1,3 +1,4 @@
+import { WEEKDAYS_ONLY, type WorkingCalendar } from "../domain/calendar.js";
 import type { CategoryRef } from "./types.js";
 
 /** Cells counting fewer people than this are not published. */
@@ -71,17 +72,16 @@ export function monthOf(at: Date): string {
 }
 
 /**
- * Done within 3 working days: on or before the third Monday–Friday day after the day of the request
- * (Tashkent calendar, public holidays not counted out) — the booking rule of nextWorkingDays().
+ * Done within 3 working days: before the end of the third working day after the day of the request
+ * (Tashkent calendar) — the booking rule of nextWorkingDays(), on the one working-day calendar, so
+ * public holidays are counted out like weekends.
  */
-export function doneWithinThreeWorkingDays(requestedAt: Date, doneAt: Date): boolean {
-  let day = tashkentDayNumber(requestedAt);
-  for (let counted = 0; counted < 3; ) {
-    day += 1;
-    // Day 0 (1970-01-01) was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 at the weekend.
-    if ((day + 3) % 7 < 5) counted += 1;
-  }
-  return tashkentDayNumber(doneAt) <= day;
+export function doneWithinThreeWorkingDays(
+  requestedAt: Date,
+  doneAt: Date,
+  calendar: WorkingCalendar = WEEKDAYS_ONLY,
+): boolean {
+  return doneAt.getTime() < calendar.addWorkingDays(requestedAt, 3).getTime();
 }
 
 export type MeasureUnit = "applications" | "appeals" | "visit_requests" | "requests" | "days" | "hours" | "share";

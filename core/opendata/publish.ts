@@ -25,6 +25,14 @@ import {
   releaseCut,
   round,
 } from "./measures.js";
+import {
+  type QualityAggregates,
+  QualityAggregation,
+  type QualityFigures,
+  qualityFigures,
+  qualityGroups,
+  qualityRules,
+} from "./quality.js";
 import { type Group, type RawCount, suppressCells } from "./suppress.js";
 import type { CategoryRef, Cell, OpenDataInput, OpenDataStream } from "./types.js";
 
@@ -73,6 +81,10 @@ export interface OpenDataSnapshot {
   regions: RegionFigures[];
   /** What the release audit found: every suppressed cell's feasible interval for a reader. */
   audit: ReleaseAudit;
+  /** Service-quality figures (quality.ts) of every scope of the release, by scope id (scopeId()). */
+  quality: ReadonlyMap<string, QualityFigures>;
+  /** The audit of the service-quality cells, a table of their own with its own relations. */
+  qualityAudit: ReleaseAudit;
 }
 
 export interface ReleaseAudit {
@@ -298,7 +310,12 @@ const shown = (value: number): Cell => ({ value, suppressed: false });
 export function buildSnapshot(input: OpenDataInput, now: Date, options: BuildOptions = {}): Promise<OpenDataSnapshot> {
   const { refs, catalogue } = prepare(input);
   const raw = aggregate({ ...input, ...refs }, catalogue, releaseCut(now), MIN_PEOPLE);
-  return publish(refs, catalogue, raw, now, options);
+  const quality = new QualityAggregation(refs, releaseCut(now), MIN_PEOPLE);
+  for (const a of input.applications) quality.application(a);
+  for (const v of input.visits) quality.visit(v);
+  for (const e of input.escalations ?? []) quality.escalation(e);
+  for (const f of input.feedback ?? []) quality.feedback(f);
+  return publish(refs, catalogue, raw, quality.result(raw.scopes), now, options);
 }
 
 export interface BuildOptions {
@@ -314,10 +331,22 @@ export async function buildSnapshotFrom(
 ): Promise<OpenDataSnapshot> {
   const { refs, catalogue } = prepare(stream);
   const aggregation = new Aggregation(refs, catalogue, releaseCut(now), MIN_PEOPLE);
-  for await (const page of stream.applications) for (const a of page) aggregation.application(a);
+  const quality = new QualityAggregation(refs, releaseCut(now), MIN_PEOPLE);
+  for await (const page of stream.applications)
+    for (const a of page) {
+      aggregation.application(a);
+      quality.application(a);
+    }
   for await (const page of stream.appeals) for (const p of page) aggregation.appeal(p);
-  for await (const page of stream.visits) for (const v of page) aggregation.visit(v);
-  return publish(refs, catalogue, aggregation.result(), now, options);
+  for await (const page of stream.visits)
+    for (const v of page) {
+      aggregation.visit(v);
+      quality.visit(v);
+    }
+  for await (const page of stream.escalations ?? []) for (const e of page) quality.escalation(e);
+  for await (const page of stream.feedback ?? []) for (const f of page) quality.feedback(f);
+  const raw = aggregation.result();
+  return publish(refs, catalogue, raw, quality.result(raw.scopes), now, options);
 }
 
 /** Reference data in the published order (regions and districts by code, categories by sortOrder). */
@@ -327,7 +356,7 @@ function prepare(input: OpenDataReferences): { refs: OpenDataReferences; catalog
   const regions = [...input.regions].sort((a, b) => (a.code < b.code ? -1 : 1));
   const districts = [...input.districts].sort((a, b) => (a.code < b.code ? -1 : 1));
   return {
-    refs: { benefitTypes, visitReasons, regions, districts },
+    refs: { benefitTypes, visitReasons, regions, districts, holidays: input.holidays ?? [] },
     catalogue: measureCatalogue(benefitTypes, visitReasons),
   };
 }
@@ -336,6 +365,7 @@ async function publish(
   ordered: OpenDataReferences,
   catalogue: MeasureCatalogue,
   raw: RawAggregates,
+  qualityRaw: QualityAggregates,
   now: Date,
   options: BuildOptions,
 ): Promise<OpenDataSnapshot> {
@@ -352,6 +382,25 @@ async function publish(
   const { suppressed } = proven;
   let narrowest = Number.POSITIVE_INFINITY;
   for (const iv of proven.intervals.values()) narrowest = Math.min(narrowest, iv.max - iv.min);
+
+  // The quality cells of an empty scope are constants too, when they are all zero (nobody behind them).
+  const qualityKnown = new Set(
+    [...qualityRaw.counts]
+      .filter(([id, c]) => c.value === 0 && emptyScopes.has(id.slice(0, id.indexOf("#"))))
+      .map(([id]) => id),
+  );
+  const qualityProven = await provenSuppression(
+    qualityRaw.counts,
+    qualityGroups(ordered, raw.months),
+    qualityRules(raw.scopes, qualityRaw.counts),
+    qualityKnown,
+    options.pause ?? (async () => {}),
+  );
+  let qualityNarrowest = Number.POSITIVE_INFINITY;
+  for (const iv of qualityProven.intervals.values()) qualityNarrowest = Math.min(qualityNarrowest, iv.max - iv.min);
+  const quality = new Map(
+    raw.scopes.map((scope) => [scope, qualityFigures(scope, qualityRaw, qualityProven.suppressed)] as const),
+  );
 
   const figuresOf = (scope: string): Figures => {
     const figures: Figures = {};
@@ -428,6 +477,15 @@ async function publish(
       solves: proven.solves,
       narrowestInterval: narrowest,
       structuralZeros: known.size,
+    },
+    quality,
+    qualityAudit: {
+      suppressed: qualityProven.suppressed.size,
+      addedByAudit: qualityProven.added,
+      rounds: qualityProven.rounds,
+      solves: qualityProven.solves,
+      narrowestInterval: qualityNarrowest,
+      structuralZeros: qualityKnown.size,
     },
   };
 }

@@ -4,7 +4,8 @@ import { OPEN_DATA_PAGE as APPLICATIONS_PAGE } from "../db/sql/application.js";
 import { HOUSEHOLDS_BY_DISTRICT } from "../db/sql/mahalla.js";
 import { runIn } from "../db/sql/statement.js";
 import { OPEN_DATA_PAGE as VISITS_PAGE } from "../db/sql/visit-request.js";
-import type { AppealRow, ApplicationRow, OpenDataStream, VisitRow } from "./types.js";
+import type { HolidayKind } from "../domain/calendar.js";
+import type { AppealRow, ApplicationRow, EscalationRow, FeedbackRow, OpenDataStream, VisitRow } from "./types.js";
 
 /** Where the aggregation gets its rows; a seam for tests that count or delay loads. */
 export interface OpenDataSource {
@@ -31,6 +32,11 @@ async function* paged<T extends { id: number }, R>(
   }
 }
 
+/** Drops the rows a page mapped to null (a subject gone missing). */
+async function* compact<T>(pages: AsyncIterable<(T | null)[]>): AsyncGenerator<T[]> {
+  for await (const page of pages) yield page.filter((row): row is T => row !== null);
+}
+
 const toDate = (value: Date | string | null): Date | null =>
   value === null ? null : value instanceof Date ? value : new Date(value);
 
@@ -38,12 +44,13 @@ const toDate = (value: Date | string | null): Date | null =>
 export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
   return {
     async load() {
-      const [regions, districts, households, benefitTypes, visitReasons] = await Promise.all([
+      const [regions, districts, households, benefitTypes, visitReasons, holidays] = await Promise.all([
         prisma.region.findMany({ orderBy: { code: "asc" } }),
         prisma.district.findMany({ orderBy: { code: "asc" } }),
         runIn(prisma, HOUSEHOLDS_BY_DISTRICT, []),
         prisma.benefitType.findMany(),
         prisma.visitReason.findMany(),
+        prisma.holiday.findMany({ orderBy: { date: "asc" } }),
       ]);
       const applications = paged(
         (after) => runIn(prisma, APPLICATIONS_PAGE, [after, PAGE]),
@@ -78,7 +85,98 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
           locale: v.locale,
           createdAt: toDate(v.createdAt) as Date,
           doneAt: toDate(v.doneAt),
+          acceptedAt: toDate(v.acceptedAt),
         }),
+      );
+      const escalations = paged(
+        (after) =>
+          prisma.escalation.findMany({
+            where: { id: { gt: after }, kind: "escalation" },
+            orderBy: { id: "asc" },
+            take: PAGE,
+            select: {
+              id: true,
+              sentAt: true,
+              visitRequest: { select: { citizenId: true, createdAt: true, mahalla: { select: { districtId: true } } } },
+              application: {
+                select: {
+                  citizenId: true,
+                  submittedAt: true,
+                  citizen: { select: { mahalla: { select: { districtId: true } } } },
+                },
+              },
+            },
+          }),
+        (e): EscalationRow | null => {
+          const subject = e.visitRequest
+            ? {
+                citizenId: e.visitRequest.citizenId,
+                districtId: e.visitRequest.mahalla.districtId,
+                startedAt: e.visitRequest.createdAt,
+              }
+            : e.application
+              ? {
+                  citizenId: e.application.citizenId,
+                  districtId: e.application.citizen.mahalla?.districtId ?? null,
+                  startedAt: e.application.submittedAt,
+                }
+              : null;
+          return subject && { ...subject, sentAt: e.sentAt };
+        },
+      );
+      const feedback = paged(
+        async (after) => {
+          const rows = await prisma.feedback.findMany({
+            where: { id: { gt: after }, score: { not: null }, answeredAt: { not: null } },
+            orderBy: { id: "asc" },
+            take: PAGE,
+          });
+          // The subject gives the place and month: the visit's mahalla, the applicant's mahalla.
+          const ids = (kind: string) => rows.filter((f) => f.subjectKind === kind).map((f) => f.subjectId);
+          const [visits, applications] = await Promise.all([
+            prisma.visitRequest.findMany({
+              where: { id: { in: ids("visit") } },
+              select: { id: true, createdAt: true, mahalla: { select: { districtId: true } } },
+            }),
+            prisma.application.findMany({
+              where: { id: { in: ids("decision") } },
+              select: {
+                id: true,
+                submittedAt: true,
+                citizen: { select: { mahalla: { select: { districtId: true } } } },
+              },
+            }),
+          ]);
+          const visitOf = new Map(
+            visits.map((v) => [v.id, { startedAt: v.createdAt, districtId: v.mahalla.districtId }]),
+          );
+          const applicationOf = new Map(
+            applications.map((a) => [
+              a.id,
+              { startedAt: a.submittedAt, districtId: a.citizen.mahalla?.districtId ?? null },
+            ]),
+          );
+          return rows.map((f) => ({
+            ...f,
+            subject: (f.subjectKind === "visit" ? visitOf : applicationOf).get(f.subjectId),
+          }));
+        },
+        (f): FeedbackRow | null =>
+          f.subject &&
+          f.score !== null &&
+          f.answeredAt !== null &&
+          (f.subjectKind === "visit" || f.subjectKind === "decision")
+            ? {
+                citizenId: f.citizenId,
+                districtId: f.subject.districtId,
+                startedAt: f.subject.startedAt,
+                subjectKind: f.subjectKind,
+                score: f.score,
+                answeredAt: f.answeredAt,
+                followUpStatus: f.followUpStatus,
+                followUpClosedAt: f.followUpClosedAt,
+              }
+            : null,
       );
       const byDistrict = new Map(households.map((h) => [h.districtId, h]));
       const names = (r: { nameUz: string; nameUzCyrl: string; nameRu: string }) => ({
@@ -99,6 +197,7 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
         sortOrder: r.sortOrder,
         names: names(r),
       });
+      const unit = (u: string) => (u === "hours" ? "hours" : "working_days");
       return {
         regions: regions.map((r) => ({ id: r.id, code: r.code, iso: r.iso, names: names(r) })),
         districts: districts.map((d) => {
@@ -114,11 +213,17 @@ export function prismaOpenDataSource(prisma: PrismaClient): OpenDataSource {
             mahallasWithHouseholds: counted,
           };
         }),
-        benefitTypes: benefitTypes.map(category),
-        visitReasons: visitReasons.map(category),
+        benefitTypes: benefitTypes.map((b) => ({ ...category(b), decisionWorkingDays: b.decisionWorkingDays })),
+        visitReasons: visitReasons.map((r) => ({
+          ...category(r),
+          acceptance: { amount: r.acceptanceAmount, unit: unit(r.acceptanceUnit) },
+        })),
+        holidays: holidays.map((h) => ({ date: h.date.toISOString().slice(0, 10), kind: h.kind as HolidayKind })),
         applications,
         appeals,
         visits,
+        escalations: compact(escalations),
+        feedback: compact(feedback),
       };
     },
   };

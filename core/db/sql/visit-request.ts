@@ -76,18 +76,22 @@ export interface VisitOpenDataRow {
   locale: string | null;
   createdAt: Date | string;
   doneAt: Date | string | null;
+  acceptedAt: Date | string | null;
 }
 
 /**
  * Visits after id $1 (keyset page of $2) for core/opendata/source.ts, with the district of their
- * mahalla, the citizen's language and when the visit was first done.
+ * mahalla, the citizen's language, when the visit was first done and when staff first accepted it
+ * (its first change to accepted, done or not at home: the service-quality figures).
  */
 export const OPEN_DATA_PAGE = statement<VisitOpenDataRow, [afterId: number, limit: number]>(
   "VisitRequest.openDataPage",
   `
           select v.id, v."citizenId", m."districtId", v."reasonId", v.status, v.channel, c.locale, v."createdAt",
                  (select min(h."createdAt") from "VisitStatusChange" h
-                   where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt"
+                   where h."visitId" = v.id and h."toStatus" = 'done') as "doneAt",
+                 (select min(h."createdAt") from "VisitStatusChange" h
+                   where h."visitId" = v.id and h."toStatus" in ('accepted', 'done', 'not_home')) as "acceptedAt"
           from "VisitRequest" v
           join "Mahalla" m on m.id = v."mahallaId"
           join "Citizen" c on c.id = v."citizenId"
@@ -102,5 +106,6 @@ export const OPEN_DATA_PAGE = statement<VisitOpenDataRow, [afterId: number, limi
     locale: true,
     createdAt: true,
     doneAt: true,
+    acceptedAt: true,
   },
 );
