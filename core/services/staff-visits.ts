@@ -46,7 +46,7 @@ export interface StaffVisit {
   outcomeNote: string | null;
 }
 
-export type StaffVisitAction = "accept" | "reschedule" | "done" | "not_home" | "reassign";
+export type StaffVisitAction = "accept" | "reschedule" | "done" | "not_home" | "reassign" | "take";
 
 /** Where each staff action may start from; anything else is refused with the visit's status. */
 const ALLOWED_FROM: Record<StaffVisitAction, readonly VisitStatus[]> = {
@@ -55,6 +55,15 @@ const ALLOWED_FROM: Record<StaffVisitAction, readonly VisitStatus[]> = {
   done: ["requested", "accepted", "rescheduled"],
   not_home: ["requested", "accepted", "rescheduled"],
   reassign: ["requested", "accepted", "rescheduled"],
+  // An admin takes a request nobody accepted (escalation, issue 15).
+  take: ["requested"],
+};
+
+/** What resolves a visit's open escalation (accepting or handing it on is the answer it waited for). */
+const RESOLVES: Partial<Record<StaffVisitAction, string>> = {
+  accept: "accepted",
+  reassign: "reassigned",
+  take: "taken",
 };
 
 export const OUTCOME_NOTE = { min: 3, max: 500 } as const;
@@ -325,8 +334,17 @@ export class StaffVisitService {
     });
   }
 
-  /** A district admin hands the visit to another worker of the district, who is sent the request. */
-  async reassign(staff: StaffMember, reference: string, toStaffId: number): Promise<StaffVisit> {
+  /**
+   * A district admin hands the visit to another worker of the district, who is sent the request.
+   * `escalated`: pressed on an escalation message, so only while that escalation is still open
+   * (a stale button after another admin acted is refused, saying so).
+   */
+  async reassign(
+    staff: StaffMember,
+    reference: string,
+    toStaffId: number,
+    options: { escalated?: boolean } = {},
+  ): Promise<StaffVisit> {
     const candidates = await this.reassignCandidates(staff, reference);
     if (!candidates.some((c) => c.id === toStaffId)) {
       throw new DomainError("WORKER_INVALID", { key: "staff.refused.worker_invalid" });
@@ -337,8 +355,43 @@ export class StaffVisitService {
       "reassign",
       () => ({ assignedStaffId: toStaffId }),
       `staff:${toStaffId}`,
-      (tx, visit) => this.claimFor(tx, toStaffId, visit),
+      async (tx, visit) => {
+        if (options.escalated) await this.openEscalation(tx, visit.id);
+        await this.claimFor(tx, toStaffId, visit);
+      },
     );
+  }
+
+  /**
+   * A district admin takes an escalated request: it becomes theirs and accepted, the citizen is
+   * told as for any acceptance. Only while its escalation is open and it is still not accepted.
+   */
+  async take(staff: StaffMember, reference: string): Promise<StaffVisit> {
+    if (staff.role !== "district_admin") {
+      await this.refuse(staff, reference, "take");
+      throw new ForbiddenError(`staff ${staff.id} may not take visit ${reference}`);
+    }
+    return this.act(
+      staff,
+      reference,
+      "take",
+      () => ({ status: "accepted", assignedStaffId: staff.id }),
+      undefined,
+      (tx, visit) => this.openEscalation(tx, visit.id),
+    );
+  }
+
+  /** Refuses when the visit's escalation was already answered (by another admin, or the worker). */
+  private async openEscalation(tx: Tx, visitId: number): Promise<void> {
+    const open = await tx.escalation.findFirst({
+      where: { visitRequestId: visitId, kind: "escalation" },
+      select: { resolvedAt: true, resolvedBy: true, resolution: true },
+    });
+    if (open && open.resolvedAt === null) return;
+    throw new DomainError("ESCALATION_RESOLVED", {
+      key: "staff.refused.escalation_resolved",
+      params: { resolution: { t: `staff.resolution.${open?.resolution ?? "none"}` } },
+    });
   }
 
   /** Kept in the audit log on its own: no transaction around it may undo the record of a refusal. */
@@ -389,6 +442,14 @@ export class StaffVisitService {
         data,
       });
       if (updated.count !== 1) throw new DomainError("VISIT_CHANGED", { key: "staff.refused.changed" });
+      const resolution = RESOLVES[action];
+      if (resolution) {
+        // Conditional on still being open: of two admins answering one escalation, one records it.
+        await tx.escalation.updateMany({
+          where: { visitRequestId: visit.id, kind: "escalation", resolvedAt: null },
+          data: { resolvedAt: this.clock(), resolvedBy: actor(staff), resolution },
+        });
+      }
       const toStatus = data.status ?? status;
       await tx.visitStatusChange.create({
         data: { visitId: visit.id, fromStatus: status, toStatus, note: note ?? null, actor: actor(staff) },
@@ -435,6 +496,7 @@ export class StaffVisitService {
     }
     const templateKey = {
       accept: "notify.visit_accepted",
+      take: "notify.visit_accepted",
       reschedule: "notify.visit_rescheduled",
       done: "notify.visit_done",
       not_home: "notify.visit_not_home",
