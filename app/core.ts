@@ -9,6 +9,7 @@ import { ApplicationService } from "../core/services/applications.js";
 import { BackOfficeService } from "../core/services/backoffice/index.js";
 import { type CalendarService, calendarFor } from "../core/services/calendar.js";
 import { DeadlineService } from "../core/services/deadlines.js";
+import { EscalationService } from "../core/services/escalations.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
@@ -48,6 +49,8 @@ export interface Core {
   sessions: SqlSessionStore;
   staffVisits: StaffVisitService;
   backOffice: BackOfficeServices;
+  /** The deadline tick: reminders, escalations to the district admin, the citizen's late notice. */
+  escalations: EscalationService;
 }
 
 /** The API's services on the given database; also what createCore hands the API. */
@@ -79,12 +82,14 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
   });
+  const backOffice = createBackOfficeServices(db, clock, services.applications);
   return {
     engine,
     services,
     sessions,
     staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock }),
-    backOffice: createBackOfficeServices(db, clock, services.applications),
+    backOffice,
+    escalations: new EscalationService(db.prisma, backOffice.deadlines),
   };
 }
 

@@ -23,7 +23,10 @@ export interface BotSender extends TelegramSender {
     signal?: AbortSignal,
   ): Promise<{ messageId: string }>;
   /** For `notify.visit_escalated_admin` rows: the admin's message with a button pair per request. */
-  sendEscalation(input: { staffId: number; references: string[] }, signal?: AbortSignal): Promise<{ messageId: string }>;
+  sendEscalation(
+    input: { staffId: number; references: string[] },
+    signal?: AbortSignal,
+  ): Promise<{ messageId: string }>;
 }
 
 /** Telegram's answers that mean this chat cannot be reached any more (another channel may). */

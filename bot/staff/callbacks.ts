@@ -75,7 +75,9 @@ export function decodeStaff(data: string): StaffCommand | null {
   if (verb === "w" || verb === "z") {
     const id = /^\d{1,9}$/.test(parts[3] ?? "") ? Number(parts[3]) : null;
     if (!id) return null;
-    return verb === "w" ? { kind: "assign", reference, staffId: id } : { kind: "escalated_assign", reference, staffId: id };
+    return verb === "w"
+      ? { kind: "assign", reference, staffId: id }
+      : { kind: "escalated_assign", reference, staffId: id };
   }
   const kind = (Object.keys(VERBS) as (keyof typeof VERBS)[]).find((k) => VERBS[k] === verb);
   return kind && parts.length === 3 ? { kind, reference } : null;

@@ -38,8 +38,14 @@ export class EscalationCards {
     const rows = visits
       .filter((v) => v.status === "requested")
       .map((v) => [
-        button(t("staff.escalation.reassign", { reference: v.reference }), encodeStaff({ kind: "escalated", reference: v.reference })),
-        button(t("staff.escalation.take", { reference: v.reference }), encodeStaff({ kind: "take", reference: v.reference })),
+        button(
+          t("staff.escalation.reassign", { reference: v.reference }),
+          encodeStaff({ kind: "escalated", reference: v.reference }),
+        ),
+        button(
+          t("staff.escalation.take", { reference: v.reference }),
+          encodeStaff({ kind: "take", reference: v.reference }),
+        ),
       ]);
     return {
       text: [t("staff.escalation.title", { count: visits.length }), ...lines].join("\n"),
@@ -57,10 +63,7 @@ export class EscalationCards {
         inline_keyboard: workers
           .slice(0, 10)
           .map((w) => [
-            button(
-              w.fullName,
-              encodeStaff({ kind: "escalated_assign", reference: visit.reference, staffId: w.id }),
-            ),
+            button(w.fullName, encodeStaff({ kind: "escalated_assign", reference: visit.reference, staffId: w.id })),
           ]),
       },
     };

@@ -1,7 +1,11 @@
 import type { PrismaClient, Tx } from "../db/database.js";
+import { LOCK_TICK, TICK_KIND } from "../db/sql/escalation.js";
+import { executeIn } from "../db/sql/statement.js";
 import type { Params } from "../domain/vocabulary.js";
-import type { LogSink } from "../notifications/senders.js";
 import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
+import type { LogSink } from "../notifications/senders.js";
+import { DEMO_PHONE_PREFIX } from "../reference/demo-activity.js";
+import { calendarFor } from "./calendar.js";
 import { displayPhone } from "./contacts.js";
 import type { Claimed, DeadlineService } from "./deadlines.js";
 
@@ -34,6 +38,9 @@ export interface TickResult {
   messages: number;
 }
 
+/** The demo set's people are claimed like anyone (figures count them) but never sent anything. */
+const isDemo = (phone: string) => phone.startsWith(DEMO_PHONE_PREFIX);
+
 const chunks = <T>(items: T[], size: number): T[][] => {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -63,15 +70,30 @@ export class EscalationService {
   }
 
   async tick(now: Date): Promise<TickResult> {
-    const reminders = await this.prisma.$transaction((tx) => this.remind(tx, now));
-    const escalations = await this.prisma.$transaction((tx) => this.escalate(tx, now));
-    const late = await this.prisma.$transaction((tx) => this.tellLate(tx, now));
+    const reminders = await this.locked("reminder", (tx) => this.remind(tx, now));
+    const escalations = await this.locked("escalation", (tx) => this.escalate(tx, now));
+    const late = await this.locked("late_notice", (tx) => this.tellLate(tx, now));
     return {
       reminders: reminders.items,
       escalations: escalations.items,
       lateNotices: late.items,
       messages: reminders.messages + escalations.messages + late.messages,
     };
+  }
+
+  /** One kind's claims and messages in one transaction, one instance at a time (LOCK_TICK). */
+  private async locked<T>(kind: keyof typeof TICK_KIND, work: (tx: Tx) => Promise<T>): Promise<T> {
+    // The calendar is read (and cached) before the transaction, not on a second connection in it:
+    // the embedded database has only one.
+    await calendarFor(this.prisma).calendar();
+    return this.prisma.$transaction(
+      async (tx) => {
+        await executeIn(tx, LOCK_TICK, [TICK_KIND[kind]]);
+        return work(tx);
+      },
+      // Another instance's tick may hold the lock for a while: wait for it rather than fail.
+      { maxWait: 10_000, timeout: 60_000 },
+    );
   }
 
   /** One reminder per worker, naming every request of theirs that is due soon. */
@@ -99,8 +121,11 @@ export class EscalationService {
     }
     let messages = 0;
     for (const [staffId, references] of byStaff) {
-      const staff = await tx.staff.findUnique({ where: { id: staffId }, select: { active: true, telegramChatId: true } });
-      if (!staff?.active) continue;
+      const staff = await tx.staff.findUnique({
+        where: { id: staffId },
+        select: { active: true, telegramChatId: true, phone: true },
+      });
+      if (!staff?.active || isDemo(staff.phone)) continue;
       const size = staff.telegramChatId !== null ? ESCALATION_BATCH_TELEGRAM : REFERENCES_PER_SMS;
       for (const part of chunks(references, size)) {
         await notifyStaff(tx, staffId, {
@@ -130,7 +155,7 @@ export class EscalationService {
     let messages = 0;
     for (const [districtId, references] of byDistrict) {
       const admins = await tx.staff.findMany({
-        where: { districtId, role: "district_admin", active: true },
+        where: { districtId, role: "district_admin", active: true, NOT: { phone: { startsWith: DEMO_PHONE_PREFIX } } },
         select: { id: true, telegramChatId: true },
         orderBy: { id: "asc" },
       });
@@ -157,31 +182,44 @@ export class EscalationService {
     const claimed = await this.deadlines.claimLateNotices(now, { tx });
     if (claimed.length === 0) return { items: 0, messages: 0 };
     const contacts = await tx.serviceContact.findUnique({ where: { id: 1 }, select: { hotline: true } });
-    for (const item of claimed) await this.lateNotice(tx, item, contacts?.hotline ?? null);
-    return { items: claimed.length, messages: claimed.length };
+    let messages = 0;
+    for (const item of claimed) if (await this.lateNotice(tx, item, contacts?.hotline ?? null)) messages++;
+    return { items: claimed.length, messages };
   }
 
-  private async lateNotice(tx: Tx, item: Claimed, hotline: string | null): Promise<void> {
+  private async lateNotice(tx: Tx, item: Claimed, hotline: string | null): Promise<boolean> {
     const district = { select: { insonPhone: true } } as const;
     if (item.subjectKind === "application") {
       const a = await tx.application.findUniqueOrThrow({
         where: { id: item.subjectId },
-        select: { citizenId: true, channel: true, citizen: { select: { mahalla: { select: { district } } } } },
+        select: {
+          citizenId: true,
+          channel: true,
+          citizen: { select: { phone: true, mahalla: { select: { district } } } },
+        },
       });
+      if (isDemo(a.citizen.phone)) return false;
       const phone = a.citizen.mahalla?.district.insonPhone ?? hotline;
       await notifyCitizen(tx, a.citizenId, this.notice("application", item.reference, phone), {
         preferSms: a.channel === "ussd",
       });
-      return;
+      return true;
     }
     const v = await tx.visitRequest.findUniqueOrThrow({
       where: { id: item.subjectId },
-      select: { citizenId: true, channel: true, mahalla: { select: { district } } },
+      select: {
+        citizenId: true,
+        channel: true,
+        citizen: { select: { phone: true } },
+        mahalla: { select: { district } },
+      },
     });
+    if (isDemo(v.citizen.phone)) return false;
     const phone = v.mahalla.district.insonPhone ?? hotline;
     await notifyCitizen(tx, v.citizenId, this.notice("visit", item.reference, phone), {
       preferSms: v.channel === "ussd",
     });
+    return true;
   }
 
   private notice(kind: "application" | "visit", reference: string, phone: string | null) {

@@ -346,6 +346,8 @@ export class StaffVisitService {
     options: { escalated?: boolean } = {},
   ): Promise<StaffVisit> {
     const candidates = await this.reassignCandidates(staff, reference);
+    // Said first, before the visit's status: a stale button's clearest answer is who answered it.
+    if (options.escalated) await this.openEscalation(this.prisma, reference);
     if (!candidates.some((c) => c.id === toStaffId)) {
       throw new DomainError("WORKER_INVALID", { key: "staff.refused.worker_invalid" });
     }
@@ -356,7 +358,7 @@ export class StaffVisitService {
       () => ({ assignedStaffId: toStaffId }),
       `staff:${toStaffId}`,
       async (tx, visit) => {
-        if (options.escalated) await this.openEscalation(tx, visit.id);
+        if (options.escalated) await this.openEscalation(tx, visit.reference);
         await this.claimFor(tx, toStaffId, visit);
       },
     );
@@ -371,20 +373,22 @@ export class StaffVisitService {
       await this.refuse(staff, reference, "take");
       throw new ForbiddenError(`staff ${staff.id} may not take visit ${reference}`);
     }
+    await this.authorised(this.prisma, staff, reference, "take");
+    await this.openEscalation(this.prisma, reference);
     return this.act(
       staff,
       reference,
       "take",
       () => ({ status: "accepted", assignedStaffId: staff.id }),
       undefined,
-      (tx, visit) => this.openEscalation(tx, visit.id),
+      (tx, visit) => this.openEscalation(tx, visit.reference),
     );
   }
 
   /** Refuses when the visit's escalation was already answered (by another admin, or the worker). */
-  private async openEscalation(tx: Tx, visitId: number): Promise<void> {
-    const open = await tx.escalation.findFirst({
-      where: { visitRequestId: visitId, kind: "escalation" },
+  private async openEscalation(db: Tx | PrismaClient, reference: string): Promise<void> {
+    const open = await db.escalation.findFirst({
+      where: { visitRequest: { reference }, kind: "escalation" },
       select: { resolvedAt: true, resolvedBy: true, resolution: true },
     });
     if (open && open.resolvedAt === null) return;

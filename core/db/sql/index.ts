@@ -10,6 +10,7 @@ import "./citizen.js";
 import "./conversation-session.js";
 import "./district.js";
 import "./draft.js";
+import "./escalation.js";
 import "./mahalla.js";
 import "./outbox.js";
 import "./payment.js";
