@@ -87,7 +87,7 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     engine,
     services,
     sessions,
-    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock }),
+    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock, deadlines: backOffice.deadlines }),
     backOffice,
     escalations: new EscalationService(db.prisma, backOffice.deadlines),
   };

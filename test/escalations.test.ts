@@ -315,6 +315,31 @@ describe("the deadline tick through a holiday", () => {
     );
   });
 
+  it("lists overdue requests first on /today, marked, with how late", async () => {
+    now = tashkent("2026-12-09T15:00");
+    const lateLine = t("uz", "staff.late.item", {
+      reference: v2.reference,
+      mahalla: { names: { uz: "", "uz-Cyrl": "", ru: "" } },
+      status: { t: "status.visit.requested" },
+      late: { t: "staff.late.hours", params: { count: 4 } },
+    });
+    for (const chat of [WORKER2_CHAT, ADMIN_B]) {
+      const someone = user(chat);
+      await someone.send("/today");
+      const lines = someone.screen().split("\n");
+      expect(lines[0]).toBe(t("uz", "staff.late.title", { count: 1 }));
+      // 11:00 to 15:00 on Wednesday: four office hours late.
+      expect(lines[1]?.startsWith(`⚠️ ${v2.reference} · `)).toBe(true);
+      expect(lines[1]?.endsWith(lateLine.split(" · ").at(-1) ?? "")).toBe(true);
+      expect(someone.buttons()[0]).toBe(`⚠️ ${v2.reference}`);
+    }
+    // The mahalla's own worker sees it too (the mahalla is theirs); the taken one is late no more.
+    const first = user(WORKER_CHAT);
+    await first.send("/today");
+    expect(first.screen().split("\n").slice(0, 2).join("\n")).toContain(v2.reference);
+    expect(first.screen()).not.toContain(v1.reference);
+  });
+
   it("tells each citizen once that the visit is late, in their language, with the Inson centre's phone", async () => {
     // Visit deadline: 5 working days from Monday 7th, Tuesday off: the end of Tuesday 15th.
     expect(await tickAt("2026-12-15T20:00")).toMatchObject({ lateNotices: 0 });

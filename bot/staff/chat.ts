@@ -58,7 +58,9 @@ export class StaffChat {
   }
 
   async showList(chatId: number, staff: StaffMember, range: "today" | "week"): Promise<void> {
-    const list = this.deps.renderer.list(staff, range, await this.deps.service.list(staff, range));
+    // Today's list starts with what is late (issue 15): it can still be put right.
+    const overdue = range === "today" ? await this.deps.service.overdue(staff) : [];
+    const list = this.deps.renderer.list(staff, range, await this.deps.service.list(staff, range), overdue);
     await this.deps.io.api.sendMessage(chatId, list.text, { reply_markup: list.keyboard });
   }
 

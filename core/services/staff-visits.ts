@@ -11,6 +11,7 @@ import { isLocale } from "../domain/vocabulary.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { calendarFor } from "./calendar.js";
+import type { DeadlineService, Lateness } from "./deadlines.js";
 import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
@@ -44,6 +45,15 @@ export interface StaffVisit {
   location: { latitude: number; longitude: number } | null;
   assignedStaff: { id: number; fullName: string } | null;
   outcomeNote: string | null;
+}
+
+/** A visit past one of its deadlines, as `/today` shows it first (issue 15). */
+export interface OverdueStaffVisit {
+  reference: string;
+  status: VisitStatus;
+  mahalla: Names;
+  /** Past its acceptance deadline (while not accepted), else past its visit deadline. */
+  late: Lateness;
 }
 
 export type StaffVisitAction = "accept" | "reschedule" | "done" | "not_home" | "reassign" | "take";
@@ -123,12 +133,16 @@ export class StaffVisitService {
 
   private readonly sql: SqlExecutor;
 
+  private readonly deadlines: DeadlineService | undefined;
+
   constructor(
     private readonly prisma: PrismaClient,
     // Required: the SQL path is built once, with the rest of the core (app/core.ts).
-    options: { clock?: () => Date; sql: SqlExecutor },
+    // `deadlines` (the core's) for the overdue visits `/today` lists first; none: none listed.
+    options: { clock?: () => Date; sql: SqlExecutor; deadlines?: DeadlineService },
   ) {
     this.sql = options.sql;
+    this.deadlines = options.deadlines;
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -204,6 +218,35 @@ export class StaffVisitService {
       include: visitInclude,
     });
     return rows.map(toStaffVisit);
+  }
+
+  /**
+   * Visits past a deadline that this staff member answers for: a worker's own (assigned, or in a
+   * mahalla they serve), the admin's whole district; the latest first, at most `limit`.
+   */
+  async overdue(staff: StaffMember, limit = 10): Promise<OverdueStaffVisit[]> {
+    if (!this.deadlines) return [];
+    const district = await this.prisma.district.findUnique({ where: { id: staff.districtId }, select: { code: true } });
+    if (!district) return [];
+    const page = await this.deadlines.overdueVisits(this.clock(), { districtCode: district.code, limit: 500 });
+    const served =
+      staff.role === "district_admin"
+        ? null
+        : new Set(
+            (
+              await this.prisma.staffMahalla.findMany({
+                where: { staffId: staff.id },
+                select: { mahalla: { select: { code: true } } },
+              })
+            ).map((m) => m.mahalla.code),
+          );
+    return page.items
+      .filter((v) => served === null || v.assignedStaff?.id === staff.id || served.has(v.mahalla.code))
+      .slice(0, limit)
+      .flatMap((v) => {
+        const late = v.acceptanceLate ?? v.visitLate;
+        return late ? [{ reference: v.reference, status: v.status, mahalla: v.mahalla.names, late }] : [];
+      });
   }
 
   private async scope(staff: StaffMember) {
