@@ -47,7 +47,12 @@ export class StaffRenderer {
     };
   }
 
-  list(staff: StaffMember, range: "today" | "week", visits: StaffVisit[], overdue: OverdueStaffVisit[] = []): StaffMessage {
+  list(
+    staff: StaffMember,
+    range: "today" | "week",
+    visits: StaffVisit[],
+    overdue: OverdueStaffVisit[] = [],
+  ): StaffMessage {
     const l = staff.locale;
     const late = overdue.map((v) =>
       this.t(l, "staff.late.item", {
