@@ -1,4 +1,6 @@
 import type { PrismaClient, Tx } from "../db/database.js";
+import { CLAIM } from "../db/sql/escalation.js";
+import { runIn } from "../db/sql/statement.js";
 import type { DeadlineUnit, WorkingCalendar } from "../domain/calendar.js";
 import { InvalidInputError } from "../domain/errors.js";
 import type { Names } from "../domain/vocabulary.js";
@@ -333,20 +335,12 @@ export class DeadlineService {
    */
   private async claim(db: Tx | PrismaClient, kind: EscalationKind, items: Candidate[]): Promise<Claimed[]> {
     if (items.length === 0) return [];
-    const rows = await db.$queryRawUnsafe<
-      { id: number; subjectKind: SubjectKind; subjectId: number; deadlineAt: Date }[]
-    >(
-      `insert into "Escalation" (kind, "subjectKind", "subjectId", "visitRequestId", "applicationId", "deadlineAt")
-       select $1, s.kind, s.id,
-              case when s.kind = 'visit' then s.id end, case when s.kind = 'application' then s.id end, s.deadline
-         from unnest($2::text[], $3::int[], $4::timestamp(3)[]) as s(kind, id, deadline)
-       on conflict ("subjectKind", "subjectId", kind) do nothing
-       returning id, "subjectKind", "subjectId", "deadlineAt"`,
+    const rows = await runIn(db, CLAIM, [
       kind,
       items.map((i) => i.subjectKind),
       items.map((i) => i.subjectId),
       items.map((i) => i.deadlineAt.toISOString().replace("Z", "")),
-    );
+    ]);
     const references = new Map(items.map((i) => [`${i.subjectKind}:${i.subjectId}`, i.reference]));
     return rows.map((r) => ({
       escalationId: r.id,

@@ -13,3 +13,28 @@ export const LOCK_TICK = statement<LockRow, [kind: number]>(
   `select pg_advisory_xact_lock(15, $1)`,
   LOCK_COLUMNS,
 );
+
+export interface ClaimedRow {
+  id: number;
+  subjectKind: "visit" | "application";
+  subjectId: number;
+  deadlineAt: Date;
+}
+
+/**
+ * Claim-once: inserts every candidate of one kind, skipping those another caller already inserted
+ * (the unique key on subject and kind), and returns only the rows this statement created.
+ */
+export const CLAIM = statement<
+  ClaimedRow,
+  [kind: string, subjectKinds: string[], subjectIds: number[], deadlines: string[]]
+>(
+  "Escalation.claim",
+  `insert into "Escalation" (kind, "subjectKind", "subjectId", "visitRequestId", "applicationId", "deadlineAt")
+       select $1, s.kind, s.id,
+              case when s.kind = 'visit' then s.id end, case when s.kind = 'application' then s.id end, s.deadline
+         from unnest($2::text[], $3::int[], $4::timestamp(3)[]) as s(kind, id, deadline)
+       on conflict ("subjectKind", "subjectId", kind) do nothing
+       returning id, "subjectKind", "subjectId", "deadlineAt"`,
+  { id: true, subjectKind: true, subjectId: true, deadlineAt: true },
+);
