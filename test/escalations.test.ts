@@ -432,4 +432,27 @@ describe("escalation by SMS and on several instances", () => {
       if (second !== db) await second.close();
     }
   });
+
+  it("lets exactly one of two admins pressing take at the same moment win", async () => {
+    const v = await visit(world.mahallaId);
+    await tickAt("2026-12-16T12:00");
+    const admins = await Promise.all([ids.adminA, ids.adminB].map((id) => tg.core.staffVisits.findById(id)));
+    const outcomes = await Promise.allSettled(
+      admins.map((admin) => {
+        if (!admin) throw new Error("admin missing");
+        return tg.core.staffVisits.take(admin, v.reference);
+      }),
+    );
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === "rejected");
+    expect((refused as PromiseRejectedResult).reason.code).toMatch(
+      /^(VISIT_CHANGED|ESCALATION_RESOLVED|VISIT_NOT_ACTIONABLE)$/,
+    );
+    expect(await db.prisma.auditLog.count({ where: { action: "visit.take", entityId: v.reference } })).toBe(1);
+    expect(await rowsFor({ citizenId: v.citizenId }, "notify.visit_accepted")).toHaveLength(1);
+    const escalation = await db.prisma.escalation.findFirstOrThrow({
+      where: { visitRequestId: v.id, kind: "escalation" },
+    });
+    expect(escalation.resolution).toBe("taken");
+  });
 });
