@@ -8,7 +8,7 @@ import { NotificationRenderer } from "../core/notifications/render.js";
 import { seedHolidays } from "../core/reference/seed.js";
 import { calendarFor } from "../core/services/calendar.js";
 import { DeadlineService } from "../core/services/deadlines.js";
-import { EscalationService } from "../core/services/escalations.js";
+import { ESCALATION_TEMPLATES, EscalationService } from "../core/services/escalations.js";
 import { makeApplication } from "./support/backoffice.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { createCitizen, setupWorld, type World } from "./support/fixtures.js";
@@ -392,14 +392,17 @@ describe("escalation by SMS and on several instances", () => {
     await deliverAll();
     const text = sms.sent.find((s) => s.to === "+998711120004")?.text ?? "";
     expect(text).toContain(v.reference);
-    for (const locale of ["uz", "uz-Cyrl", "ru"] as const) {
-      const three = [0, 1, 2].map(() => newReference("V")).join(", ");
-      const rendered = new NotificationRenderer().sms({
-        locale,
-        templateKey: "notify.visit_escalated_admin",
-        params: { count: 3, references: three },
-      });
-      expect(rendered.segments, locale).toBeLessThanOrEqual(2);
+    // Every text of the tick, with three references and a phone, within the two parts other notices keep to.
+    const three = [0, 1, 2].map(() => newReference("V")).join(", ");
+    for (const templateKey of Object.values(ESCALATION_TEMPLATES)) {
+      for (const locale of ["uz", "uz-Cyrl", "ru"] as const) {
+        const rendered = new NotificationRenderer().sms({
+          locale,
+          templateKey,
+          params: { count: 3, references: three, reference: newReference("A"), phone: "+998 71 234 56 78" },
+        });
+        expect(rendered.segments, `${templateKey} ${locale}`).toBeLessThanOrEqual(2);
+      }
     }
   });
 
