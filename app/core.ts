@@ -10,6 +10,7 @@ import { BackOfficeService } from "../core/services/backoffice/index.js";
 import { type CalendarService, calendarFor } from "../core/services/calendar.js";
 import { ContactService } from "../core/services/contacts.js";
 import { DeadlineService } from "../core/services/deadlines.js";
+import { EscalationService } from "../core/services/escalations.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
@@ -51,6 +52,8 @@ export interface Core {
   sessions: SqlSessionStore;
   staffVisits: StaffVisitService;
   backOffice: BackOfficeServices;
+  /** The deadline tick: reminders, escalations to the district admin, the citizen's late notice. */
+  escalations: EscalationService;
 }
 
 /** The API's services on the given database; also what createCore hands the API. */
@@ -84,12 +87,14 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
   });
+  const backOffice = createBackOfficeServices(db, clock, services.applications, services.contacts);
   return {
     engine,
     services,
     sessions,
-    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock }),
-    backOffice: createBackOfficeServices(db, clock, services.applications, services.contacts),
+    staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock, deadlines: backOffice.deadlines }),
+    backOffice,
+    escalations: new EscalationService(db.prisma, backOffice.deadlines),
   };
 }
 

@@ -5,6 +5,7 @@ import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
 import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
+import { startDeadlineTick } from "./deadline-tick.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
@@ -47,9 +48,11 @@ async function main(config: AppConfig) {
   let polling: Polling | undefined;
   let retention: { stop(): void } | undefined;
   let dataRetention: { stop(): void } | undefined;
+  let deadlineTick: { stop(): void } | undefined;
   closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
     retention?.stop();
     dataRetention?.stop();
+    deadlineTick?.stop();
     await polling?.stop();
     await app.close();
     await notifications?.stop();
@@ -62,6 +65,7 @@ async function main(config: AppConfig) {
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger });
   dataRetention = startDataRetention({ sql: db.sql, logger, periods: config.retention });
+  deadlineTick = startDeadlineTick({ escalations: core.escalations, logger });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
     polling = await startPolling(telegram, logger).catch((err: unknown) => {

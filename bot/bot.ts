@@ -16,6 +16,7 @@ import { type BotSender, createTelegramSender } from "./sender.js";
 import { DEFAULT_TIMEOUT_SECONDS, type TelegramSettings } from "./settings.js";
 import { StaffCards } from "./staff/cards.js";
 import { StaffChat } from "./staff/chat.js";
+import { EscalationCards } from "./staff/escalation.js";
 import { StaffRenderer } from "./staff/render.js";
 import { staffSide } from "./staff/side.js";
 import { StaffChatStore } from "./staff/state.js";
@@ -74,11 +75,13 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
 
   const io = new TelegramIo(bot.api, logger);
   const cards = new StaffCards(bot.api, options.staffVisits, new StaffRenderer(translator));
+  const escalations = new EscalationCards(bot.api, options.staffVisits, translator);
   const staff = new StaffChat({
     service: options.staffVisits,
     renderer: new StaffRenderer(translator),
     store: new StaffChatStore(prisma, clock),
     cards,
+    escalations,
     io,
     translator,
     logger,
@@ -132,6 +135,10 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
     bot,
     timeoutSeconds,
     init,
-    sender: createTelegramSender(bot.api, (input, signal) => cards.send(input, signal)),
+    sender: createTelegramSender(
+      bot.api,
+      (input, signal) => cards.send(input, signal),
+      (input, signal) => escalations.send(input, signal),
+    ),
   };
 }

@@ -5,6 +5,7 @@ import { type ClientOptions, configureApi } from "./client.js";
 import { type BotSender, createTelegramSender } from "./sender.js";
 import { type ClientSettings, DEFAULT_TIMEOUT_SECONDS } from "./settings.js";
 import { StaffCards } from "./staff/cards.js";
+import { EscalationCards } from "./staff/escalation.js";
 import { StaffRenderer } from "./staff/render.js";
 
 export interface BotSenderOptions extends ClientOptions {
@@ -27,6 +28,12 @@ export function createBotSender(options: BotSenderOptions): BotSender {
     }),
     options,
   );
-  const cards = new StaffCards(api, options.staffVisits, new StaffRenderer(options.translator ?? new Translator()));
-  return createTelegramSender(api, (input, signal) => cards.send(input, signal));
+  const translator = options.translator ?? new Translator();
+  const cards = new StaffCards(api, options.staffVisits, new StaffRenderer(translator));
+  const escalations = new EscalationCards(api, options.staffVisits, translator);
+  return createTelegramSender(
+    api,
+    (input, signal) => cards.send(input, signal),
+    (input, signal) => escalations.send(input, signal),
+  );
 }

@@ -22,6 +22,11 @@ export interface BotSender extends TelegramSender {
     input: { staffId: number; reference: string },
     signal?: AbortSignal,
   ): Promise<{ messageId: string }>;
+  /** For `notify.visit_escalated_admin` rows: the admin's message with a button pair per request. */
+  sendEscalation(
+    input: { staffId: number; references: string[] },
+    signal?: AbortSignal,
+  ): Promise<{ messageId: string }>;
 }
 
 /** Telegram's answers that mean this chat cannot be reached any more (another channel may). */
@@ -57,6 +62,10 @@ export function toSendError(err: unknown): Error {
 export function createTelegramSender(
   api: Api,
   sendCard: (input: { staffId: number; reference: string }, signal?: AbortSignal) => Promise<{ messageId: string }>,
+  sendEscalation: (
+    input: { staffId: number; references: string[] },
+    signal?: AbortSignal,
+  ) => Promise<{ messageId: string }> = () => Promise.reject(new PermanentSendError("NO_ESCALATION_CARD")),
 ): BotSender {
   return {
     async sendMessage(chatId, text, signal) {
@@ -71,6 +80,13 @@ export function createTelegramSender(
     async sendStaffVisitCard(input, signal) {
       try {
         return await sendCard(input, signal);
+      } catch (err) {
+        throw toSendError(err);
+      }
+    },
+    async sendEscalation(input, signal) {
+      try {
+        return await sendEscalation(input, signal);
       } catch (err) {
         throw toSendError(err);
       }

@@ -108,7 +108,7 @@ const OWNERS: Record<string, string[]> = {
   "conversation-session.ts": ["core/engine/session-store.ts"],
   "district.ts": ["core/services/contacts.ts"],
   "draft.ts": ["core/services/drafts.ts"],
-  "escalation.ts": ["core/services/deadlines.ts"],
+  "escalation.ts": ["core/services/deadlines.ts", "core/services/escalations.ts"],
   "mahalla.ts": ["core/opendata/source.ts"],
   "outbox.ts": ["core/notifications/outbox.ts", "core/services/imports/payments.ts"],
   "payment.ts": ["core/services/imports/payments.ts", "core/services/payments.ts"],

@@ -18,7 +18,11 @@ export type StaffCommand =
   | { kind: "done"; reference: string }
   | { kind: "not_home"; reference: string }
   | { kind: "reassign"; reference: string }
-  | { kind: "assign"; reference: string; staffId: number };
+  | { kind: "assign"; reference: string; staffId: number }
+  /** From an escalation message (the admin): take the request, or pick another worker for it. */
+  | { kind: "take"; reference: string }
+  | { kind: "escalated"; reference: string }
+  | { kind: "escalated_assign"; reference: string; staffId: number };
 
 export const STAFF_PREFIX = "s:";
 
@@ -30,6 +34,8 @@ const VERBS = {
   done: "d",
   not_home: "h",
   reassign: "g",
+  take: "t",
+  escalated: "e",
 } as const;
 
 export function encodeStaff(command: StaffCommand): string {
@@ -42,6 +48,8 @@ export function encodeStaff(command: StaffCommand): string {
     }
     case "assign":
       return `s:w:${command.reference}:${command.staffId}`;
+    case "escalated_assign":
+      return `s:z:${command.reference}:${command.staffId}`;
     default:
       return `s:${VERBS[command.kind]}:${command.reference}`;
   }
@@ -64,9 +72,12 @@ export function decodeStaff(data: string): StaffCommand | null {
     if (Number.isNaN(Date.parse(date))) return null;
     return { kind: "reschedule", reference, slot: { date, part: m[4] === "m" ? "morning" : "afternoon" } };
   }
-  if (verb === "w") {
+  if (verb === "w" || verb === "z") {
     const id = /^\d{1,9}$/.test(parts[3] ?? "") ? Number(parts[3]) : null;
-    return id ? { kind: "assign", reference, staffId: id } : null;
+    if (!id) return null;
+    return verb === "w"
+      ? { kind: "assign", reference, staffId: id }
+      : { kind: "escalated_assign", reference, staffId: id };
   }
   const kind = (Object.keys(VERBS) as (keyof typeof VERBS)[]).find((k) => VERBS[k] === verb);
   return kind && parts.length === 3 ? { kind, reference } : null;

@@ -7,6 +7,7 @@ import { publishStaffCommands } from "../commands.js";
 import type { TelegramIo } from "../telegram-io.js";
 import type { StaffCommand } from "./callbacks.js";
 import type { StaffCards } from "./cards.js";
+import type { EscalationCards } from "./escalation.js";
 import type { StaffMessage, StaffRenderer } from "./render.js";
 import type { StaffChatStore } from "./state.js";
 
@@ -15,6 +16,8 @@ export interface StaffDeps {
   renderer: StaffRenderer;
   store: StaffChatStore;
   cards: StaffCards;
+  /** The admin's escalation messages and their worker picker. */
+  escalations: EscalationCards;
   io: TelegramIo;
   translator: Translator;
   logger: Logger;
@@ -55,7 +58,9 @@ export class StaffChat {
   }
 
   async showList(chatId: number, staff: StaffMember, range: "today" | "week"): Promise<void> {
-    const list = this.deps.renderer.list(staff, range, await this.deps.service.list(staff, range));
+    // Today's list starts with what is late (issue 15): it can still be put right.
+    const overdue = range === "today" ? await this.deps.service.overdue(staff) : [];
+    const list = this.deps.renderer.list(staff, range, await this.deps.service.list(staff, range), overdue);
     await this.deps.io.api.sendMessage(chatId, list.text, { reply_markup: list.keyboard });
   }
 
@@ -177,6 +182,33 @@ export class StaffChat {
         }
         case "assign": {
           const visit = await service.reassign(staff, command.reference, command.staffId);
+          await io.answer(
+            query.id,
+            this.t(l, "staff.result.reassigned", {
+              reference: visit.reference,
+              worker: visit.assignedStaff?.fullName ?? "",
+            }),
+          );
+          await editOrSend(render.card(staff, visit));
+          return undefined;
+        }
+        // Escalation buttons: the message names several requests, so answers come as new messages.
+        case "take": {
+          const visit = await service.take(staff, command.reference);
+          await io.answer(query.id, this.t(l, "staff.result.taken", { reference: visit.reference }));
+          await this.deps.cards.sendTo(chatId, staff, visit);
+          return undefined;
+        }
+        case "escalated": {
+          const visit = await service.get(staff, command.reference);
+          const workers = await service.reassignCandidates(staff, command.reference);
+          await io.answer(query.id);
+          const picker = this.deps.escalations.workers(staff, visit, workers);
+          await io.api.sendMessage(chatId, picker.text, { reply_markup: picker.keyboard });
+          return undefined;
+        }
+        case "escalated_assign": {
+          const visit = await service.reassign(staff, command.reference, command.staffId, { escalated: true });
           await io.answer(
             query.id,
             this.t(l, "staff.result.reassigned", {

@@ -3,7 +3,7 @@ import { formatUzPhone } from "../../core/domain/phone.js";
 import { type Slot, weekday } from "../../core/domain/slots.js";
 import type { Locale, Params } from "../../core/domain/vocabulary.js";
 import type { Translator } from "../../core/i18n/index.js";
-import type { StaffMember, StaffVisit } from "../../core/services/staff-visits.js";
+import type { OverdueStaffVisit, StaffMember, StaffVisit } from "../../core/services/staff-visits.js";
 import { encodeStaff } from "./callbacks.js";
 
 export interface StaffMessage {
@@ -47,8 +47,25 @@ export class StaffRenderer {
     };
   }
 
-  list(staff: StaffMember, range: "today" | "week", visits: StaffVisit[]): StaffMessage {
+  list(
+    staff: StaffMember,
+    range: "today" | "week",
+    visits: StaffVisit[],
+    overdue: OverdueStaffVisit[] = [],
+  ): StaffMessage {
     const l = staff.locale;
+    const late = overdue.map((v) =>
+      this.t(l, "staff.late.item", {
+        reference: v.reference,
+        mahalla: { names: v.mahalla },
+        status: { t: `status.visit.${v.status}` },
+        late: { t: `staff.late.${v.late.unit}`, params: { count: v.late.late } },
+      }),
+    );
+    const lateBlock = late.length ? [this.t(l, "staff.late.title", { count: late.length }), ...late, ""] : [];
+    const lateButtons = overdue.map((v) => [
+      button(`⚠️ ${v.reference}`, encodeStaff({ kind: "open", reference: v.reference })),
+    ]);
     const showWorker = staff.role === "district_admin";
     const lines = visits.map((v) =>
       this.t(l, showWorker ? "staff.list.item_worker" : "staff.list.item", {
@@ -65,9 +82,10 @@ export class StaffRenderer {
         ? this.t(l, range === "today" ? "staff.list.none_today" : "staff.list.none_week")
         : this.t(l, range === "today" ? "staff.list.today" : "staff.list.week", { count: visits.length });
     return {
-      text: [title, ...lines].join("\n"),
+      text: [...lateBlock, title, ...lines].join("\n"),
       keyboard: {
         inline_keyboard: [
+          ...lateButtons,
           ...visits.map((v) => [
             button(
               this.t(l, "staff.action.open", {

@@ -319,10 +319,13 @@ export class NotificationDelivery {
       try {
         await this.options.limiter?.take("telegram");
         const card = staffVisitCard(row);
+        const escalation = escalationCard(row);
         const sent = await this.call(row, (signal) =>
           card && telegram.sendStaffVisitCard
             ? telegram.sendStaffVisitCard(card, signal)
-            : telegram.sendMessage(chatId, this.renderer.text(row), signal),
+            : escalation && telegram.sendEscalation
+              ? telegram.sendEscalation(escalation, signal)
+              : telegram.sendMessage(chatId, this.renderer.text(row), signal),
         );
         // Telegram message ids are per chat; the chat makes them unique among provider ids.
         return {
@@ -351,4 +354,16 @@ function staffVisitCard(row: OutboxRow): { staffId: number; reference: string } 
   if (row.templateKey !== "notify.visit_requested_staff" || row.staffId === null) return null;
   const reference = (row.params as { reference?: unknown } | null)?.reference;
   return typeof reference === "string" ? { staffId: row.staffId, reference } : null;
+}
+
+/** Requests escalated to a district admin: the bot shows them with reassign and take buttons. */
+function escalationCard(row: OutboxRow): { staffId: number; references: string[] } | null {
+  if (row.templateKey !== "notify.visit_escalated_admin" || row.staffId === null) return null;
+  const references = (row.params as { references?: unknown } | null)?.references;
+  if (typeof references !== "string") return null;
+  const list = references
+    .split(",")
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  return list.length ? { staffId: row.staffId, references: list } : null;
 }

@@ -40,6 +40,14 @@ export interface TelegramSender {
     input: { staffId: number; reference: string },
     signal?: AbortSignal,
   ): Promise<{ messageId: string | number }>;
+  /**
+   * Optional: requests escalated to a district admin, as one message with buttons per request
+   * (reassign, take) instead of plain text. Used for `notify.visit_escalated_admin` rows.
+   */
+  sendEscalation?(
+    input: { staffId: number; references: string[] },
+    signal?: AbortSignal,
+  ): Promise<{ messageId: string | number }>;
 }
 
 /**

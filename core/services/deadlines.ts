@@ -261,7 +261,7 @@ export class DeadlineService {
    */
   async claimReminders(now: Date, options: { windowMs?: number; tx?: Tx } = {}): Promise<Claimed[]> {
     const windowMs = options.windowMs ?? REMINDER_WINDOW_MS;
-    const due = (await this.unacceptedVisits("reminder", now)).filter(
+    const due = (await this.unacceptedVisits("reminder", now, options.tx)).filter(
       (c) => c.deadlineAt > now && c.deadlineAt.getTime() - windowMs <= now.getTime(),
     );
     return this.claim(options.tx ?? this.prisma, "reminder", due);
@@ -269,7 +269,7 @@ export class DeadlineService {
 
   /** Visit requests still not accepted past their acceptance deadline, not escalated yet: claimed. */
   async claimEscalations(now: Date, options: { tx?: Tx } = {}): Promise<Claimed[]> {
-    const due = (await this.unacceptedVisits("escalation", now)).filter((c) => c.deadlineAt <= now);
+    const due = (await this.unacceptedVisits("escalation", now, options.tx)).filter((c) => c.deadlineAt <= now);
     return this.claim(options.tx ?? this.prisma, "escalation", due);
   }
 
@@ -279,8 +279,10 @@ export class DeadlineService {
    */
   async claimLateNotices(now: Date, options: { tx?: Tx } = {}): Promise<Claimed[]> {
     const calendar = await this.calendar();
+    // Read in the caller's transaction when given: the embedded database has one connection.
+    const db = options.tx ?? this.prisma;
     const [applications, visits] = await Promise.all([
-      this.prisma.application.findMany({
+      db.application.findMany({
         where: { status: { in: UNDECIDED }, escalations: { none: { kind: "late_notice" } } },
         select: {
           id: true,
@@ -289,7 +291,7 @@ export class DeadlineService {
           benefitType: { select: { decisionWorkingDays: true } },
         },
       }),
-      this.prisma.visitRequest.findMany({
+      db.visitRequest.findMany({
         where: { status: { in: VISIT_OPEN }, escalations: { none: { kind: "late_notice" } } },
         select: { id: true, reference: true, createdAt: true, slotDate: true, reason: true },
       }),
@@ -311,9 +313,9 @@ export class DeadlineService {
     return this.claim(options.tx ?? this.prisma, "late_notice", due);
   }
 
-  private async unacceptedVisits(kind: EscalationKind, now: Date): Promise<Candidate[]> {
+  private async unacceptedVisits(kind: EscalationKind, now: Date, tx?: Tx): Promise<Candidate[]> {
     const calendar = await this.calendar();
-    const rows = await this.prisma.visitRequest.findMany({
+    const rows = await (tx ?? this.prisma).visitRequest.findMany({
       where: { status: "requested", createdAt: { lte: now }, escalations: { none: { kind } } },
       select: { id: true, reference: true, createdAt: true, slotDate: true, reason: true },
     });

@@ -11,6 +11,7 @@ import { isLocale } from "../domain/vocabulary.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { calendarFor } from "./calendar.js";
+import type { DeadlineService, Lateness } from "./deadlines.js";
 import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
@@ -46,7 +47,16 @@ export interface StaffVisit {
   outcomeNote: string | null;
 }
 
-export type StaffVisitAction = "accept" | "reschedule" | "done" | "not_home" | "reassign";
+/** A visit past one of its deadlines, as `/today` shows it first (issue 15). */
+export interface OverdueStaffVisit {
+  reference: string;
+  status: VisitStatus;
+  mahalla: Names;
+  /** Past its acceptance deadline (while not accepted), else past its visit deadline. */
+  late: Lateness;
+}
+
+export type StaffVisitAction = "accept" | "reschedule" | "done" | "not_home" | "reassign" | "take";
 
 /** Where each staff action may start from; anything else is refused with the visit's status. */
 const ALLOWED_FROM: Record<StaffVisitAction, readonly VisitStatus[]> = {
@@ -55,6 +65,15 @@ const ALLOWED_FROM: Record<StaffVisitAction, readonly VisitStatus[]> = {
   done: ["requested", "accepted", "rescheduled"],
   not_home: ["requested", "accepted", "rescheduled"],
   reassign: ["requested", "accepted", "rescheduled"],
+  // An admin takes a request nobody accepted (escalation, issue 15).
+  take: ["requested"],
+};
+
+/** What resolves a visit's open escalation (accepting or handing it on is the answer it waited for). */
+const RESOLVES: Partial<Record<StaffVisitAction, string>> = {
+  accept: "accepted",
+  reassign: "reassigned",
+  take: "taken",
 };
 
 export const OUTCOME_NOTE = { min: 3, max: 500 } as const;
@@ -114,12 +133,16 @@ export class StaffVisitService {
 
   private readonly sql: SqlExecutor;
 
+  private readonly deadlines: DeadlineService | undefined;
+
   constructor(
     private readonly prisma: PrismaClient,
     // Required: the SQL path is built once, with the rest of the core (app/core.ts).
-    options: { clock?: () => Date; sql: SqlExecutor },
+    // `deadlines` (the core's) for the overdue visits `/today` lists first; none: none listed.
+    options: { clock?: () => Date; sql: SqlExecutor; deadlines?: DeadlineService },
   ) {
     this.sql = options.sql;
+    this.deadlines = options.deadlines;
     this.clock = options.clock ?? (() => new Date());
   }
 
@@ -195,6 +218,35 @@ export class StaffVisitService {
       include: visitInclude,
     });
     return rows.map(toStaffVisit);
+  }
+
+  /**
+   * Visits past a deadline that this staff member answers for: a worker's own (assigned, or in a
+   * mahalla they serve), the admin's whole district; the latest first, at most `limit`.
+   */
+  async overdue(staff: StaffMember, limit = 10): Promise<OverdueStaffVisit[]> {
+    if (!this.deadlines) return [];
+    const district = await this.prisma.district.findUnique({ where: { id: staff.districtId }, select: { code: true } });
+    if (!district) return [];
+    const page = await this.deadlines.overdueVisits(this.clock(), { districtCode: district.code, limit: 500 });
+    const served =
+      staff.role === "district_admin"
+        ? null
+        : new Set(
+            (
+              await this.prisma.staffMahalla.findMany({
+                where: { staffId: staff.id },
+                select: { mahalla: { select: { code: true } } },
+              })
+            ).map((m) => m.mahalla.code),
+          );
+    return page.items
+      .filter((v) => served === null || v.assignedStaff?.id === staff.id || served.has(v.mahalla.code))
+      .slice(0, limit)
+      .flatMap((v) => {
+        const late = v.acceptanceLate ?? v.visitLate;
+        return late ? [{ reference: v.reference, status: v.status, mahalla: v.mahalla.names, late }] : [];
+      });
   }
 
   private async scope(staff: StaffMember) {
@@ -325,9 +377,20 @@ export class StaffVisitService {
     });
   }
 
-  /** A district admin hands the visit to another worker of the district, who is sent the request. */
-  async reassign(staff: StaffMember, reference: string, toStaffId: number): Promise<StaffVisit> {
+  /**
+   * A district admin hands the visit to another worker of the district, who is sent the request.
+   * `escalated`: pressed on an escalation message, so only while that escalation is still open
+   * (a stale button after another admin acted is refused, saying so).
+   */
+  async reassign(
+    staff: StaffMember,
+    reference: string,
+    toStaffId: number,
+    options: { escalated?: boolean } = {},
+  ): Promise<StaffVisit> {
     const candidates = await this.reassignCandidates(staff, reference);
+    // Said first, before the visit's status: a stale button's clearest answer is who answered it.
+    if (options.escalated) await this.openEscalation(this.prisma, reference);
     if (!candidates.some((c) => c.id === toStaffId)) {
       throw new DomainError("WORKER_INVALID", { key: "staff.refused.worker_invalid" });
     }
@@ -337,8 +400,45 @@ export class StaffVisitService {
       "reassign",
       () => ({ assignedStaffId: toStaffId }),
       `staff:${toStaffId}`,
-      (tx, visit) => this.claimFor(tx, toStaffId, visit),
+      async (tx, visit) => {
+        if (options.escalated) await this.openEscalation(tx, visit.reference);
+        await this.claimFor(tx, toStaffId, visit);
+      },
     );
+  }
+
+  /**
+   * A district admin takes an escalated request: it becomes theirs and accepted, the citizen is
+   * told as for any acceptance. Only while its escalation is open and it is still not accepted.
+   */
+  async take(staff: StaffMember, reference: string): Promise<StaffVisit> {
+    if (staff.role !== "district_admin") {
+      await this.refuse(staff, reference, "take");
+      throw new ForbiddenError(`staff ${staff.id} may not take visit ${reference}`);
+    }
+    await this.authorised(this.prisma, staff, reference, "take");
+    await this.openEscalation(this.prisma, reference);
+    return this.act(
+      staff,
+      reference,
+      "take",
+      () => ({ status: "accepted", assignedStaffId: staff.id }),
+      undefined,
+      (tx, visit) => this.openEscalation(tx, visit.reference),
+    );
+  }
+
+  /** Refuses when the visit's escalation was already answered (by another admin, or the worker). */
+  private async openEscalation(db: Tx | PrismaClient, reference: string): Promise<void> {
+    const open = await db.escalation.findFirst({
+      where: { visitRequest: { reference }, kind: "escalation" },
+      select: { resolvedAt: true, resolvedBy: true, resolution: true },
+    });
+    if (open && open.resolvedAt === null) return;
+    throw new DomainError("ESCALATION_RESOLVED", {
+      key: "staff.refused.escalation_resolved",
+      params: { resolution: { t: `staff.resolution.${open?.resolution ?? "none"}` } },
+    });
   }
 
   /** Kept in the audit log on its own: no transaction around it may undo the record of a refusal. */
@@ -389,6 +489,14 @@ export class StaffVisitService {
         data,
       });
       if (updated.count !== 1) throw new DomainError("VISIT_CHANGED", { key: "staff.refused.changed" });
+      const resolution = RESOLVES[action];
+      if (resolution) {
+        // Conditional on still being open: of two admins answering one escalation, one records it.
+        await tx.escalation.updateMany({
+          where: { visitRequestId: visit.id, kind: "escalation", resolvedAt: null },
+          data: { resolvedAt: this.clock(), resolvedBy: actor(staff), resolution },
+        });
+      }
       const toStatus = data.status ?? status;
       await tx.visitStatusChange.create({
         data: { visitId: visit.id, fromStatus: status, toStatus, note: note ?? null, actor: actor(staff) },
@@ -435,6 +543,7 @@ export class StaffVisitService {
     }
     const templateKey = {
       accept: "notify.visit_accepted",
+      take: "notify.visit_accepted",
       reschedule: "notify.visit_rescheduled",
       done: "notify.visit_done",
       not_home: "notify.visit_not_home",

@@ -1,18 +1,29 @@
-import { statement } from "./statement.js";
+import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
-// Escalation's statements. Owner: core/services/deadlines.ts (DeadlineService), whose claims are
-// the only inserts: one row per reminder, escalation or late notice, so each is sent once.
+/** The deadline tick's kinds, as the first part of its lock key is the issue (15). */
+export const TICK_KIND = { reminder: 1, escalation: 2, late_notice: 3 } as const;
+
+/**
+ * Serialises the deadline tick of one kind across instances until the transaction ends. The claims
+ * alone already give each item to one instance; the lock keeps the items due at one moment
+ * together, so an admin gets one grouped message rather than one per instance that raced.
+ */
+export const LOCK_TICK = statement<LockRow, [kind: number]>(
+  "Escalation.lockTick",
+  `select pg_advisory_xact_lock(15, $1)`,
+  LOCK_COLUMNS,
+);
 
 export interface ClaimedRow {
   id: number;
-  subjectKind: string;
+  subjectKind: "visit" | "application";
   subjectId: number;
   deadlineAt: Date;
 }
 
 /**
- * Claim-once: one insert of every candidate, skipping those another caller has already inserted
- * (the unique key on subject and kind); it returns only the rows this statement created.
+ * Claim-once: inserts every candidate of one kind, skipping those another caller already inserted
+ * (the unique key on subject and kind), and returns only the rows this statement created.
  */
 export const CLAIM = statement<
   ClaimedRow,
