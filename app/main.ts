@@ -36,6 +36,7 @@ async function main(config: AppConfig) {
         logger,
         engine: core.engine,
         staffVisits: core.staffVisits,
+        feedback: core.services.feedback,
       })
     : undefined;
   const app = await buildServer({ config, db, logger, telegram, core });

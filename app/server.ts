@@ -72,6 +72,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           logger: deps.logger,
           engine: core.engine,
           staffVisits: core.staffVisits,
+          feedback: core.services.feedback,
         }),
       secret: telegram.webhookSecret,
     });

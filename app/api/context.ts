@@ -3,6 +3,7 @@ import type { ApplicationService } from "../../core/services/applications.js";
 import type { BackOfficeService } from "../../core/services/backoffice/index.js";
 import type { CalendarService } from "../../core/services/calendar.js";
 import type { DeadlineService } from "../../core/services/deadlines.js";
+import type { FeedbackService } from "../../core/services/feedback.js";
 import type { StaffService } from "../../core/services/staff.js";
 
 /** What the back-office routes work with; one instance per server. */
@@ -13,6 +14,8 @@ export interface ApiContext {
   applications: ApplicationService;
   deadlines: DeadlineService;
   calendar: CalendarService;
+  /** The citizens' ratings and their follow-ups. */
+  feedback: FeedbackService;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

@@ -12,6 +12,7 @@ import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
 import { deadlineRoutes } from "./deadlines.js";
 import { apiErrorHandler } from "./errors.js";
+import { feedbackRoutes } from "./feedback.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
@@ -61,6 +62,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
     applications: options.services.applications,
     deadlines: options.services.deadlines,
     calendar: options.services.calendar,
+    feedback: options.services.feedback,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };
@@ -131,6 +133,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         visitRoutes,
         notificationRoutes,
         deadlineRoutes,
+        feedbackRoutes,
       ]) {
         await v1.register(routes, ctx);
       }

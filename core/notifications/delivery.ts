@@ -1,5 +1,6 @@
 import type { Outbox } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../db/database.js";
+import { buttonsOf } from "./buttons.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./policy.js";
 import { NotificationRenderer } from "./render.js";
 import {
@@ -322,7 +323,7 @@ export class NotificationDelivery {
         const sent = await this.call(row, (signal) =>
           card && telegram.sendStaffVisitCard
             ? telegram.sendStaffVisitCard(card, signal)
-            : telegram.sendMessage(chatId, this.renderer.text(row), signal),
+            : telegram.sendMessage(chatId, this.renderer.text(row), signal, buttonsOf(row)),
         );
         // Telegram message ids are per chat; the chat makes them unique among provider ids.
         return {

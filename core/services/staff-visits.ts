@@ -11,6 +11,7 @@ import { isLocale } from "../domain/vocabulary.js";
 import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { calendarFor } from "./calendar.js";
+import { askFeedback } from "./feedback.js";
 import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
@@ -441,5 +442,7 @@ export class StaffVisitService {
     }[action];
     // The citizen hears back where they booked: SMS for a USSD booking, Telegram when linked.
     await notifyCitizen(tx, visit.citizenId, { templateKey, params }, { preferSms: visit.channel === "ussd" });
+    if (action === "done")
+      await askFeedback(tx, { kind: "visit", id: visit.id }, { preferSms: visit.channel === "ussd" });
   }
 }

@@ -76,6 +76,7 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     throttle: options.throttle ?? TEST_THROTTLE,
     engine: core.engine,
     staffVisits: core.staffVisits,
+    feedback: core.services.feedback,
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
