@@ -68,12 +68,12 @@ export const feedbackRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app,
         summary: "Close an open follow-up",
         description: "Only an open follow-up closes (a second close: 409 FOLLOW_UP_CLOSED). Audited.",
         params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }),
-        response: { 204: Type.Null(), ...errorResponses(404, 409) },
+        response: {
+          200: Type.Object({ id: Type.Integer(), followUp: FollowUp.properties.followUp }),
+          ...errorResponses(404, 409),
+        },
       },
     },
-    async (request, reply) => {
-      await ctx.feedback.closeFollowUp(request.params.id, request.apiActor);
-      return reply.code(204).send(null);
-    },
+    async (request) => wire(await ctx.feedback.closeFollowUp(request.params.id, request.apiActor)),
   );
 };

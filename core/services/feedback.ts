@@ -389,7 +389,10 @@ export class FeedbackService {
   }
 
   /** Closes an open follow-up (only while open: a second close is a conflict), audited. */
-  async closeFollowUp(id: number, actor: string): Promise<void> {
+  async closeFollowUp(
+    id: number,
+    actor: string,
+  ): Promise<{ id: number; followUp: { status: "closed"; closedAt: Date; closedBy: string } }> {
     const now = this.clock();
     await this.prisma.$transaction(async (tx) => {
       const closed = await tx.feedback.updateMany({
@@ -410,5 +413,6 @@ export class FeedbackService {
         after: { followUpStatus: "closed" },
       });
     });
+    return { id, followUp: { status: "closed", closedAt: now, closedBy: actor } };
   }
 }
