@@ -186,6 +186,8 @@ describe("on Telegram", () => {
     const question = tg.double.shown(user.chatId).find((m) => inlineButtons(m).some((b) => b.text === "4"));
     expect(question?.text).toContain(visit.reference);
     expect(inlineButtons(question).map((b) => b.text)).toEqual(["1", "2", "3", "4", "5"]);
+    const oldButton = inlineButtons(question).find((b) => b.text === "1")?.callback_data ?? "";
+    const questionId = question?.messageId ?? 0;
 
     await user.press("4");
     let row = await feedbackOf("visit", visit.id);
@@ -202,8 +204,7 @@ describe("on Telegram", () => {
     expect((await feedbackOf("visit", visit.id)).comment).toBe("Пришли вовремя, спасибо");
 
     // The old buttons pressed again (a double tap, a copy of the message): refused, nothing changes.
-    const data = inlineButtons(question).find((b) => b.text === "1")?.callback_data ?? "";
-    await user.post(user.callbackUpdate(data, question?.messageId ?? 0));
+    await user.post(user.callbackUpdate(oldButton, questionId));
     expect(lastAnswer()).toMatchObject({ text: t("ru", "rating.refused.already_answered"), show_alert: true });
     expect((await feedbackOf("visit", visit.id)).score).toBe(4);
     expect(await followUpMessages(row.id)).toHaveLength(0);

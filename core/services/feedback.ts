@@ -12,7 +12,10 @@ import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
  * belonging to the caller, so double taps, an SMS and a USSD answer at once store exactly one.
  */
 
-export type FeedbackSubjectKind = "visit" | "decision";
+export const FEEDBACK_SUBJECT_KINDS = ["visit", "decision"] as const;
+export type FeedbackSubjectKind = (typeof FEEDBACK_SUBJECT_KINDS)[number];
+/** Why an answer is refused (each has its text under `rating.refused.`). */
+export const ANSWER_REFUSALS = ["already_answered", "not_yours", "not_found"] as const;
 export type FeedbackChannel = "telegram" | "sms" | "ussd";
 
 /** Scores at or below this open a follow-up for the district's admin. */
@@ -32,9 +35,7 @@ export const FEEDBACK_TEMPLATES = {
 
 export type AnswerOutcome =
   | { kind: "answered"; feedbackId: number; score: number; followUp: boolean }
-  | { kind: "already_answered" }
-  | { kind: "not_yours" }
-  | { kind: "not_found" };
+  | { kind: (typeof ANSWER_REFUSALS)[number] };
 
 /** Who answers: the citizen as their channel knows them. */
 export type Answerer = { citizenId: number } | { telegramUserId: bigint };
