@@ -127,9 +127,7 @@ async function decided(citizenId: number, status: "approved" | "rejected") {
 const feedbackOf = (subjectKind: "visit" | "decision", subjectId: number) =>
   db.prisma.feedback.findUniqueOrThrow({ where: { subjectKind_subjectId: { subjectKind, subjectId } } });
 const followUpMessages = (feedbackId: number) =>
-  db.prisma.outbox.findMany({
-    where: { templateKey: "notify.feedback_follow_up", dedupeKey: { startsWith: `feedback-follow-up:${feedbackId}:` } },
-  });
+  db.prisma.outbox.findMany({ where: { dedupeKey: { startsWith: `feedback-follow-up:${feedbackId}:` } } });
 const lastAnswer = () => tg.double.callsOf("answerCallbackQuery").at(-1)?.payload;
 
 describe("asked once", () => {
@@ -392,6 +390,25 @@ describe("on USSD", () => {
         const text = pages[0]?.text ?? "";
         expect(text.length).toBeLessThanOrEqual(isGsm7(text) ? 182 : 80);
       }
+    }
+  });
+});
+
+describe("the admin without Telegram", () => {
+  it("gets the follow-up by SMS without the citizen's comment (which stays in the API)", async () => {
+    await db.prisma.staff.update({ where: { id: adminId }, data: { telegramChatId: null } });
+    try {
+      const citizen = await createCitizen(db.prisma, { mahallaId: world.mahallaId });
+      const visit = await doneVisit(citizen.id, "ussd");
+      expect(await inbound(citizen.phone, "1 Ismim Aziza, hech kim kelmadi")).toBe("sms.rating_thanks");
+      const row = await feedbackOf("visit", visit.id);
+      const [message, ...more] = await followUpMessages(row.id);
+      expect(more).toHaveLength(0);
+      expect(message).toMatchObject({ channel: "sms", staffId: adminId, templateKey: "notify.feedback_follow_up_sms" });
+      expect(JSON.stringify(message?.params)).not.toContain("Aziza");
+      expect(row.comment).toBe("Ismim Aziza, hech kim kelmadi");
+    } finally {
+      await db.prisma.staff.update({ where: { id: adminId }, data: { telegramChatId: BigInt(ADMIN_USER) } });
     }
   });
 });

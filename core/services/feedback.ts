@@ -31,6 +31,7 @@ export const FEEDBACK_TEMPLATES = {
   ask: FEEDBACK_ASK_TEMPLATE,
   askSms: "notify.feedback_ask_sms",
   followUp: "notify.feedback_follow_up",
+  followUpSms: "notify.feedback_follow_up_sms",
 } as const;
 
 export type AnswerOutcome =
@@ -210,21 +211,23 @@ export class FeedbackService {
     const facts = await subjectFacts(tx, row.subjectKind as FeedbackSubjectKind, row.subjectId);
     const admins = await tx.staff.findMany({
       where: { districtId: row.districtId, role: "district_admin", active: true },
-      select: { id: true },
+      select: { id: true, telegramChatId: true },
       orderBy: { id: "asc" },
     });
+    const params: Params = {
+      id: row.id,
+      reference: facts?.reference ?? "",
+      subject: { t: `rating.subject.${row.subjectKind}` },
+      score: row.score ?? 0,
+    };
     for (const admin of admins) {
+      const telegram = admin.telegramChatId !== null;
       await notifyStaff(tx, admin.id, {
-        templateKey: FEEDBACK_TEMPLATES.followUp,
-        params: {
-          id: row.id,
-          reference: facts?.reference ?? "",
-          subject: { t: `rating.subject.${row.subjectKind}` },
-          score: row.score ?? 0,
-          // The comment is the citizen's; staff need it to follow up. Outbox texts are blanked
-          // after OUTBOX_TEXT_RETENTION_DAYS like every other notification's.
-          comment: row.comment ?? "—",
-        },
+        // The comment is the citizen's: in the admin's Telegram chat (its outbox copy is blanked
+        // after OUTBOX_TEXT_RETENTION_DAYS), never in an SMS, whose text a logging sender writes
+        // to the log; there the admin reads it in GET /api/v1/feedback.
+        templateKey: telegram ? FEEDBACK_TEMPLATES.followUp : FEEDBACK_TEMPLATES.followUpSms,
+        params: telegram ? { ...params, comment: row.comment ?? "—" } : params,
         dedupeKey: `feedback-follow-up:${row.id}:${admin.id}`,
       });
     }
