@@ -3,7 +3,7 @@ import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import { SqlSessionStore } from "../core/engine/session-store.js";
-import { citizenFlows, onboardingFlow } from "../core/flows/index.js";
+import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
 import { ApplicationService } from "../core/services/applications.js";
 import { BackOfficeService } from "../core/services/backoffice/index.js";
@@ -11,6 +11,7 @@ import { type CalendarService, calendarFor } from "../core/services/calendar.js"
 import { ContactService } from "../core/services/contacts.js";
 import { DeadlineService } from "../core/services/deadlines.js";
 import { EscalationService } from "../core/services/escalations.js";
+import { FeedbackService } from "../core/services/feedback.js";
 import { createServices, type Services } from "../core/services/index.js";
 import { StaffService } from "../core/services/staff.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
@@ -44,6 +45,8 @@ export interface BackOfficeServices {
   calendar: CalendarService;
   /** The hotline, USSD code and "Inson" centres the flows show (the same service the engine uses). */
   contacts: ContactService;
+  /** The citizens' ratings and the district admins' follow-ups of poor ones. */
+  feedback: FeedbackService;
 }
 
 export interface Core {
@@ -70,6 +73,7 @@ export function createBackOfficeServices(
     deadlines: new DeadlineService(db.prisma),
     calendar: calendarFor(db.prisma),
     contacts,
+    feedback: new FeedbackService(db.prisma, clock),
   };
 }
 
@@ -83,6 +87,7 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     sessions,
     flows: citizenFlows,
     onboarding: onboardingFlow,
+    opening: ratingOpening,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),

@@ -37,6 +37,8 @@ async function main(config: AppConfig) {
         logger,
         engine: core.engine,
         staffVisits: core.staffVisits,
+        feedback: core.services.feedback,
+        citizens: core.services.citizens,
       })
     : undefined;
   const app = await buildServer({ config, db, logger, telegram, core });

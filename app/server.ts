@@ -72,6 +72,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           logger: deps.logger,
           engine: core.engine,
           staffVisits: core.staffVisits,
+          feedback: core.services.feedback,
+          citizens: core.services.citizens,
         }),
       secret: telegram.webhookSecret,
     });

@@ -6,7 +6,10 @@ import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
 import { Translator } from "../core/i18n/index.js";
 import type { Logger } from "../core/logger.js";
+import type { CitizenService } from "../core/services/citizens.js";
+import type { FeedbackService } from "../core/services/feedback.js";
 import type { StaffVisitService } from "../core/services/staff-visits.js";
+import { ratingSide } from "./citizen/rating.js";
 import { CitizenChat } from "./citizen.js";
 import { citizenSide } from "./citizen-side.js";
 import { type ClientOptions, configureApi } from "./client.js";
@@ -34,6 +37,10 @@ export interface TelegramOptions extends ClientOptions {
   engine: ConversationEngine;
   /** The staff side's decisions, built by the caller. */
   staffVisits: StaffVisitService;
+  /** The citizen's rating answers (the core's `services.feedback`). */
+  feedback: FeedbackService;
+  /** The citizens' records, for the reply language (the core's `services.citizens`). */
+  citizens: CitizenService;
   /** Known bot identity: skips getMe at start-up. */
   botInfo?: UserFromGetMe;
   clock?: () => Date;
@@ -114,6 +121,14 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   served.use(sequentialize((ctx: BotContext) => (ctx.chat ? String(ctx.chat.id) : undefined)));
   // Only people in private chats are served; groups, channels and other bots are ignored.
   const people = served.chatType("private").filter((ctx) => ctx.from !== undefined && !ctx.from.is_bot);
+  people.use(
+    ratingSide({
+      feedback: options.feedback,
+      citizens: options.citizens,
+      translator,
+      io,
+    }),
+  );
   people.use(staffSide({ staff, staffVisits: options.staffVisits, citizen }));
   people.use(citizenSide(citizen));
 

@@ -1,5 +1,6 @@
 import { type Api, GrammyError, HttpError, type Transformer } from "grammy";
 import { telegramRateLimited } from "../core/metrics.js";
+import type { InlineButton } from "../core/notifications/buttons.js";
 import {
   PermanentSendError,
   RecipientUnreachableError,
@@ -13,7 +14,12 @@ export type { TelegramSender } from "../core/notifications/senders.js";
 
 /** What the outbox relay gets from the bot: plain notifications and the staff visit card. */
 export interface BotSender extends TelegramSender {
-  sendMessage(chatId: bigint, text: string, signal?: AbortSignal): Promise<{ messageId: string }>;
+  sendMessage(
+    chatId: bigint,
+    text: string,
+    signal?: AbortSignal,
+    buttons?: InlineButton[][],
+  ): Promise<{ messageId: string }>;
   /**
    * For Outbox rows with templateKey `notify.visit_requested_staff` (staffId set, params.reference
    * the visit): the visit card with its action buttons instead of the plain text.
@@ -68,10 +74,17 @@ export function createTelegramSender(
   ) => Promise<{ messageId: string }> = () => Promise.reject(new PermanentSendError("NO_ESCALATION_CARD")),
 ): BotSender {
   return {
-    async sendMessage(chatId, text, signal) {
+    async sendMessage(chatId, text, signal, buttons) {
       const body = text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH - 1)}…` : text;
+      const markup = buttons?.length
+        ? {
+            reply_markup: {
+              inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.data }))),
+            },
+          }
+        : {};
       try {
-        const message = await api.sendMessage(Number(chatId), body, {}, signal as GrammySignal);
+        const message = await api.sendMessage(Number(chatId), body, markup, signal as GrammySignal);
         return { messageId: String(message.message_id) };
       } catch (err) {
         throw toSendError(err);

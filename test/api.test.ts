@@ -333,8 +333,9 @@ describe("applications", () => {
       actor: "api:backoffice",
     });
     const outbox = await db.prisma.outbox.findMany({ where: { citizenId: citizen.id } });
-    expect(outbox.map((o) => o.templateKey)).toEqual(["notify.application_rejected_reason"]);
-    expect(outbox[0]?.locale).toBe("ru");
+    // The decision, then (issue 15) the question how it went, both in the citizen's language.
+    expect(outbox.map((o) => o.templateKey)).toEqual(["notify.application_rejected_reason", "notify.feedback_ask_sms"]);
+    expect(outbox.map((o) => o.locale)).toEqual(["ru", "ru"]);
     const audit = await db.prisma.auditLog.findFirstOrThrow({
       where: { action: "application.status", entityId: application.reference },
     });

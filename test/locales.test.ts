@@ -10,6 +10,7 @@ import { LOCALES, type Locale } from "../core/domain/vocabulary.js";
 import { MAIN_MENU } from "../core/flows/menu.js";
 import { pluralLocale } from "../core/i18n/format.js";
 import { loadResources, Translator } from "../core/i18n/index.js";
+import { ANSWER_REFUSALS, FEEDBACK_SUBJECT_KINDS } from "../core/services/feedback.js";
 
 const PLURAL_SUFFIX = /_(zero|one|two|few|many|other)$/;
 const PLACEHOLDER = /\{\{\s*([^}\s,]+)[^}]*\}\}/g;
@@ -221,6 +222,8 @@ describe("keys used by the flows and the engine", () => {
     "menu.item.*": MAIN_MENU.map((id) => `menu.item.${id}`),
     "language.name.*": LOCALES.map((l) => `language.name.${l}`),
     "pinfl.invalid_*": Object.keys(PINFL_PROBLEMS).map((p) => `pinfl.invalid_${p}`),
+    "rating.subject.*": FEEDBACK_SUBJECT_KINDS.map((k) => `rating.subject.${k}`),
+    "rating.refused.*": ANSWER_REFUSALS.map((r) => `rating.refused.${r}`),
   };
 
   it("exist in uz.json for every literal key", () => {

@@ -216,6 +216,9 @@ describe.each<[Locale, number]>([
       actor: "api:test",
     });
     await phone.dial();
+    // The call after a decision opens on the question how it went (issue 15); "0" skips it.
+    expect(phone.screen).toContain(rejected);
+    await phone.send("0");
     await phone.send("6");
     expect(phone.screen).toContain(shown(locale, "appeal.choose"));
     await phone.pick(rejected);

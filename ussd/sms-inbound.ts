@@ -78,7 +78,10 @@ export class SmsInbound {
     const parsed = parseSms(message.text);
     const citizen = await this.services.citizens.findByPhone(phone);
     const locale: Locale = parsed.locale ?? citizen?.locale ?? "uz";
-    const reply = await this.reply(parsed, citizen?.id ?? null, now);
+    const rating = parsed.keyword === null && citizen ? parseRatingSms(message.text) : null;
+    const reply =
+      (rating && citizen ? await this.rate(rating, citizen.id, now) : null) ??
+      (await this.reply(parsed, citizen?.id ?? null, now));
     const data = {
       channel: "sms",
       recipientPhone: phone,
@@ -94,6 +97,27 @@ export class SmsInbound {
       await this.prisma.outbox.create({ data });
     }
     return { kind: "answered", templateKey: reply.templateKey, locale };
+  }
+
+  /**
+   * "4" or "4 kind worker": the answer to the sender's own newest question (the phone is the
+   * citizen; a number that was asked nothing gets the usual help). Null: not a rating after all.
+   */
+  private async rate(rating: RatingSms, citizenId: number, now: Date): Promise<SmsReply | null> {
+    const question = await this.services.feedback.questionForSms(citizenId, now);
+    if (!question) return null;
+    if (question.answered) return { templateKey: "sms.rating_already", params: {} };
+    const outcome = await this.services.feedback.answer({
+      feedbackId: question.feedbackId,
+      by: { citizenId },
+      score: rating.score,
+      comment: rating.comment,
+      channel: "sms",
+      now,
+    });
+    return outcome.kind === "answered"
+      ? { templateKey: "sms.rating_thanks", params: { score: rating.score } }
+      : { templateKey: "sms.rating_already", params: {} };
   }
 
   private async reply(parsed: ParsedSms, citizenId: number | null, now: Date): Promise<SmsReply> {
@@ -159,6 +183,19 @@ export class SmsInbound {
       ? { templateKey: "sms.no_applications_code", params: { code: ussdCode } }
       : { templateKey: "sms.no_applications", params: {} };
   }
+}
+
+export interface RatingSms {
+  score: number;
+  comment: string | null;
+}
+
+/** A reply to the rating question: one digit 1–5 first, then optionally a comment. */
+export function parseRatingSms(text: string): RatingSms | null {
+  const match = /^\s*([1-5])(?:$|[\s.,:;!)-]+([\s\S]*)$)/.exec(text.normalize("NFC"));
+  if (!match) return null;
+  const comment = match[2]?.replace(/\s+/g, " ").trim() ?? "";
+  return { score: Number(match[1]), comment: comment.length ? comment : null };
 }
 
 function applicationReply(app: ApplicationDetails): SmsReply {

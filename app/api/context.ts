@@ -4,6 +4,7 @@ import type { BackOfficeService } from "../../core/services/backoffice/index.js"
 import type { CalendarService } from "../../core/services/calendar.js";
 import type { ContactService } from "../../core/services/contacts.js";
 import type { DeadlineService } from "../../core/services/deadlines.js";
+import type { FeedbackService } from "../../core/services/feedback.js";
 import type { StaffService } from "../../core/services/staff.js";
 
 /** What the back-office routes work with; one instance per server. */
@@ -15,6 +16,8 @@ export interface ApiContext {
   deadlines: DeadlineService;
   calendar: CalendarService;
   contacts: ContactService;
+  /** The citizens' ratings and their follow-ups. */
+  feedback: FeedbackService;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

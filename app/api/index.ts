@@ -12,6 +12,7 @@ import { contactRoutes } from "./contacts.js";
 import type { ApiContext } from "./context.js";
 import { deadlineRoutes } from "./deadlines.js";
 import { apiErrorHandler } from "./errors.js";
+import { feedbackRoutes } from "./feedback.js";
 import { identityRoutes } from "./identity.js";
 import { notificationRoutes } from "./notifications.js";
 import { paymentRoutes } from "./payments.js";
@@ -62,6 +63,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
     deadlines: options.services.deadlines,
     calendar: options.services.calendar,
     contacts: options.services.contacts,
+    feedback: options.services.feedback,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };
@@ -132,6 +134,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
         visitRoutes,
         notificationRoutes,
         deadlineRoutes,
+        feedbackRoutes,
       ]) {
         await v1.register(routes, ctx);
       }

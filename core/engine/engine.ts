@@ -30,6 +30,11 @@ export interface EngineOptions {
   clock?: () => Date;
   /** Steps per person (phone or Telegram user) and window; over it the person is asked to wait. */
   stepLimiter?: RateLimiter;
+  /**
+   * What a plain start opens instead of the main menu when the session store says the caller has
+   * a question waiting (the rating question on USSD, core/flows/rating.ts); undefined: the menu.
+   */
+  opening?: (ctx: StepContext) => Promise<Outcome<FlowData> | undefined>;
 }
 
 /** What the channel saw last time in this session: the screen on display and its own view state. */
@@ -175,8 +180,9 @@ export class ConversationEngine {
     // The loaded citizen is trusted only if it is the caller (identify checks), live session or not.
     const citizen = await this.identify(request, known);
 
+    const questionOpen = claimed.questionOpen === true && citizen?.id === known?.id;
     const { state, screen, locale } = citizen?.locale
-      ? await this.converse(request, live?.state, profileOf(citizen, citizen.locale), now)
+      ? await this.converse(request, live?.state, profileOf(citizen, citizen.locale), now, questionOpen)
       : await this.onboard(request, live?.state, citizen, now);
     if (person) this.rememberLocale(person, locale);
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
@@ -323,8 +329,9 @@ export class ConversationEngine {
     previous: SessionState | undefined,
     citizen: CitizenProfile,
     now: Date,
+    questionOpen = false,
   ): Promise<Turn> {
-    const { state, screen } = await this.advance(request, previous, citizen, now);
+    const { state, screen } = await this.advance(request, previous, citizen, now, questionOpen);
     return { state, screen, locale: state.locale ?? citizen.locale };
   }
 
@@ -333,6 +340,7 @@ export class ConversationEngine {
     previous: SessionState | undefined,
     citizen: CitizenProfile,
     now: Date,
+    questionOpen: boolean,
   ): Promise<{ state: SessionState; screen: Screen }> {
     const ctx = this.context(request.channel, citizen, now);
     const { event } = request;
@@ -340,6 +348,9 @@ export class ConversationEngine {
 
     if (event.type === "start") {
       if (event.shortcut) return this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, event.shortcut));
+      // Asked only when the session's own read said so: a plain start costs nothing more otherwise.
+      const opening = questionOpen ? await this.options.opening?.(ctx) : undefined;
+      if (opening) return this.applyOutcome(ctx, undefined, opening);
       return this.enterFlow(ctx, "menu");
     }
     if (!current) return this.enterFlow(ctx, "menu");

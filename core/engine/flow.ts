@@ -89,7 +89,17 @@ export interface ArrivalStep<D extends FlowData> extends Step<D, ArrivalContext,
   skip?(ctx: ArrivalContext, data: D): ArrivalOutcome<D> | undefined | Promise<ArrivalOutcome<D> | undefined>;
 }
 
-export type FlowId = "menu" | "language" | "apply" | "status" | "payments" | "visit" | "myVisits" | "appeal" | "help";
+export type FlowId =
+  | "menu"
+  | "language"
+  | "apply"
+  | "status"
+  | "payments"
+  | "visit"
+  | "myVisits"
+  | "appeal"
+  | "help"
+  | "rating";
 
 export interface Flow<D extends FlowData = FlowData> {
   id: FlowId;

@@ -62,6 +62,8 @@ export interface LoadedSession {
    * caller's phone: the first step of a USSD session then needs no lookup of its own.
    */
   citizen: CitizenRecord | null;
+  /** On USSD: that citizen has a rating question the next call offers before the menu. */
+  questionOpen?: boolean;
 }
 
 export interface SessionWrite {
@@ -242,7 +244,9 @@ function toLoaded(row: ClaimRow): LoadedSession {
           mahallaId: row.cMahallaId,
         };
   // A placeholder row (json null) is a session whose first step has not been saved yet.
-  if (row.state === null || row.state === "null") return { session: undefined, citizen };
+  // Present only when true, so a claim reads as it did for everyone without an open question.
+  const question = row.cQuestionOpen === true ? { questionOpen: true } : {};
+  if (row.state === null || row.state === "null") return { session: undefined, citizen, ...question };
   const { view, ...state } = json(row.state as StoredState | string);
   return {
     session: {
@@ -255,6 +259,7 @@ function toLoaded(row: ClaimRow): LoadedSession {
       expiresAt: new Date(row.expiresMs),
     },
     citizen,
+    ...question,
   };
 }
 

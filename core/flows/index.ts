@@ -7,12 +7,15 @@ import { languageFlow } from "./language.js";
 import { menuFlow } from "./menu.js";
 import { myVisitsFlow } from "./my-visits.js";
 import { paymentsFlow } from "./payments.js";
+import { ratingFlow } from "./rating.js";
 import { statusFlow } from "./status.js";
 import { visitFlow } from "./visit.js";
 
 export { MAIN_MENU } from "./menu.js";
 /** First contact: the language, and on Telegram the phone number, before any other flow. */
 export { onboardingFlow } from "./onboarding.js";
+/** What a USSD call opens on when a rating question waits (before the main menu). */
+export { ratingOpening } from "./rating.js";
 
 /** Every citizen flow, one per capability. */
 export const citizenFlows: Flow[] = [
@@ -25,4 +28,5 @@ export const citizenFlows: Flow[] = [
   appealFlow,
   helpFlow,
   languageFlow,
+  ratingFlow,
 ] as unknown as Flow<FlowData>[];

@@ -1,5 +1,6 @@
 import type { Outbox } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../db/database.js";
+import { buttonsOf } from "./buttons.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./policy.js";
 import { NotificationRenderer } from "./render.js";
 import {
@@ -325,7 +326,7 @@ export class NotificationDelivery {
             ? telegram.sendStaffVisitCard(card, signal)
             : escalation && telegram.sendEscalation
               ? telegram.sendEscalation(escalation, signal)
-              : telegram.sendMessage(chatId, this.renderer.text(row), signal),
+              : telegram.sendMessage(chatId, this.renderer.text(row), signal, buttonsOf(row)),
         );
         // Telegram message ids are per chat; the chat makes them unique among provider ids.
         return {

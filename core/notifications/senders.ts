@@ -1,4 +1,5 @@
 import { type Logger, silentLogger } from "../logger.js";
+import type { InlineButton } from "./buttons.js";
 /**
  * The channels a notification leaves through. Delivery takes senders by injection: SMS always
  * (Africa's Talking, or a logging stand-in without credentials), Telegram when a bot runs.
@@ -31,7 +32,13 @@ export interface SmsSender {
  */
 export interface TelegramSender {
   /** `signal` as for SmsSender: the call must stop, unsent, once it aborts. */
-  sendMessage(chatId: bigint, text: string, signal?: AbortSignal): Promise<{ messageId: string | number }>;
+  sendMessage(
+    chatId: bigint,
+    text: string,
+    signal?: AbortSignal,
+    /** Inline buttons under the text (a question answered with a tap); none for most messages. */
+    buttons?: InlineButton[][],
+  ): Promise<{ messageId: string | number }>;
   /**
    * Optional: a new visit request shown to the social worker as the bot's visit card (with its
    * action buttons) instead of plain text. Used for `notify.visit_requested_staff` rows.

@@ -11,6 +11,7 @@ import {
 } from "../domain/statuses.js";
 import type { Channel, FlowData, Locale, Names } from "../domain/vocabulary.js";
 import { audit, notifyCitizen } from "../notifications/outbox.js";
+import { askFeedback } from "./feedback.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
 
@@ -211,6 +212,7 @@ export class ApplicationService {
         reason: input.reason,
         benefit: namesOf(app.benefitType),
       });
+      if (decided) await askFeedback(tx, { kind: "decision", id: app.id });
       await audit(tx, {
         actor: input.actor,
         action: "application.status",

@@ -5,6 +5,7 @@ import { ApplicationService } from "./applications.js";
 import { CitizenService } from "./citizens.js";
 import { ContactService } from "./contacts.js";
 import { DraftService } from "./drafts.js";
+import { FeedbackService } from "./feedback.js";
 import { PaymentService } from "./payments.js";
 import { ReferenceService } from "./reference.js";
 import { VisitService } from "./visits.js";
@@ -20,6 +21,8 @@ export interface Services {
   appeals: AppealService;
   /** The hotline, the USSD code and the "Inson" centres, as the agency set them (nothing invented). */
   contacts: ContactService;
+  /** The citizen's verdict on a visit or a decision, and the follow-ups of poor ones. */
+  feedback: FeedbackService;
 }
 
 export interface ServiceOptions {
@@ -38,5 +41,6 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     visits: new VisitService(prisma, sql),
     appeals: new AppealService(prisma),
     contacts: new ContactService(prisma),
+    feedback: new FeedbackService(prisma),
   };
 }

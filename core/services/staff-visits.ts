@@ -12,6 +12,7 @@ import { tashkentDay } from "../i18n/format.js";
 import { audit, notifyCitizen, notifyStaff } from "../notifications/outbox.js";
 import { calendarFor } from "./calendar.js";
 import type { DeadlineService, Lateness } from "./deadlines.js";
+import { askFeedback } from "./feedback.js";
 import { claimPlace, freeSlotsInPool, poolOfVisit } from "./slot-capacity.js";
 
 /** Invite codes are one-time and expire after this many hours. */
@@ -550,5 +551,7 @@ export class StaffVisitService {
     }[action];
     // The citizen hears back where they booked: SMS for a USSD booking, Telegram when linked.
     await notifyCitizen(tx, visit.citizenId, { templateKey, params }, { preferSms: visit.channel === "ussd" });
+    if (action === "done")
+      await askFeedback(tx, { kind: "visit", id: visit.id }, { preferSms: visit.channel === "ussd" });
   }
 }

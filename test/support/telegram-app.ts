@@ -45,8 +45,8 @@ export interface TelegramAppOptions {
  * of its own (as the server builds one) and the staff side's service.
  */
 export function botCore(db: Pick<Database, "prisma" | "sql">, sessionIdleSeconds = 3600) {
-  const { engine, staffVisits } = createCore(db, { idleSeconds: { telegram: sessionIdleSeconds } });
-  return { engine, staffVisits };
+  const { engine, staffVisits, services } = createCore(db, { idleSeconds: { telegram: sessionIdleSeconds } });
+  return { engine, staffVisits, feedback: services.feedback, citizens: services.citizens };
 }
 
 /**
@@ -76,6 +76,8 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     throttle: options.throttle ?? TEST_THROTTLE,
     engine: core.engine,
     staffVisits: core.staffVisits,
+    feedback: core.services.feedback,
+    citizens: core.services.citizens,
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
   });

@@ -26,6 +26,8 @@ export interface ClaimRow {
   cFullName: string | null;
   cLocale: string | null;
   cMahallaId: number | null;
+  /** USSD only: the citizen has a rating question not yet offered on USSD (core/flows/rating.ts). */
+  cQuestionOpen: boolean;
 }
 
 /**
@@ -65,7 +67,9 @@ export const CLAIM = statement<
          (extract(epoch from s."expiresAt") * 1000)::float8 as "expiresMs",
          c.id as "cId", c.phone as "cPhone", c."telegramUserId"::text as "cTelegramUserId",
          c."telegramChatId"::text as "cTelegramChatId", c.pinfl as "cPinfl", c."fullName" as "cFullName",
-         c.locale as "cLocale", c."mahallaId" as "cMahallaId"
+         c.locale as "cLocale", c."mahallaId" as "cMahallaId",
+         ($1 = 'ussd' and exists (select 1 from "Feedback" f
+            where f."citizenId" = c.id and f.score is null and f."ussdOfferedAt" is null)) as "cQuestionOpen"
     from (select 1) as one
     left join claimed s on true
     left join "Citizen" c on c.id = coalesce(s."citizenId", (select id from "Citizen" where phone = $3))`,
@@ -84,6 +88,7 @@ export const CLAIM = statement<
     cFullName: true,
     cLocale: true,
     cMahallaId: true,
+    cQuestionOpen: true,
   },
 );
 
