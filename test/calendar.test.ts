@@ -76,6 +76,22 @@ describe("working-day calendar", () => {
   });
 });
 
+describe("the bound on a start that makes it late", () => {
+  it("is exactly where a start's working-day deadline passes, for every start across a holiday and a transfer", () => {
+    const now = new Date("2026-12-15T10:00:00Z");
+    for (const days of [1, 3, 10]) {
+      const bound = calendar.startedLateBefore(days, now);
+      // Every start in the 40 days around the bound, in six-hour steps: late exactly when before it.
+      for (let t = bound.getTime() - 30 * 86_400_000; t < bound.getTime() + 10 * 86_400_000; t += 6 * 3_600_000) {
+        const start = new Date(t);
+        expect(calendar.addWorkingDays(start, days) <= now, `${days} days from ${start.toISOString()}`).toBe(
+          t < bound.getTime(),
+        );
+      }
+    }
+  });
+});
+
 describe("fixed-date holidays (Labour Code, article 208)", () => {
   it("moves a holiday on a weekend to the next working day that is not itself a holiday", () => {
     const days = fixedHolidays(

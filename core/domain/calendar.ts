@@ -90,6 +90,17 @@ export class WorkingCalendar {
     return instantOf(n + 1);
   }
 
+  /**
+   * The moment before which anything started has used up `count` working days by `now`: the
+   * deadline only depends on the start's day, and a later start never has an earlier deadline, so
+   * "late" is a plain `< dueBefore(...)` on the start — a filter the database can page and count.
+   */
+  startedLateBefore(count: number, now: Date): Date {
+    let day = tashkentDayNumber(now);
+    while (this.addWorkingDays(instantOf(day), count).getTime() > now.getTime()) day -= 1;
+    return instantOf(day + 1);
+  }
+
   /** A deadline of `hours` office hours from `from` (09:00–18:00 on working days). */
   addWorkingHours(from: Date, hours: number): Date {
     let remainingMs = hours * 3600_000;

@@ -1,4 +1,4 @@
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { Prisma, PrismaClient, Tx } from "../db/database.js";
 import { CLAIM } from "../db/sql/escalation.js";
 import { runIn } from "../db/sql/statement.js";
 import type { DeadlineUnit, WorkingCalendar } from "../domain/calendar.js";
@@ -10,6 +10,9 @@ import type { Page, PageRequest } from "./backoffice/paging.js";
 import { type VisitItem, visitInclude, visitItem } from "./backoffice/visits.js";
 import { calendarFor } from "./calendar.js";
 import { namesOf } from "./names.js";
+
+/** How many items of one kind one tick claims at most (the rest wait for the next tick). */
+const CLAIM_BATCH = 500;
 
 /** Statuses in which an application still waits for its decision. */
 const UNDECIDED = ["submitted", "under_review"];
@@ -174,37 +177,59 @@ export class DeadlineService {
     return this.serviceDeadlines();
   }
 
-  /** Undecided applications past their decision deadline, the latest first. */
+  /**
+   * Undecided applications past their decision deadline, the longest-waiting first. The deadline
+   * is exact per benefit type as a bound on the submission (WorkingCalendar.startedLateBefore), so
+   * the database filters, pages and counts: a backlog of any size is never loaded whole.
+   */
   async overdueApplications(
     now: Date,
     filter: { districtCode?: string | undefined } & PageRequest = {},
   ): Promise<Page<OverdueApplication>> {
     const calendar = await this.calendar();
-    const minDays = (await this.prisma.benefitType.aggregate({ _min: { decisionWorkingDays: true } }))._min
-      .decisionWorkingDays;
-    const rows = await this.prisma.application.findMany({
-      where: {
-        status: { in: UNDECIDED },
-        // N working days are at least N calendar days: anything newer cannot be late yet.
-        submittedAt: { lte: new Date(now.getTime() - (minDays ?? 0) * 86_400_000) },
-        ...(filter.districtCode ? { citizen: { mahalla: { district: { code: filter.districtCode } } } } : {}),
-      },
-      include: {
-        ...applicationInclude,
-        benefitType: { select: { ...applicationInclude.benefitType.select, decisionWorkingDays: true } },
-      },
+    const where: Prisma.ApplicationWhereInput = {
+      ...(await this.lateApplicationsWhere(this.prisma, calendar, now)),
+      ...(filter.districtCode ? { citizen: { mahalla: { district: { code: filter.districtCode } } } } : {}),
+    };
+    const limit = filter.limit ?? 50;
+    const offset = filter.offset ?? 0;
+    const [rows, total] = await Promise.all([
+      this.prisma.application.findMany({
+        where,
+        orderBy: [{ submittedAt: "asc" }, { id: "asc" }],
+        take: limit,
+        skip: offset,
+        include: {
+          ...applicationInclude,
+          benefitType: { select: { ...applicationInclude.benefitType.select, decisionWorkingDays: true } },
+        },
+      }),
+      this.prisma.application.count({ where }),
+    ]);
+    const items = rows.map((a) => {
+      const deadlineAt = calendar.addWorkingDays(a.submittedAt, a.benefitType.decisionWorkingDays);
+      return {
+        ...applicationItem(a),
+        late: { deadlineAt, late: calendar.workingDaysLate(deadlineAt, now), unit: "working_days" as const },
+      };
     });
-    const late = rows
-      .map((a) => {
-        const deadlineAt = calendar.addWorkingDays(a.submittedAt, a.benefitType.decisionWorkingDays);
-        return { a, deadlineAt };
-      })
-      .filter(({ deadlineAt }) => deadlineAt <= now)
-      .sort((x, y) => x.deadlineAt.getTime() - y.deadlineAt.getTime() || x.a.id - y.a.id);
-    return pageOf(filter, late, ({ a, deadlineAt }) => ({
-      ...applicationItem(a),
-      late: { deadlineAt, late: calendar.workingDaysLate(deadlineAt, now), unit: "working_days" as const },
-    }));
+    return { items, total, limit, offset };
+  }
+
+  /** Undecided applications whose decision deadline has passed, per benefit type's own deadline. */
+  private async lateApplicationsWhere(
+    db: Tx | PrismaClient,
+    calendar: WorkingCalendar,
+    now: Date,
+  ): Promise<Prisma.ApplicationWhereInput> {
+    const types = await db.benefitType.findMany({ select: { id: true, decisionWorkingDays: true } });
+    return {
+      status: { in: UNDECIDED },
+      OR: types.map((t) => ({
+        benefitTypeId: t.id,
+        submittedAt: { lt: calendar.startedLateBefore(t.decisionWorkingDays, now) },
+      })),
+    };
   }
 
   /** Visit requests not accepted by their acceptance deadline or not made by their visit deadline. */
@@ -281,21 +306,28 @@ export class DeadlineService {
     const calendar = await this.calendar();
     // Read in the caller's transaction when given: the embedded database has one connection.
     const db = options.tx ?? this.prisma;
-    const [applications, visits] = await Promise.all([
-      db.application.findMany({
-        where: { status: { in: UNDECIDED }, escalations: { none: { kind: "late_notice" } } },
-        select: {
-          id: true,
-          reference: true,
-          submittedAt: true,
-          benefitType: { select: { decisionWorkingDays: true } },
-        },
-      }),
-      db.visitRequest.findMany({
-        where: { status: { in: VISIT_OPEN }, escalations: { none: { kind: "late_notice" } } },
-        select: { id: true, reference: true, createdAt: true, slotDate: true, reason: true },
-      }),
-    ]);
+    // At most CLAIM_BATCH of each a tick, oldest first: a backlog (a first start on years of data)
+    // is worked through tick by tick instead of being loaded, and notified, all at once.
+    const applications = await db.application.findMany({
+      where: {
+        ...(await this.lateApplicationsWhere(db, calendar, now)),
+        escalations: { none: { kind: "late_notice" } },
+      },
+      orderBy: [{ submittedAt: "asc" }, { id: "asc" }],
+      take: CLAIM_BATCH,
+      select: {
+        id: true,
+        reference: true,
+        submittedAt: true,
+        benefitType: { select: { decisionWorkingDays: true } },
+      },
+    });
+    const visits = await db.visitRequest.findMany({
+      where: { status: { in: VISIT_OPEN }, escalations: { none: { kind: "late_notice" } } },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      take: CLAIM_BATCH,
+      select: { id: true, reference: true, createdAt: true, slotDate: true, reason: true },
+    });
     const due: Candidate[] = [
       ...applications.map((a) => ({
         subjectKind: "application" as const,
@@ -310,13 +342,15 @@ export class DeadlineService {
         deadlineAt: visitDeadlines(calendar, v, ruleOf(v.reason)).visitBy,
       })),
     ].filter((c) => c.deadlineAt <= now);
-    return this.claim(options.tx ?? this.prisma, "late_notice", due);
+    return this.claim(db, "late_notice", due);
   }
 
   private async unacceptedVisits(kind: EscalationKind, now: Date, tx?: Tx): Promise<Candidate[]> {
     const calendar = await this.calendar();
     const rows = await (tx ?? this.prisma).visitRequest.findMany({
       where: { status: "requested", createdAt: { lte: now }, escalations: { none: { kind } } },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      take: CLAIM_BATCH,
       select: { id: true, reference: true, createdAt: true, slotDate: true, reason: true },
     });
     return rows.map((v) => ({
