@@ -120,6 +120,19 @@ async function checkRedis(config: AppConfig, timeoutMs: number): Promise<Check> 
   }
 }
 
+/**
+ * Both calls only read. A kept-alive connection the server closed just as it was reused answers
+ * ECONNRESET although the server is fine; asking once more on a fresh one tells the two apart.
+ */
+async function onceMoreOnReset<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!/ECONNRESET/.test(messageOf(err instanceof HttpError ? err.error : err))) throw err;
+    return call();
+  }
+}
+
 async function checkTelegram(config: AppConfig, timeoutMs: number): Promise<Check> {
   if (!config.telegram.enabled) {
     return { name: "telegram", status: "off", detail: "TELEGRAM_BOT_TOKEN is not set: the bot is off" };
@@ -127,8 +140,8 @@ async function checkTelegram(config: AppConfig, timeoutMs: number): Promise<Chec
   const { token, apiRoot, webhookSecret } = config.telegram;
   const api = new Api(token, { apiRoot, timeoutSeconds: Math.ceil(timeoutMs / 1000) });
   try {
-    const me = await withTimeout(api.getMe(), timeoutMs, `Bot API ${apiRoot}`);
-    const info = await withTimeout(api.getWebhookInfo(), timeoutMs, `Bot API ${apiRoot}`);
+    const me = await onceMoreOnReset(() => withTimeout(api.getMe(), timeoutMs, `Bot API ${apiRoot}`));
+    const info = await onceMoreOnReset(() => withTimeout(api.getWebhookInfo(), timeoutMs, `Bot API ${apiRoot}`));
     const bot = `@${me.username}`;
     if (webhookSecret) {
       if (!info.url) {
