@@ -1,23 +1,12 @@
 import type { PrismaClient } from "../../core/db/database.js";
-import type { ApplicationService } from "../../core/services/applications.js";
-import type { BackOfficeService } from "../../core/services/backoffice/index.js";
-import type { CalendarService } from "../../core/services/calendar.js";
-import type { ContactService } from "../../core/services/contacts.js";
-import type { DeadlineService } from "../../core/services/deadlines.js";
-import type { FeedbackService } from "../../core/services/feedback.js";
-import type { StaffService } from "../../core/services/staff.js";
+import type { BackOfficeServices } from "../core.js";
 
-/** What the back-office routes work with; one instance per server. */
-export interface ApiContext {
+/**
+ * What the back-office routes work with; one instance per server: the core's back-office
+ * services (app/core.ts builds them once), and what the API itself adds.
+ */
+export interface ApiContext extends BackOfficeServices {
   prisma: PrismaClient;
-  backoffice: BackOfficeService;
-  staff: StaffService;
-  applications: ApplicationService;
-  deadlines: DeadlineService;
-  calendar: CalendarService;
-  contacts: ContactService;
-  /** The citizens' ratings and their follow-ups. */
-  feedback: FeedbackService;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

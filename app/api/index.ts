@@ -57,13 +57,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
 
   const ctx: ApiContext = {
     prisma: options.prisma,
-    backoffice: options.services.backoffice,
-    staff: options.services.staff,
-    applications: options.services.applications,
-    deadlines: options.services.deadlines,
-    calendar: options.services.calendar,
-    contacts: options.services.contacts,
-    feedback: options.services.feedback,
+    ...options.services,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
   };
