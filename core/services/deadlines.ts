@@ -6,7 +6,7 @@ import { InvalidInputError } from "../domain/errors.js";
 import type { Names } from "../domain/vocabulary.js";
 import { audit } from "../notifications/outbox.js";
 import { type ApplicationItem, applicationInclude, applicationItem } from "./backoffice/applications.js";
-import type { Page, PageRequest } from "./backoffice/paging.js";
+import { type Page, type PageRequest, pageOf as pageQuery } from "./backoffice/paging.js";
 import { type VisitItem, visitInclude, visitItem } from "./backoffice/visits.js";
 import { calendarFor } from "./calendar.js";
 import { namesOf } from "./names.js";
@@ -191,29 +191,26 @@ export class DeadlineService {
       ...(await this.lateApplicationsWhere(this.prisma, calendar, now)),
       ...(filter.districtCode ? { citizen: { mahalla: { district: { code: filter.districtCode } } } } : {}),
     };
-    const limit = filter.limit ?? 50;
-    const offset = filter.offset ?? 0;
-    const [rows, total] = await Promise.all([
-      this.prisma.application.findMany({
-        where,
-        orderBy: [{ submittedAt: "asc" }, { id: "asc" }],
-        take: limit,
-        skip: offset,
-        include: {
-          ...applicationInclude,
-          benefitType: { select: { ...applicationInclude.benefitType.select, decisionWorkingDays: true } },
-        },
-      }),
-      this.prisma.application.count({ where }),
-    ]);
-    const items = rows.map((a) => {
-      const deadlineAt = calendar.addWorkingDays(a.submittedAt, a.benefitType.decisionWorkingDays);
-      return {
-        ...applicationItem(a),
-        late: { deadlineAt, late: calendar.workingDaysLate(deadlineAt, now), unit: "working_days" as const },
-      };
+    return pageQuery(filter, {
+      rows: (window) =>
+        this.prisma.application.findMany({
+          where,
+          orderBy: [{ submittedAt: "asc" }, { id: "asc" }],
+          ...window,
+          include: {
+            ...applicationInclude,
+            benefitType: { select: { ...applicationInclude.benefitType.select, decisionWorkingDays: true } },
+          },
+        }),
+      count: () => this.prisma.application.count({ where }),
+      item: (a) => {
+        const deadlineAt = calendar.addWorkingDays(a.submittedAt, a.benefitType.decisionWorkingDays);
+        return {
+          ...applicationItem(a),
+          late: { deadlineAt, late: calendar.workingDaysLate(deadlineAt, now), unit: "working_days" as const },
+        };
+      },
     });
-    return { items, total, limit, offset };
   }
 
   /** Undecided applications whose decision deadline has passed, per benefit type's own deadline. */
