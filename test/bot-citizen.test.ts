@@ -490,7 +490,19 @@ describe("outgoing calls", () => {
     const arrivedBefore = arrivalsForA();
     const first = a.post(aTexts[0] ?? {});
     await held.reached;
-    const rest = aTexts.slice(1).map((u) => a.post(u));
+    // Telegram numbers a chat's updates; two posted at the same instant may reach the server in
+    // either order, so the third is posted once the second has been taken in (its ledger row).
+    const taken = (update: { update_id?: unknown }) =>
+      vi.waitFor(
+        async () => {
+          const row = await db.prisma.telegramUpdate.findUnique({ where: { updateId: BigInt(Number(update.update_id)) } });
+          if (!row) throw new Error("not taken in yet");
+        },
+        { timeout: 5000, interval: 10 },
+      );
+    const second = a.post(aTexts[1] ?? {});
+    await taken(aTexts[1] ?? {});
+    const rest = [second, a.post(aTexts[2] ?? {})];
     await b.send("/start 7");
     expect(b.screen()).toContain(translator.t("ru", "help.title"));
     // B went through; A's second and third updates have not started.
