@@ -36,6 +36,11 @@ export interface LoadSpec {
   mode: "ussd" | "telegram" | "calibrate";
   /** http://127.0.0.1:<port> */
   target: string;
+  /**
+   * Several instances behind one imaginary load balancer: connection i goes to targets[i mod n]
+   * (default: `target` alone). Metrics are still read from `target`.
+   */
+  targets?: string[];
   concurrency: number;
   /** Not measured: connections open, caches fill, the pace settles. */
   warmupMs: number;
@@ -159,10 +164,11 @@ class Meter {
 }
 
 /** One keep-alive connection per virtual client, created on first use. */
-function poster(target: string, timeoutMs: number) {
-  const url = new URL(target);
+function poster(targets: string[], timeoutMs: number) {
+  const urls = targets.map((t) => new URL(t));
   const clients: KeepAliveClient[] = [];
   const client = () => {
+    const url = urls[clients.length % urls.length] as URL;
     const c = new KeepAliveClient(url.hostname, Number(url.port), timeoutMs);
     clients.push(c);
     return c;
@@ -405,7 +411,7 @@ function cursors(spec: LoadSpec): Record<SessionKind, PoolCursor> {
 }
 
 async function run(spec: LoadSpec, screens: Screens): Promise<LoadResult> {
-  const { client, openMany, close } = poster(spec.target, spec.requestTimeoutMs);
+  const { client, openMany, close } = poster(spec.targets ?? [spec.target], spec.requestTimeoutMs);
   const meter = new Meter();
   const pool = cursors(spec);
   let sessionCounter = 0;

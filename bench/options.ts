@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench` (see --help). */
 
-export const BACKENDS = ["pglite", "postgres", "postgres-redis"] as const;
+export const BACKENDS = ["embedded", "postgres", "postgres-redis"] as const;
 export type BackendId = (typeof BACKENDS)[number];
 
 export interface BenchOptions {
@@ -22,6 +22,10 @@ export interface BenchOptions {
   /** `dist`: `npm run build` then `node dist/app/main.js`; `tsx`: `node --import tsx app/main.ts`. */
   server: "dist" | "tsx";
   profile: boolean;
+  /** Payments imported on payment day (0: no payment-day point). */
+  paymentDay: number;
+  /** The scaling points: one worker, and two instances sharing one PostgreSQL and one Redis. */
+  scaling: boolean;
   profileSeconds: number;
   profileConcurrency: number;
   out: string;
@@ -32,8 +36,9 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [flags]
 
   --quick                  smoke run of about a minute: short points, small population, and only
-                           PostgreSQL (PGlite when PostgreSQL is not installed) unless --backends is given
-  --backends a,b           pglite,postgres,postgres-redis (default: all; skipped with a note when
+                           PostgreSQL (the embedded database when PostgreSQL is not installed) unless
+                           --backends is given
+  --backends a,b           embedded,postgres,postgres-redis (default: all; skipped with a note when
                            their binaries are missing)
   --concurrency 50,200,1000  concurrent USSD sessions per point
   --duration S             measured seconds per point (default 12; quick 2)
@@ -43,6 +48,9 @@ export const USAGE = `npm run bench -- [flags]
   --citizens N             citizens seeded per database (default 40000; quick 8000)
   --calibrate N            sessions per kind for statements-per-step (default 10; quick 3)
   --server dist|tsx        how the server runs (default dist, built first; quick tsx)
+  --payment-day N          payments imported and drained on payment day while 200 paced USSD sessions
+                           run (default 50000; quick 2000; 0: no payment-day point)
+  --no-scaling             skip the scaling points (one worker; two instances on one PostgreSQL + Redis)
   --profile / --no-profile CPU profile of the server at --profile-concurrency (default: on, off in quick)
   --profile-seconds S      (default 10)
   --profile-concurrency N  (default 200)
@@ -73,6 +81,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     calibrateSessions: quick ? 3 : 10,
     server: quick ? "tsx" : "dist",
     profile: !quick,
+    paymentDay: quick ? 2000 : 50_000,
+    scaling: !quick,
     profileSeconds: 10,
     profileConcurrency: 200,
     out: "BENCHMARKS.md",
@@ -133,6 +143,18 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case "--no-profile":
         o.profile = false;
+        break;
+      case "--payment-day": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0) throw new UsageError("--payment-day needs a whole number ≥ 0");
+        o.paymentDay = n;
+        break;
+      }
+      case "--scaling":
+        o.scaling = true;
+        break;
+      case "--no-scaling":
+        o.scaling = false;
         break;
       case "--profile-seconds":
         o.profileSeconds = positive(flag, value());

@@ -46,6 +46,10 @@ export function pools(sizes: PoolSizes): Record<SessionKind, Pool> {
 /** +998 90 1xx xx xx: nine national digits, a valid mobile prefix, one number per citizen. */
 export const phoneOf = (index: number) => `+99890${String(1_000_000 + index)}`;
 /** Telegram user id (= private chat id) of the same citizen. */
+/** Payment day's SMS-only citizens (`payday-citizen-<n>`), apart from the session population. */
+export const paydayPhoneOf = (index: number) => `+99893${String(1_000_000 + index)}`;
+/** Of the payments imported on payment day, the share for citizens on Telegram (the rest go by SMS). */
+export const PAYDAY_TELEGRAM_SHARE = 0.1;
 export const telegramIdOf = (index: number) => 7_000_000_000 + index;
 export const LOCALE_CYCLE = ["uz", "uz", "uz", "ru", "uz", "uz", "uz-Cyrl", "uz", "ru", "uz"] as const;
 export const localeOf = (index: number) => LOCALE_CYCLE[index % LOCALE_CYCLE.length] as (typeof LOCALE_CYCLE)[number];

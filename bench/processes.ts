@@ -223,3 +223,52 @@ export async function treeCpuSeconds(parent: number): Promise<number | null> {
   }
   return total;
 }
+
+/** Node processes of a server: its own pid and the cluster workers it forked (not its postgres). */
+export async function nodeTree(root: number | undefined): Promise<number[]> {
+  if (!root) return [];
+  const pids = [root];
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const t = await times(Number(entry));
+    if (!t || t.ppid !== root) continue;
+    const comm = (await readFile(`/proc/${entry}/comm`, "utf8").catch(() => "")).trim();
+    if (comm === "node" || comm.startsWith("node")) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * CPU seconds of a server's Node processes: the primary and its live workers, and workers that
+ * already exited (reaped into the primary's children time). The embedded database's postgres is
+ * the primary's child too but is accounted apart: it is left out here, and must not exit mid-run
+ * (its time would then land in the primary's reaped figure).
+ */
+export async function serverCpuSeconds(root: number | undefined): Promise<number | null> {
+  if (!root) return null;
+  const self = await times(root);
+  if (!self) return null;
+  let total = self.own + self.reaped;
+  for (const pid of (await nodeTree(root)).slice(1)) total += (await times(pid))?.own ?? 0;
+  return total;
+}
+
+/** Peak and current RSS of the busiest Node process of a server (a worker, under node:cluster). */
+export async function serverMemory(
+  root: number | undefined,
+): Promise<{ peak: number; rss: number; processes: number } | null> {
+  const pids = await nodeTree(root);
+  let best: { peak: number; rss: number } | null = null;
+  for (const pid of pids) {
+    const m = await memoryOf(pid);
+    if (m && (!best || m.peak > best.peak)) best = m;
+  }
+  return best ? { ...best, processes: pids.length } : null;
+}
+
+/** Resets the peak RSS of every Node process of a server. */
+export async function resetServerPeak(root: number | undefined): Promise<boolean> {
+  const pids = await nodeTree(root);
+  const done = await Promise.all(pids.map((pid) => resetPeak(pid)));
+  return done.length > 0 && done.every(Boolean);
+}

@@ -9,21 +9,25 @@ import os from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { LOCALES } from "../core/domain/vocabulary.js";
+import { toGsm7 } from "../core/i18n/gsm.js";
+import { Translator } from "../core/i18n/index.js";
+import { DEFAULT_TELEGRAM_PER_SECOND } from "../core/notifications/rate-limit.js";
 import type { LoadResult, LoadSpec } from "./load.js";
 import { type BackendId, type BenchOptions, parseOptions, USAGE, UsageError } from "./options.js";
-import { BENCH_USSD_TOKEN, SESSION_KINDS, type SessionKind } from "./population.js";
+import { BENCH_USSD_TOKEN, PAYDAY_TELEGRAM_SHARE, SESSION_KINDS, type SessionKind } from "./population.js";
 import {
   BENCH_METRICS_TOKEN,
   cleanup,
   cleanupOnExit,
-  cpuSecondsOf,
   forkTs,
   freePort,
-  memoryOf,
   onCleanup,
   readMetric,
-  resetPeak,
+  resetServerPeak,
   run,
+  serverCpuSeconds,
+  serverMemory,
   start,
   stop,
   treeCpuSeconds,
@@ -36,9 +40,11 @@ import {
   type BenchReport,
   type CeilingReport,
   type MachineInfo,
+  type PaymentDayReport,
   type PointResult,
   type ProfileReport,
   renderReport,
+  type ScalingReport,
   type TelegramPoint,
 } from "./report.js";
 import { BENCH_BOT, BenchBotApi } from "./tg-double.js";
@@ -52,7 +58,7 @@ const APOLOGIES = "mc_ussd_apologies_total";
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const LABELS: Record<BackendId, string> = {
-  pglite: "embedded PGlite",
+  embedded: "embedded PostgreSQL",
   postgres: "PostgreSQL",
   "postgres-redis": "PostgreSQL + Redis",
 };
@@ -154,16 +160,24 @@ async function serverCommand(opts: BenchOptions, notes: string[]): Promise<{ arg
   }
 }
 
-async function seed(citizens: number, target: string): Promise<number> {
-  const out = await run(process.execPath, ["--import", "tsx", join(ROOT, "bench/seed.ts"), String(citizens), target]);
+async function seed(citizens: number, target: string, paydaySms = 0): Promise<number> {
+  const out = await run(process.execPath, [
+    "--import",
+    "tsx",
+    join(ROOT, "bench/seed.ts"),
+    String(citizens),
+    target,
+    String(paydaySms),
+  ]);
   const summary = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { seconds?: number };
   return summary.seconds ?? Number.NaN;
 }
 
-async function preparePglite(ctx: Context): Promise<Prepared> {
-  const dataDir = join(ctx.tmp, "pglite");
+/** The embedded default as `npm start` runs it: PostgreSQL under DATA_DIR, started by the product. */
+async function prepareEmbedded(ctx: Context): Promise<Prepared> {
+  const dataDir = join(ctx.tmp, "embedded");
   const seconds = await seed(ctx.opts.citizens, dataDir);
-  return { env: { DATA_DIR: dataDir }, seedSeconds: seconds };
+  return { env: { DATA_DIR: dataDir }, seedSeconds: seconds, pgDir: join(dataDir, "postgres") };
 }
 
 /** A throw-away cluster with a seeded `bench` database, and a copy of it for the Redis run. */
@@ -175,7 +189,12 @@ async function preparePostgres(
   const port = await freePort();
   const script = join(ROOT, "scripts/pg-cluster.sh");
   onCleanup(() => run("bash", [script, "stop", dir]).then(() => undefined));
-  const admin = (await run("bash", [script, "start", dir, String(port)])).trim().split("\n").at(-1) ?? "";
+  // With PostgreSQL's shipped durable settings: every figure is judged on durable commits.
+  const admin =
+    (await run("bash", [script, "start", dir, String(port)], { ...process.env, PG_DURABLE: "1" }))
+      .trim()
+      .split("\n")
+      .at(-1) ?? "";
   const url = (db: string) => admin.replace(/\/[^/]*$/, `/${db}`);
   const sql = async (statement: string) => {
     const client = new pg.Client({ connectionString: admin });
@@ -187,7 +206,7 @@ async function preparePostgres(
     }
   };
   await sql("create database bench");
-  const seconds = await seed(ctx.opts.citizens, url("bench"));
+  const seconds = await seed(ctx.opts.citizens, url("bench"), paydaySplit(ctx.opts).sms);
   if (withCopy) await sql("create database bench_redis template bench");
   return { url, seedSeconds: seconds, dir };
 }
@@ -209,6 +228,8 @@ function serverEnv(port: number, extra: NodeJS.ProcessEnv, api: BenchBotApi): No
     API_TOKENS: "bench:bench-api-token-0123456789",
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
     USSD_CALLBACK_TOKEN: BENCH_USSD_TOKEN,
+    // Payment day drains SMS at this provider rate (a throughput Africa's Talking grants on request).
+    NOTIFY_SMS_PER_SECOND: String(PAYMENT_DAY_SMS_PER_SECOND),
     ...extra,
   };
 }
@@ -255,6 +276,9 @@ function load(ctx: Context, spec: LoadSpec): Promise<LoadResult> {
  * steps/s (Little's law), so latency at 200 sessions means something only with a pause.
  */
 const PACED_POINT = { concurrency: 200, thinkMs: 1_000 };
+const PAYMENT_DAY_SMS_PER_SECOND = 250;
+/** Steps a person may take per minute on the two-instance point, to show the limit is shared. */
+const SHARED_STEP_LIMIT = 30;
 
 let updateIdBase = 100_000_000;
 let runCounter = 0;
@@ -303,7 +327,7 @@ const delta = (before: number | null, after: number | null) =>
 /** One load run with the server's statement counter and CPU time read around it. */
 async function point(ctx: Context, base: string, s: LoadSpec, accounted: Accounted = {}): Promise<PointResult> {
   const cpu = async () => ({
-    server: await cpuSecondsOf(accounted.serverPid),
+    server: await serverCpuSeconds(accounted.serverPid),
     db: accounted.postmasterPid ? await treeCpuSeconds(accounted.postmasterPid) : null,
   });
   const before = await readMetric(base, QUERIES);
@@ -484,12 +508,12 @@ async function measureBackend(
     const pid = server.proc.pid;
     const accounted: Accounted = { serverPid: pid, postmasterPid: await postmasterPid(ready.pgDir) };
     try {
-      const atStart = await memoryOf(pid);
+      const atStart = await serverMemory(pid);
       say(`${id}: up in ${startupSeconds.toFixed(1)} s; calibrating statements per step…`);
       const calibration = await load(ctx, spec(ctx, base, "calibrate", 1, offsets));
       offsets = calibration.taken;
       report.calibration = calibration.calibration;
-      const reset = await resetPeak(pid);
+      const reset = await resetServerPeak(pid);
       for (const c of ctx.opts.concurrency) {
         const p = await point(ctx, base, spec(ctx, base, "ussd", c, offsets), accounted);
         offsets = p.taken;
@@ -515,8 +539,16 @@ async function measureBackend(
       say(
         `${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}, Bot API ${telegram.botApiCallsPerSecond.toFixed(1)} calls/s`,
       );
-      const atEnd = await memoryOf(pid);
+      if (ctx.opts.paymentDay > 0 && id === PAYMENT_DAY_BACKEND) {
+        report.paymentDay = await paymentDay(ctx, base, ready, offsets, accounted).catch((err: unknown) => {
+          say(`payment day failed: ${(err as Error).message}`);
+          return { failed: (err as Error).message };
+        });
+        if (!("failed" in report.paymentDay)) offsets = report.paymentDay.ussd.taken;
+      }
+      const atEnd = await serverMemory(pid);
       report.memory = {
+        processes: atStart?.processes ?? 1,
         afterStart: atStart?.rss ?? Number.NaN,
         startPeak: atStart?.peak ?? Number.NaN,
         loadPeak: reset ? (atEnd?.peak ?? null) : null,
@@ -538,15 +570,243 @@ async function measureBackend(
         );
       }
     }
+    if (ctx.opts.scaling && id === SCALING_BACKEND && !report.failed) {
+      const scaled = await scaling(ctx, ready, offsets).catch((err: unknown) => {
+        say(`scaling failed: ${(err as Error).message}`);
+        return { failed: (err as Error).message };
+      });
+      if ("failed" in scaled) report.scaling = scaled;
+      else {
+        const { offsets: after, ...figures } = scaled;
+        report.scaling = figures;
+        offsets = after;
+      }
+    }
     return { report, offsets };
   });
+}
+
+/** Payment day runs on PostgreSQL with the in-process relay; the scaling points need Redis. */
+const PAYMENT_DAY_BACKEND: BackendId = "postgres";
+const SCALING_BACKEND: BackendId = "postgres-redis";
+
+/**
+ * The scaling table's other rows, on the same database and Redis as the back end's own points
+ * (every core): one worker, then two instances of one worker each behind a round-robin of
+ * connections, with a per-person step limit that must hold across both.
+ */
+async function scaling(ctx: Context, ready: Prepared, offsets: Offsets): Promise<ScalingReport & { offsets: Offsets }> {
+  const { concurrency } = SCALING_POINT;
+  const one = await startServer(ctx, "one-worker", { ...ready, env: { ...ready.env, WEB_CONCURRENCY: "1" } });
+  let oneWorker: PointResult;
+  try {
+    const pg = await postmasterPid(ready.pgDir);
+    oneWorker = await point(ctx, one.base, spec(ctx, one.base, "ussd", concurrency, offsets), {
+      serverPid: one.server.proc.pid,
+      postmasterPid: pg,
+    });
+    offsets = oneWorker.taken;
+    say(`one worker USSD ${concurrency}: ${describePoint(oneWorker)}`);
+  } finally {
+    await stop(one.server, 20_000);
+  }
+  const limited = {
+    ...ready,
+    env: { ...ready.env, WEB_CONCURRENCY: "1", RATE_LIMIT_STEPS_PER_MINUTE: String(SHARED_STEP_LIMIT) },
+  };
+  const a = await startServer(ctx, "instance-a", limited);
+  try {
+    const b = await startServer(ctx, "instance-b", limited);
+    try {
+      const pg = await postmasterPid(ready.pgDir);
+      const cpu = async () => ({
+        server: ((await serverCpuSeconds(a.server.proc.pid)) ?? 0) + ((await serverCpuSeconds(b.server.proc.pid)) ?? 0),
+        db: pg ? await treeCpuSeconds(pg) : null,
+      });
+      const before = await cpu();
+      const statementsBefore = await sumMetric([a.base, b.base], QUERIES);
+      const startedAt = performance.now();
+      const result = await load(ctx, spec(ctx, a.base, "ussd", concurrency, offsets, { targets: [a.base, b.base] }));
+      const after = await cpu();
+      const statementsAfter = await sumMetric([a.base, b.base], QUERIES);
+      const twoInstances: PointResult = {
+        ...result,
+        statements: delta(statementsBefore, statementsAfter),
+        statementSeconds: (performance.now() - startedAt) / 1000,
+        serverCpuSeconds: after.server - before.server,
+        dbCpuSeconds: delta(before.db, after.db),
+      };
+      offsets = twoInstances.taken;
+      say(`two instances USSD ${concurrency}: ${describePoint(twoInstances)}`);
+      const limit = await sharedLimitProbe([a.base, b.base]);
+      say(`shared step limit ${SHARED_STEP_LIMIT}/min across two instances: ${limit.allowed} of ${limit.sent} allowed`);
+      return { concurrency, oneWorker, twoInstances, limit: { ...limit, limit: SHARED_STEP_LIMIT }, offsets };
+    } finally {
+      await stop(b.server, 20_000);
+    }
+  } finally {
+    await stop(a.server, 20_000);
+  }
+}
+
+const SCALING_POINT = { concurrency: 200 };
+
+/** Payment day's payments: a share for citizens on Telegram, the rest for SMS-only citizens. */
+function paydaySplit(opts: BenchOptions): { telegram: number; sms: number } {
+  const telegram = Math.min(opts.citizens, Math.round(opts.paymentDay * PAYDAY_TELEGRAM_SHARE));
+  return { telegram, sms: opts.paymentDay - telegram };
+}
+
+/** The bot's own pace for notifications (core/notifications/rate-limit.ts DEFAULT_TELEGRAM_PER_SECOND). */
+const TELEGRAM_PER_SECOND = DEFAULT_TELEGRAM_PER_SECOND;
+
+interface DrainRow {
+  channel: string;
+  total: string;
+  done: string;
+  first_sent: Date | null;
+  last_sent: Date | null;
+}
+
+/**
+ * Payment day: the agency imports the month's payments (one CSV, as its system sends them) while
+ * 200 people keep using USSD at a person's pace; every payment queues one notice, which the relay
+ * drains at the providers' limits. Measured: the import, each channel's drain, and the paced
+ * sessions' latency over the whole drain.
+ */
+async function paymentDay(
+  ctx: Context,
+  base: string,
+  ready: Prepared,
+  offsets: Offsets,
+  accounted: Accounted,
+): Promise<PaymentDayReport> {
+  const url = ready.env.DATABASE_URL;
+  if (!url) throw new Error("payment day needs the PostgreSQL back end");
+  const split = paydaySplit(ctx.opts);
+  const runId = `payday-${Date.now().toString(36)}`;
+  const rows: string[] = ["externalId,citizenExternalId,benefitCode,amountTiyin,period,creditedAt"];
+  for (let i = 0; i < split.telegram; i++)
+    rows.push(`${runId}-t${i},bench-citizen-${i},CHILD_ALLOWANCE,${30_000_000 + i},2025-06,2025-06-05`);
+  for (let i = 0; i < split.sms; i++)
+    rows.push(`${runId}-s${i},payday-citizen-${i},AGE_PENSION,${90_000_000 + i},2025-06,2025-06-05`);
+  const csv = `${rows.join("\n")}\n`;
+  // Long enough for the slower channel to drain, with a margin; the drain is timed from the database.
+  const expectedSeconds = Math.max(split.telegram / TELEGRAM_PER_SECOND, split.sms / PAYMENT_DAY_SMS_PER_SECOND);
+  const durationMs = Math.min(900, Math.ceil(expectedSeconds * 1.15 + 30)) * 1000;
+  const { concurrency, thinkMs } = PACED_POINT;
+  say(`payment day: ${split.telegram} Telegram + ${split.sms} SMS payments; paced USSD for ${durationMs / 1000} s…`);
+  const paced = point(
+    ctx,
+    base,
+    spec(ctx, base, "ussd", concurrency, offsets, { thinkMs, durationMs, warmupMs: 5_000 }),
+    accounted,
+  );
+  // The import starts once the paced sessions are under way, so they see it.
+  await new Promise((r) => setTimeout(r, 5_000));
+  const importStarted = Date.now();
+  const res = await fetch(`${base}/api/v1/payments/import`, {
+    method: "POST",
+    headers: { authorization: "Bearer bench-api-token-0123456789", "content-type": "text/csv" },
+    body: csv,
+  });
+  const importSeconds = (Date.now() - importStarted) / 1000;
+  const imported = (await res.json().catch(() => ({}))) as { created?: number; notifications?: number };
+  if (!res.ok) throw new Error(`the payment import answered ${res.status}`);
+  say(
+    `payment day: imported ${imported.created} payments (${imported.notifications} notices) in ${importSeconds.toFixed(1)} s`,
+  );
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const drain = async () =>
+    (
+      await client.query<DrainRow>(
+        `select channel, count(*) as total,
+           count(*) filter (where status in ('sent', 'logged', 'delivered')) as done,
+           min("sentAt") as first_sent, max("sentAt") as last_sent
+         from "Outbox" where "dedupeKey" like $1 group by channel`,
+        [`payment:${runId}-%`],
+      )
+    ).rows;
+  let rowsNow: DrainRow[] = [];
+  try {
+    const deadline = importStarted + durationMs + 120_000;
+    for (;;) {
+      rowsNow = await drain();
+      const pending = rowsNow.reduce((n, r) => n + Number(r.total) - Number(r.done), 0);
+      if (pending === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  } finally {
+    await client.end();
+  }
+  const ussd = await paced;
+  say(`payment day paced USSD: ${describePoint(ussd)}`);
+  const channels = rowsNow.map((r) => {
+    const last = r.last_sent ? new Date(r.last_sent).getTime() : Number.NaN;
+    const first = r.first_sent ? new Date(r.first_sent).getTime() : Number.NaN;
+    const total = Number(r.total);
+    return {
+      channel: r.channel,
+      total,
+      sent: Number(r.done),
+      drainSeconds: (last - importStarted) / 1000,
+      perSecond: total > 1 ? (Number(r.done) - 1) / ((last - first) / 1000) : Number.NaN,
+      limitPerSecond: r.channel === "sms" ? PAYMENT_DAY_SMS_PER_SECOND : TELEGRAM_PER_SECOND,
+    };
+  });
+  for (const c of channels) {
+    say(
+      `payment day ${c.channel}: ${c.sent}/${c.total} sent, drained ${c.drainSeconds.toFixed(0)} s after the import began, ${c.perSecond.toFixed(1)}/s`,
+    );
+  }
+  return { payments: split.telegram + split.sms, created: imported.created ?? 0, importSeconds, channels, ussd };
+}
+
+async function sumMetric(bases: string[], name: string): Promise<number | null> {
+  let total: number | null = null;
+  for (const base of bases) {
+    const v = await readMetric(base, name);
+    if (v !== null) total = (total ?? 0) + v;
+  }
+  return total;
+}
+
+/**
+ * One phone dials again and again, alternating between the two instances: with the limit shared
+ * through Redis, exactly `limit` of the dials in one minute are served and the rest are told to wait.
+ */
+async function sharedLimitProbe(bases: string[]): Promise<{ sent: number; allowed: number; refused: number }> {
+  const translator = new Translator();
+  const refusals = LOCALES.map((l) => toGsm7(translator.t(l, "errors.rate_limited")).slice(0, 20));
+  const sent = SHARED_STEP_LIMIT + 10;
+  let refused = 0;
+  for (let i = 0; i < sent; i++) {
+    const base = bases[i % bases.length] as string;
+    const res = await fetch(`${base}/ussd?token=${BENCH_USSD_TOKEN}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        sessionId: `ATUid_limit_${Date.now().toString(36)}_${i}`,
+        serviceCode: "*1146#",
+        phoneNumber: "+998901999999",
+        networkCode: "99801",
+        text: "",
+      }).toString(),
+    });
+    const answer = toGsm7(await res.text());
+    if (refusals.some((r) => answer.includes(r))) refused++;
+  }
+  return { sent, allowed: sent - refused, refused };
 }
 
 async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offsets: Offsets): Promise<ProfileReport> {
   const dir = join(ctx.tmp, "profile");
   await mkdir(dir, { recursive: true });
   return withRedis(ctx, prepared, async (ready) => {
-    const { server, base } = await startServer(ctx, `${id}-profile`, ready, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    // One worker, so the one profile holds every step (workers inherit --cpu-prof and would split them).
+    const single = { ...ready, env: { ...ready.env, WEB_CONCURRENCY: "1" } };
+    const { server, base } = await startServer(ctx, `${id}-profile`, single, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
     let stepsPerSecond = Number.NaN;
     let window: { from: number; to: number } | undefined;
     try {
@@ -617,11 +877,11 @@ async function main() {
   const building = serverCommand(opts, notes);
   const ctx: Context = { opts, tmp, api, serverArgs: [], notes };
 
-  if (opts.quick && !opts.backendsGiven && !(await postgresInstalled())) opts.backends = ["pglite"];
+  if (opts.quick && !opts.backendsGiven && !(await postgresInstalled())) opts.backends = ["embedded"];
   const skipped = new Map<BackendId, string>();
-  const wantsPg = opts.backends.some((b) => b !== "pglite");
+  const wantsPg = opts.backends.some((b) => b !== "embedded");
   if (wantsPg && !(await postgresInstalled())) {
-    for (const b of opts.backends) if (b !== "pglite") skipped.set(b, "PostgreSQL server binaries not found");
+    for (const b of opts.backends) if (b !== "embedded") skipped.set(b, "PostgreSQL server binaries not found");
   }
   if (opts.backends.includes("postgres-redis") && !onPath("redis-server")) {
     skipped.set("postgres-redis", "redis-server not found on PATH");
@@ -631,13 +891,13 @@ async function main() {
   const prepared = new Map<BackendId, Prepared>();
   const failed = new Map<BackendId, string>();
   await Promise.all([
-    opts.backends.includes("pglite")
-      ? preparePglite(ctx).then(
-          (p) => void prepared.set("pglite", p),
-          (err: unknown) => void failed.set("pglite", `seeding failed: ${(err as Error).message}`),
+    opts.backends.includes("embedded")
+      ? prepareEmbedded(ctx).then(
+          (p) => void prepared.set("embedded", p),
+          (err: unknown) => void failed.set("embedded", `seeding failed: ${(err as Error).message}`),
         )
       : undefined,
-    opts.backends.some((b) => b !== "pglite" && !skipped.has(b))
+    opts.backends.some((b) => b !== "embedded" && !skipped.has(b))
       ? preparePostgres(ctx, opts.backends.includes("postgres-redis") && !skipped.has("postgres-redis")).then(
           ({ url, seedSeconds, dir }) => {
             prepared.set("postgres", { env: { DATABASE_URL: url("bench") }, seedSeconds, pgDir: dir });
@@ -688,7 +948,7 @@ async function main() {
 
   let profile: ProfileReport | undefined;
   if (opts.profile) {
-    const id = (["postgres", "pglite", "postgres-redis"] as const).find((b) => offsets.has(b));
+    const id = (["postgres", "embedded", "postgres-redis"] as const).find((b) => offsets.has(b));
     const ready = id ? prepared.get(id) : undefined;
     if (id && ready) {
       say(`profiling the ${id} server…`);

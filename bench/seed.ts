@@ -14,6 +14,7 @@ import {
   BENCH_WORKER_CAPACITY,
   BENCH_WORKERS,
   localeOf,
+  paydayPhoneOf,
   phoneOf,
   poolSizes,
   pools,
@@ -26,7 +27,7 @@ const reference = (kind: "A", n: number) => {
   return `${kind}-${digits.slice(0, 4)}-${digits.slice(4)}`;
 };
 
-async function seed(prisma: PrismaClient, citizens: number) {
+async function seed(prisma: PrismaClient, citizens: number, paydaySms: number) {
   await seedReferenceData(prisma, { demo: false });
   const district = await prisma.district.findUniqueOrThrow({ where: { code: BENCH_DISTRICT_CODE } });
   const benefits = await prisma.benefitType.findMany({ orderBy: { sortOrder: "asc" } });
@@ -81,6 +82,17 @@ async function seed(prisma: PrismaClient, citizens: number) {
     index.map((i) => makePinfl(new Date(Date.UTC(1950 + (i % 50), i % 12, 1 + (i % 28))), i % 2 === 1, i % 1_000_000)),
     index.map(localeOf),
     index.map((i) => mahallas[i % mahallas.length]?.id ?? null),
+  );
+  // Payment day's feature-phone citizens: a phone and no Telegram, so their notice goes by SMS.
+  const sms = Array.from({ length: paydaySms }, (_, i) => i);
+  await prisma.$executeRawUnsafe(
+    `insert into "Citizen" (phone, "fullName", locale, "mahallaId", "externalId", "updatedAt")
+     select phone, 'Payday Citizen ' || n, locale, mahalla, 'payday-citizen-' || n, now()
+     from unnest($1::int[], $2::text[], $3::text[], $4::int[]) as u(n, phone, locale, mahalla)`,
+    sms,
+    sms.map(paydayPhoneOf),
+    sms.map(localeOf),
+    sms.map((i) => mahallas[i % mahallas.length]?.id ?? null),
   );
   const benchCitizens = `select id, locale, substring("externalId" from 15)::int as n from "Citizen"
      where "externalId" like 'bench-citizen-%'`;
@@ -141,6 +153,7 @@ async function seed(prisma: PrismaClient, citizens: number) {
     mahallas: mahallas.length,
     workers: BENCH_WORKERS,
     citizens,
+    paydaySms,
     cards,
     payments,
     applications,
@@ -150,8 +163,9 @@ async function seed(prisma: PrismaClient, citizens: number) {
 async function main() {
   const citizens = Number(process.argv[2]);
   const target = process.argv[3];
+  const paydaySms = Number(process.argv[4] ?? 0);
   if (!Number.isInteger(citizens) || citizens < 100 || !target) {
-    throw new Error("usage: seed.ts <citizens ≥ 100> <postgresql://… | data directory>");
+    throw new Error("usage: seed.ts <citizens ≥ 100> <postgresql://… | data directory> [payment-day SMS citizens]");
   }
   const started = performance.now();
   const db = await openDatabase(
@@ -160,7 +174,7 @@ async function main() {
       : { kind: "pglite", dataDir: target },
   );
   try {
-    const written = await seed(db.prisma, citizens);
+    const written = await seed(db.prisma, citizens, Number.isInteger(paydaySms) && paydaySms > 0 ? paydaySms : 0);
     process.stdout.write(`${JSON.stringify({ ...written, seconds: (performance.now() - started) / 1000 })}\n`);
   } finally {
     await db.close();
