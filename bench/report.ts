@@ -188,6 +188,7 @@ export function targets(b: BackendReport): Verdict[] {
   const paced = b.ussd.find((p) => p.concurrency === 200 && p.thinkMs > 0);
   const peak = b.memory ? Math.max(b.memory.startPeak, b.memory.loadPeak ?? 0) : Number.NaN;
   const slow1000 = p1000 ? Math.max(p1000.latency.over1s, p1000.slowAfterWarmup) + p1000.errors.timeout : Number.NaN;
+  // `steps` counts every answer in the window, apologies included.
   const apologyShare1000 = p1000 && p1000.steps > 0 ? (100 * p1000.errors.apology) / p1000.steps : Number.NaN;
   const otherErrors1000 = p1000 ? errorCount(p1000) - p1000.errors.apology - p1000.errors.timeout : Number.NaN;
   const server = perStepMs(p200?.serverCpuSeconds, p200);
