@@ -1,8 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 import { migrationsDir as defaultMigrationsDir, schemaPath } from "./paths.js";
 import { NO_FILTER, readMigrationList, startSchemaEngine } from "./schema-engine.js";
 
@@ -40,40 +38,37 @@ export async function resetDatabase(factory: SqlMigrationAwareDriverAdapterFacto
   }
 }
 
-/** The SQL that brings the existing migrations up to the current schema.prisma ("" when none). */
-export async function pendingSchemaChanges(migrationsDir = defaultMigrationsDir): Promise<string> {
-  // The migrations are replayed on a throw-away in-memory database, so no server is needed.
-  const scratch = new PGlite();
+/**
+ * The SQL that brings the existing migrations up to the current schema.prisma ("" when none).
+ * `scratch` is an empty database the migrations are replayed on (the schema engine's shadow
+ * database); the caller creates it and drops it afterwards.
+ */
+export async function pendingSchemaChanges(
+  scratch: SqlMigrationAwareDriverAdapterFactory,
+  migrationsDir = defaultMigrationsDir,
+): Promise<string> {
+  const datamodel = await readDatamodel();
+  // The factory's own shadow database would be made from its pool's connection string, which names
+  // the scratch database again; the scratch database is empty, so it serves as the shadow itself.
+  const engine = await startSchemaEngine(datamodel, {
+    provider: scratch.provider,
+    adapterName: scratch.adapterName,
+    connect: () => scratch.connect(),
+    connectToShadowDb: () => scratch.connect(),
+  });
   try {
-    const factory = new PrismaPGlite(scratch);
-    const engine = await startSchemaEngine(await readDatamodel(), {
-      provider: factory.provider,
-      adapterName: factory.adapterName,
-      connect: async () => patchSchemaName(await factory.connect()),
-      connectToShadowDb: async () => patchSchemaName(await factory.connect()),
+    const existing = await readMigrationList(migrationsDir);
+    const { stdout } = await engine.diff({
+      from: existing.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...existing },
+      to: { tag: "schemaDatamodel", files: [datamodel] },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTER,
     });
-    try {
-      const datamodel = await readDatamodel();
-      const existing = await readMigrationList(migrationsDir);
-      const { stdout } = await engine.diff({
-        from: existing.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...existing },
-        to: { tag: "schemaDatamodel", files: [datamodel] },
-        script: true,
-        exitCode: null,
-        filters: NO_FILTER,
-      });
-      return isEmptyScript(stdout ?? "") ? "" : (stdout ?? "");
-    } finally {
-      engine.free();
-    }
+    return isEmptyScript(stdout ?? "") ? "" : (stdout ?? "");
   } finally {
-    await scratch.close();
+    engine.free();
   }
-}
-
-function patchSchemaName<T extends { getConnectionInfo?: () => object }>(adapter: T): T {
-  const info = adapter.getConnectionInfo?.bind(adapter);
-  return Object.assign(adapter, { getConnectionInfo: () => ({ ...info?.(), schemaName: "public" }) });
 }
 
 function isEmptyScript(sql: string): boolean {
@@ -86,13 +81,14 @@ function isEmptyScript(sql: string): boolean {
 /** Writes `prisma/migrations/<timestamp>_<name>/migration.sql` for the pending schema changes. */
 export async function createMigration(
   name: string,
+  scratch: SqlMigrationAwareDriverAdapterFactory,
   migrationsDir = defaultMigrationsDir,
   now = new Date(),
 ): Promise<{ folder: string; sql: string } | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new Error(`migration name must be lower_snake_case letters and digits, got "${name}"`);
   }
-  const sql = await pendingSchemaChanges(migrationsDir);
+  const sql = await pendingSchemaChanges(scratch, migrationsDir);
   if (!sql) return null;
   const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
   const folder = join(migrationsDir, `${stamp}_${name}`);
