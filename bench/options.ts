@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench` (see --help). */
 
-export const BACKENDS = ["pglite", "postgres", "postgres-redis"] as const;
+export const BACKENDS = ["embedded", "postgres", "postgres-redis"] as const;
 export type BackendId = (typeof BACKENDS)[number];
 
 export interface BenchOptions {
@@ -32,8 +32,8 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [flags]
 
   --quick                  smoke run of about a minute: short points, small population, and only
-                           PostgreSQL (PGlite when PostgreSQL is not installed) unless --backends is given
-  --backends a,b           pglite,postgres,postgres-redis (default: all; skipped with a note when
+                           PostgreSQL (the embedded one when PostgreSQL is not installed) unless --backends is given
+  --backends a,b           embedded,postgres,postgres-redis (default: all; skipped with a note when
                            their binaries are missing)
   --concurrency 50,200,1000  concurrent USSD sessions per point
   --duration S             measured seconds per point (default 12; quick 2)

@@ -52,7 +52,7 @@ const APOLOGIES = "mc_ussd_apologies_total";
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const LABELS: Record<BackendId, string> = {
-  pglite: "embedded PGlite",
+  embedded: "embedded PostgreSQL",
   postgres: "PostgreSQL",
   "postgres-redis": "PostgreSQL + Redis",
 };
@@ -160,8 +160,8 @@ async function seed(citizens: number, target: string): Promise<number> {
   return summary.seconds ?? Number.NaN;
 }
 
-async function preparePglite(ctx: Context): Promise<Prepared> {
-  const dataDir = join(ctx.tmp, "pglite");
+async function prepareEmbedded(ctx: Context): Promise<Prepared> {
+  const dataDir = join(ctx.tmp, "embedded");
   const seconds = await seed(ctx.opts.citizens, dataDir);
   return { env: { DATA_DIR: dataDir }, seedSeconds: seconds };
 }
@@ -617,11 +617,11 @@ async function main() {
   const building = serverCommand(opts, notes);
   const ctx: Context = { opts, tmp, api, serverArgs: [], notes };
 
-  if (opts.quick && !opts.backendsGiven && !(await postgresInstalled())) opts.backends = ["pglite"];
+  if (opts.quick && !opts.backendsGiven && !(await postgresInstalled())) opts.backends = ["embedded"];
   const skipped = new Map<BackendId, string>();
-  const wantsPg = opts.backends.some((b) => b !== "pglite");
+  const wantsPg = opts.backends.some((b) => b !== "embedded");
   if (wantsPg && !(await postgresInstalled())) {
-    for (const b of opts.backends) if (b !== "pglite") skipped.set(b, "PostgreSQL server binaries not found");
+    for (const b of opts.backends) if (b !== "embedded") skipped.set(b, "PostgreSQL server binaries not found");
   }
   if (opts.backends.includes("postgres-redis") && !onPath("redis-server")) {
     skipped.set("postgres-redis", "redis-server not found on PATH");
@@ -631,13 +631,13 @@ async function main() {
   const prepared = new Map<BackendId, Prepared>();
   const failed = new Map<BackendId, string>();
   await Promise.all([
-    opts.backends.includes("pglite")
-      ? preparePglite(ctx).then(
-          (p) => void prepared.set("pglite", p),
-          (err: unknown) => void failed.set("pglite", `seeding failed: ${(err as Error).message}`),
+    opts.backends.includes("embedded")
+      ? prepareEmbedded(ctx).then(
+          (p) => void prepared.set("embedded", p),
+          (err: unknown) => void failed.set("embedded", `seeding failed: ${(err as Error).message}`),
         )
       : undefined,
-    opts.backends.some((b) => b !== "pglite" && !skipped.has(b))
+    opts.backends.some((b) => b !== "embedded" && !skipped.has(b))
       ? preparePostgres(ctx, opts.backends.includes("postgres-redis") && !skipped.has("postgres-redis")).then(
           ({ url, seedSeconds, dir }) => {
             prepared.set("postgres", { env: { DATABASE_URL: url("bench") }, seedSeconds, pgDir: dir });
@@ -688,7 +688,7 @@ async function main() {
 
   let profile: ProfileReport | undefined;
   if (opts.profile) {
-    const id = (["postgres", "pglite", "postgres-redis"] as const).find((b) => offsets.has(b));
+    const id = (["postgres", "embedded", "postgres-redis"] as const).find((b) => offsets.has(b));
     const ready = id ? prepared.get(id) : undefined;
     if (id && ready) {
       say(`profiling the ${id} server…`);

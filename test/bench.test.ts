@@ -191,7 +191,7 @@ describe("benchmark options", () => {
       server: "tsx",
       profile: false,
     });
-    expect(parseOptions(["--quick", "--backends", "pglite"]).backends).toEqual(["pglite"]);
+    expect(parseOptions(["--quick", "--backends", "embedded"]).backends).toEqual(["embedded"]);
   });
 
   it("refuses unknown flags and populations too small for the concurrency", () => {

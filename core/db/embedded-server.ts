@@ -99,16 +99,28 @@ interface RunAs {
 async function runAs(): Promise<RunAs | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const ids = async () => {
-    const [uid, gid] = await Promise.all([execFileAsync("id", ["-u", "postgres"]), execFileAsync("id", ["-g", "postgres"])]);
+    const [uid, gid] = await Promise.all([
+      execFileAsync("id", ["-u", "postgres"]),
+      execFileAsync("id", ["-g", "postgres"]),
+    ]);
     return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
   };
   try {
     return await ids();
   } catch {
     try {
-      await execFileAsync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+      await execFileAsync("useradd", [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        "postgres",
+      ]);
     } catch (err) {
-      throw new Error(`running as root: PostgreSQL needs a non-root user, and creating user "postgres" failed: ${messageOf(err)}`);
+      throw new Error(
+        `running as root: PostgreSQL needs a non-root user, and creating user "postgres" failed: ${messageOf(err)}`,
+      );
     }
     return ids();
   }
@@ -302,21 +314,29 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       const shared = owner !== undefined && owner !== process.pid && alive(owner);
       if (!shared) await writeFile(files.owner, `${process.pid}\n`, { mode: 0o600 });
       options.log?.[shared ? "info" : "warn"](
-        { pid: found.pid, port: found.port, owner },
+        { serverPid: found.pid, port: found.port, owner },
         shared
           ? "embedded database: using the server another running process owns"
           : "embedded database: adopted the server a previous process left running",
       );
       return handle(bin, pgdata, files.owner, user, reached, found, shared ? "shared" : "adopted");
     }
-    options.log?.warn({ pid: found.pid }, "embedded database: a server left running does not answer; stopping it");
+    options.log?.warn(
+      { serverPid: found.pid },
+      "embedded database: a server left running does not answer; stopping it",
+    );
     await stopServer(bin, pgdata, user);
   } else if (found) {
     // The pid is dead or another program's: PostgreSQL would refuse on a live stranger's pid.
     await unlink(join(pgdata, "postmaster.pid")).catch(() => {});
   }
 
-  await writeOwned(join(pgdata, "mahalla.conf"), settingsFile({ ...PRODUCT_SETTINGS, ...options.settings }), 0o600, user);
+  await writeOwned(
+    join(pgdata, "mahalla.conf"),
+    settingsFile({ ...PRODUCT_SETTINGS, ...options.settings }),
+    0o600,
+    user,
+  );
   await ensureLogFile(files.log, user);
   let port = 0;
   for (let attempt = 1; ; attempt++) {
@@ -337,7 +357,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const reached = urls(port);
   await ensureDatabase(reached.adminUrl);
   await writeFile(files.owner, `${process.pid}\n`, { mode: 0o600 });
-  options.log?.info({ pid: started.pid, port, log: files.log }, "embedded database: server started");
+  options.log?.info({ serverPid: started.pid, port, log: files.log }, "embedded database: server started");
   return handle(bin, pgdata, files.owner, user, reached, started, "started");
 }
 
@@ -430,7 +450,10 @@ async function initialise(
   } finally {
     await unlink(pwfile).catch(() => {});
   }
-  await appendFile(join(fresh, "postgresql.conf"), "\n# Mahalla Connect's settings, rewritten on every start\ninclude_if_exists = 'mahalla.conf'\n");
+  await appendFile(
+    join(fresh, "postgresql.conf"),
+    "\n# Mahalla Connect's settings, rewritten on every start\ninclude_if_exists = 'mahalla.conf'\n",
+  );
   await rename(fresh, pgdata);
 }
 
