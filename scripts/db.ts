@@ -28,18 +28,11 @@ async function withDatabase<T>(work: (target: StartedDatabase["target"]) => Prom
  * An empty database the migrations are replayed on to find what schema.prisma adds: a throw-away
  * embedded server in a temporary directory, so no server or configuration is needed.
  */
-async function withScratchDatabase<T>(
-  work: (factory: Awaited<ReturnType<typeof openDriver>>["factory"]) => Promise<T>,
-) {
+async function withScratchDatabase<T>(work: (url: string) => Promise<T>) {
   const dir = await mkdtemp(join(tmpdir(), "mc-migration-"));
   const database = await startDatabase({ kind: "embedded", dataDir: dir, poolSize: 1 }, logger);
   try {
-    const driver = await openDriver(database.target);
-    try {
-      return await work(driver.factory);
-    } finally {
-      await driver.close();
-    }
+    return await work(database.target.url);
   } finally {
     await database.stop();
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaPg } from "@prisma/adapter-pg";
+import {
+  ColumnTypeEnum,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from "@prisma/driver-adapter-utils";
+import pg from "pg";
 import { migrationsDir as defaultMigrationsDir, schemaPath } from "./paths.js";
 import { NO_FILTER, readMigrationList, startSchemaEngine } from "./schema-engine.js";
 
@@ -38,24 +44,80 @@ export async function resetDatabase(factory: SqlMigrationAwareDriverAdapterFacto
   }
 }
 
+/** PostgreSQL's one-byte `"char"` type, and `text`. */
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+/** Appended to the name of a `"char"` column between the pool and the adapter, then removed. */
+const CHAR_MARK = "\u0000char";
+
+/**
+ * The schema engine's introspection (diff) reads catalog columns of PostgreSQL's `"char"` type
+ * (pg_constraint.contype, …) and expects them as Prisma's Character column type, which
+ * @prisma/adapter-pg does not map (it refuses the query). So the pool reports such a column as
+ * text with a marked name, and the adapter's result gets the Character type back for it.
+ */
+function introspectionFactory(url: string): { factory: SqlMigrationAwareDriverAdapterFactory; end(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on("error", () => {});
+  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+  Object.assign(pool, {
+    query: async (config: pg.QueryConfig) => {
+      const result = await query(config);
+      for (const field of result.fields ?? []) {
+        if (field.dataTypeID === CHAR_OID) Object.assign(field, { dataTypeID: TEXT_OID, name: field.name + CHAR_MARK });
+      }
+      return result;
+    },
+  });
+  const inner = new PrismaPg(pool);
+  const unmark = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const queryRaw = adapter.queryRaw.bind(adapter);
+    return Object.assign(adapter, {
+      queryRaw: async (q: Parameters<SqlDriverAdapter["queryRaw"]>[0]) => {
+        const result = await queryRaw(q);
+        const columnTypes = [...result.columnTypes];
+        const columnNames = result.columnNames.map((name, i) => {
+          if (!name.endsWith(CHAR_MARK)) return name;
+          columnTypes[i] = ColumnTypeEnum.Character;
+          return name.slice(0, -CHAR_MARK.length);
+        });
+        return { ...result, columnNames, columnTypes };
+      },
+    });
+  };
+  return {
+    factory: {
+      provider: inner.provider,
+      adapterName: inner.adapterName,
+      connect: async () => unmark(await inner.connect()),
+      // The scratch database is empty: it serves as the shadow database itself (the factory's
+      // own would be made from the pool's connection string, which names the scratch one again).
+      connectToShadowDb: async () => unmark(await inner.connect()),
+    },
+    end: () => pool.end(),
+  };
+}
+
 /**
  * The SQL that brings the existing migrations up to the current schema.prisma ("" when none).
- * `scratch` is an empty database the migrations are replayed on (the schema engine's shadow
- * database); the caller creates it and drops it afterwards.
+ * `scratchUrl` names an empty database the migrations are replayed on (the schema engine's
+ * shadow database); the caller creates it and drops it afterwards.
  */
-export async function pendingSchemaChanges(
+export async function pendingSchemaChanges(scratchUrl: string, migrationsDir = defaultMigrationsDir): Promise<string> {
+  const scratch = introspectionFactory(scratchUrl);
+  try {
+    return await diffAgainstMigrations(scratch.factory, migrationsDir);
+  } finally {
+    await scratch.end();
+  }
+}
+
+async function diffAgainstMigrations(
   scratch: SqlMigrationAwareDriverAdapterFactory,
-  migrationsDir = defaultMigrationsDir,
+  migrationsDir: string,
 ): Promise<string> {
   const datamodel = await readDatamodel();
-  // The factory's own shadow database would be made from its pool's connection string, which names
-  // the scratch database again; the scratch database is empty, so it serves as the shadow itself.
-  const engine = await startSchemaEngine(datamodel, {
-    provider: scratch.provider,
-    adapterName: scratch.adapterName,
-    connect: () => scratch.connect(),
-    connectToShadowDb: () => scratch.connect(),
-  });
+  const engine = await startSchemaEngine(datamodel, scratch);
   try {
     const existing = await readMigrationList(migrationsDir);
     const { stdout } = await engine.diff({
@@ -81,14 +143,14 @@ function isEmptyScript(sql: string): boolean {
 /** Writes `prisma/migrations/<timestamp>_<name>/migration.sql` for the pending schema changes. */
 export async function createMigration(
   name: string,
-  scratch: SqlMigrationAwareDriverAdapterFactory,
+  scratchUrl: string,
   migrationsDir = defaultMigrationsDir,
   now = new Date(),
 ): Promise<{ folder: string; sql: string } | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new Error(`migration name must be lower_snake_case letters and digits, got "${name}"`);
   }
-  const sql = await pendingSchemaChanges(scratch, migrationsDir);
+  const sql = await pendingSchemaChanges(scratchUrl, migrationsDir);
   if (!sql) return null;
   const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
   const folder = join(migrationsDir, `${stamp}_${name}`);
