@@ -199,7 +199,6 @@ describe("every statement names only tables and columns of schema.prisma", () =>
 function describeColumns(client: pg.Client, text: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let columns: string[] = [];
-    let failed: Error | undefined;
     const describe = {
       submit(connection: {
         parse(q: { text: string; types: unknown[] }): void;
@@ -213,12 +212,12 @@ function describeColumns(client: pg.Client, text: string): Promise<string[]> {
       handleRowDescription(msg: { fields: { name: string }[] }) {
         columns = msg.fields.map((f) => f.name);
       },
+      // pg hands an error to the query and forgets it: no readyForQuery follows for it.
       handleError(err: Error) {
-        failed = err;
+        reject(err);
       },
       handleReadyForQuery() {
-        if (failed) reject(failed);
-        else resolve(columns);
+        resolve(columns);
       },
       handleDataRow() {},
       handleCommandComplete() {},
