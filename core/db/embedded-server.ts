@@ -87,6 +87,11 @@ async function binaries(): Promise<Binaries> {
   }
 }
 
+/** The directory of the shipped initdb, pg_ctl and postgres (scripts/pg-cluster.sh can use it as PG_BIN). */
+export async function embeddedBinDir(): Promise<string> {
+  return dirname((await binaries()).pg_ctl);
+}
+
 interface RunAs {
   uid: number;
   gid: number;

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEmbeddedServer } from "../../core/db/embedded-server.js";
+import { embeddedBinDir, startEmbeddedServer } from "../../core/db/embedded-server.js";
+import { postgresBinDir } from "./servers.js";
 
 /**
  * `npm test` needs no system PostgreSQL: without DATABASE_URL one embedded server (the product's
@@ -10,6 +11,9 @@ import { startEmbeddedServer } from "../../core/db/embedded-server.js";
  * With DATABASE_URL (CI's second pass) that server is used and nothing is started here.
  */
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  // Tests that start clusters of their own (scripts/pg-cluster.sh) use the shipped binaries when
+  // the machine has no PostgreSQL installed.
+  if (!postgresBinDir()) process.env.PG_BIN = await embeddedBinDir();
   if (process.env.DATABASE_URL) return undefined;
   const dir = await mkdtemp(join(tmpdir(), "mc-test-pg-"));
   const server = await startEmbeddedServer({
