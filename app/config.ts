@@ -55,6 +55,12 @@ const EnvSchema = Type.Object({
 });
 type Env = Static<typeof EnvSchema>;
 
+/**
+ * The embedded default (a PostgreSQL server the product runs under DATA_DIR, app/database.ts) or
+ * a PostgreSQL server of the operator's (DATABASE_URL).
+ */
+export type DatabaseConfig = { kind: "embedded"; dataDir: string; poolSize: number } | DatabaseTarget;
+
 export interface ApiToken {
   /** Recorded in the audit log as the actor; never the secret itself. */
   name: string;
@@ -65,7 +71,7 @@ export interface AppConfig {
   env: Env["NODE_ENV"];
   http: { port: number; host: string };
   logLevel: string;
-  database: DatabaseTarget;
+  database: DatabaseConfig;
   redisUrl: string | undefined;
   /** The bot declares what it needs (bot/settings.ts); the configuration gives exactly that. */
   telegram: { enabled: false } | TelegramSettings;
@@ -170,7 +176,7 @@ export function parseApiTokens(raw: string | undefined): ApiToken[] {
     });
 }
 
-function databaseTarget(env: Env): DatabaseTarget {
+function databaseConfig(env: Env): DatabaseConfig {
   if (env.DATABASE_URL) {
     try {
       const url = new URL(env.DATABASE_URL);
@@ -180,7 +186,7 @@ function databaseTarget(env: Env): DatabaseTarget {
     }
     return { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE };
   }
-  return { kind: "pglite", dataDir: env.DATA_DIR };
+  return { kind: "embedded", dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE };
 }
 
 /** Reads and validates the environment once, at start-up; everything else receives the result. */
@@ -200,7 +206,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`TELEGRAM_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET} characters`);
   }
   if (env.NODE_ENV === "production") productionChecks(env);
-  const database = databaseTarget(env);
+  const database = databaseConfig(env);
   return {
     env: env.NODE_ENV,
     http: { port: env.PORT, host: env.HOST },
@@ -233,8 +239,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     apiRequestsPerMinute: env.API_RATE_LIMIT_PER_MINUTE,
     apiAuthFailuresPerMinute: env.API_AUTH_FAILURES_PER_MINUTE,
     simulatorEnabled: env.SIMULATOR_ENABLED ?? env.NODE_ENV !== "production",
-    seedDemo: env.SEED_DEMO ? env.SEED_DEMO !== "false" : database.kind === "pglite",
-    seedDemoActivity: env.SEED_DEMO ? env.SEED_DEMO === "true" : database.kind === "pglite",
+    seedDemo: env.SEED_DEMO ? env.SEED_DEMO !== "false" : database.kind === "embedded",
+    seedDemoActivity: env.SEED_DEMO ? env.SEED_DEMO === "true" : database.kind === "embedded",
     notifications: {
       worker: env.NOTIFY_WORKER,
       smsPerSecond: env.NOTIFY_SMS_PER_SECOND,

@@ -5,6 +5,7 @@ import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
 import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
+import { startDatabase } from "./database.js";
 import { startDeadlineTick } from "./deadline-tick.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
@@ -16,7 +17,12 @@ import { startupSummary } from "./startup-summary.js";
 /** `npm start`: migrate, seed reference data, serve. */
 async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
-  const db = await openDatabase(config.database);
+  const database = await startDatabase(config.database, logger);
+  // A start-up that fails after this must not leave the embedded server behind.
+  const db = await openDatabase(database.target).catch(async (err: unknown) => {
+    await database.stop();
+    throw err;
+  });
   logger.info({ database: config.database.kind }, "database ready, migrations applied");
   const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
   logger.info(seeded, "reference data seeded");
@@ -59,6 +65,7 @@ async function main(config: AppConfig) {
     await app.close();
     await notifications?.stop();
     await db.close();
+    await database.stop();
   });
   await app.listen({ port: config.http.port, host: config.http.host });
   for (const line of startupSummary(config, { demoCitizens: demo?.citizens ?? 0, demoPhone: DEMO_SHOWCASE_PHONE })) {

@@ -1,6 +1,7 @@
 import { migrate, openDatabase } from "../core/db/database.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import type { AppConfig } from "./config.js";
+import { startDatabase } from "./database.js";
 import { createLogger } from "./logger.js";
 import { runProgram } from "./process.js";
 
@@ -12,16 +13,18 @@ import { runProgram } from "./process.js";
  */
 async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel);
-  if (config.database.kind === "pglite" && config.database.dataDir === "memory") {
-    throw new Error("an in-memory database has nothing to migrate");
-  }
-  const applied = await migrate(config.database);
-  logger.info({ applied }, applied.length ? "migrations applied" : "database is up to date");
-  const db = await openDatabase(config.database, { migrate: false });
+  const database = await startDatabase(config.database, logger);
   try {
-    logger.info(await seedReferenceData(db.prisma, { demo: config.seedDemo }), "reference data seeded");
+    const applied = await migrate(database.target);
+    logger.info({ applied }, applied.length ? "migrations applied" : "database is up to date");
+    const db = await openDatabase(database.target, { migrate: false });
+    try {
+      logger.info(await seedReferenceData(db.prisma, { demo: config.seedDemo }), "reference data seeded");
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    await database.stop();
   }
   process.exit(0);
 }

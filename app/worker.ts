@@ -2,6 +2,7 @@ import { createBotSender } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
 import type { AppConfig } from "./config.js";
+import { startDatabase } from "./database.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { buildWorkerMetricsServer } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
@@ -14,7 +15,8 @@ import { closeOnSignals, runProgram } from "./process.js";
  */
 async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
-  const db = await openDatabase(config.database);
+  const database = await startDatabase(config.database, logger);
+  const db = await openDatabase(database.target);
   // Only sending here: updates are handled by the web instances, so no conversation engine.
   const telegram = config.telegram.enabled
     ? createBotSender({ config: config.telegram, staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }) })
@@ -29,6 +31,7 @@ async function main(config: AppConfig) {
     await metrics?.close();
     await engine.stop();
     await db.close();
+    await database.stop();
   });
 }
 

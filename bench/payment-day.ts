@@ -4,10 +4,14 @@
  * drains notifications when the SMS provider is instant and unthrottled (the real pace is the
  * configured NOTIFY_SMS_PER_SECOND).
  *   node --import tsx bench/payment-day.ts [payments] [relay rows]
- * Uses in-memory PGlite, or PostgreSQL when BENCH_DATABASE_URL is set (a database it may fill).
+ * Uses a throw-away embedded server, or PostgreSQL when BENCH_DATABASE_URL is set (a database it may fill).
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { csvRecords } from "../app/api/csv.js";
-import { type Database, openDatabase, openMemoryDatabase } from "../core/db/database.js";
+import { type Database, openDatabase } from "../core/db/database.js";
+import { startEmbeddedServer } from "../core/db/embedded-server.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
 import { OutboxRelay } from "../core/notifications/relay.js";
 import type { SmsSender } from "../core/notifications/senders.js";
@@ -39,7 +43,9 @@ async function main() {
   const payments = Number(process.argv[2] ?? 50_000);
   const relayRows = Number(process.argv[3] ?? 5_000);
   const url = process.env.BENCH_DATABASE_URL;
-  const db: Database = url ? await openDatabase({ kind: "postgres", url, poolSize: 10 }) : await openMemoryDatabase();
+  const scratch = url ? undefined : await mkdtemp(join(tmpdir(), "mc-payment-day-"));
+  const embedded = scratch ? await startEmbeddedServer({ dataDir: scratch }) : undefined;
+  const db: Database = await openDatabase({ kind: "postgres", url: embedded?.url ?? url ?? "", poolSize: 10 });
   try {
     await seedReferenceData(db.prisma);
     const citizens = Math.min(payments, 20_000);
@@ -102,6 +108,8 @@ async function main() {
     );
   } finally {
     await db.close();
+    await embedded?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
 

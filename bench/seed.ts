@@ -5,6 +5,7 @@
  * Prints one JSON line: what was written and how long it took.
  */
 import { openDatabase, type PrismaClient } from "../core/db/database.js";
+import { startEmbeddedServer } from "../core/db/embedded-server.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { dammDigit } from "../core/domain/reference.js";
 import { seedReferenceData } from "../core/reference/seed.js";
@@ -68,7 +69,7 @@ async function seed(prisma: PrismaClient, citizens: number, paydaySms: number) {
     });
   }
 
-  // Bulk rows go in as a few set-based statements: row-by-row ORM inserts take minutes on PGlite.
+  // Bulk rows go in as a few set-based statements: row-by-row ORM inserts would take minutes.
   const index = Array.from({ length: citizens }, (_, i) => i);
   await prisma.$executeRawUnsafe(
     `insert into "Citizen" (phone, "telegramUserId", "telegramChatId", pinfl, "fullName", locale, "mahallaId",
@@ -168,16 +169,15 @@ async function main() {
     throw new Error("usage: seed.ts <citizens ≥ 100> <postgresql://… | data directory> [payment-day SMS citizens]");
   }
   const started = performance.now();
-  const db = await openDatabase(
-    /^postgres(ql)?:\/\//.test(target)
-      ? { kind: "postgres", url: target, poolSize: 4 }
-      : { kind: "pglite", dataDir: target },
-  );
+  // A data directory: the embedded server the product will run on it, stopped again once seeded.
+  const embedded = /^postgres(ql)?:\/\//.test(target) ? undefined : await startEmbeddedServer({ dataDir: target });
+  const db = await openDatabase({ kind: "postgres", url: embedded?.url ?? target, poolSize: 4 });
   try {
     const written = await seed(db.prisma, citizens, Number.isInteger(paydaySms) && paydaySms > 0 ? paydaySms : 0);
     process.stdout.write(`${JSON.stringify({ ...written, seconds: (performance.now() - started) / 1000 })}\n`);
   } finally {
     await db.close();
+    await embedded?.stop();
   }
 }
 

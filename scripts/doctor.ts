@@ -1,12 +1,16 @@
 // `npm run doctor`: checks the configuration, the database, Redis, the Telegram Bot API and the
 // Africa's Talking credentials with the environment the app would start with, one line each, and
 // exits non-zero if anything is wrong. Nothing is changed: no migration, no seed, no message sent.
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Api, GrammyError, HttpError } from "grammy";
 import { Redis } from "ioredis";
 import { type AppConfig, ConfigError, loadConfig } from "../app/config.js";
+import { type StartedDatabase, startDatabase } from "../app/database.js";
+import { createLogger } from "../app/logger.js";
 import { type Database, openDatabase } from "../core/db/database.js";
 import { migrationsDir } from "../core/db/paths.js";
 import { defaultAtApiRoot } from "../ussd/sms-sender.js";
@@ -56,10 +60,15 @@ async function checkDatabase(config: AppConfig, timeoutMs: number): Promise<Chec
   const where =
     target.kind === "postgres" ? `PostgreSQL ${redactUrl(target.url)}` : `embedded database ${target.dataDir}`;
   let db: Database | undefined;
+  let started: StartedDatabase | undefined;
   try {
+    if (target.kind === "embedded" && !existsSync(join(resolve(target.dataDir), "postgres", "PG_VERSION"))) {
+      throw new Error("no database there yet (npm start creates it)");
+    }
+    // The embedded server is joined when the app runs, else started for the check and stopped again.
+    started = await startDatabase({ ...target, poolSize: 1 }, createLogger("silent"));
     // Migrations are the app's business at start; the doctor only looks.
-    const opening = openDatabase(target.kind === "postgres" ? { ...target, poolSize: 1 } : target, { migrate: false });
-    db = await withTimeout(opening, timeoutMs, where);
+    db = await withTimeout(openDatabase(started.target, { migrate: false }), timeoutMs, where);
     await withTimeout(db.ping(), timeoutMs, where);
     const folders = (await readdir(migrationsDir, { withFileTypes: true })).filter((d) => d.isDirectory()).length;
     const [table] = await db.sql.query<{ present: boolean }>(
@@ -81,9 +90,11 @@ async function checkDatabase(config: AppConfig, timeoutMs: number): Promise<Chec
       detail: `${where} answers; ${applied} migration(s) applied${pending ? `, ${pending} pending (npm start or npm run db:migrate applies them)` : ""}`,
     };
   } catch (err) {
-    return { name: "database", status: "fail", detail: `${where}: ${messageOf(err)} (check DATABASE_URL)` };
+    const variable = target.kind === "embedded" ? "DATA_DIR" : "DATABASE_URL";
+    return { name: "database", status: "fail", detail: `${where}: ${messageOf(err)} (check ${variable})` };
   } finally {
     await db?.close().catch(() => undefined);
+    await started?.stop().catch(() => undefined);
   }
 }
 

@@ -3,6 +3,8 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../app/config.js";
+import { startDatabase } from "../app/database.js";
+import { createLogger } from "../app/logger.js";
 import { openDatabase } from "../core/db/database.js";
 import { ConflictError } from "../core/domain/errors.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
@@ -34,7 +36,9 @@ async function run(): Promise<number> {
     process.stderr.write(`${phoneArg ? `not an Uzbek phone number: ${phoneArg}\n` : ""}${USAGE}\n`);
     return 2;
   }
-  const db = await openDatabase(loadConfig().database);
+  // With the app running on the embedded database this joins its server, and leaves it running.
+  const database = await startDatabase(loadConfig().database, createLogger("warn"));
+  const db = await openDatabase(database.target);
   try {
     const staff = new StaffService(db.prisma);
     const id = await staff.findIdByPhone(phone);
@@ -56,6 +60,7 @@ async function run(): Promise<number> {
     throw err;
   } finally {
     await db.close();
+    await database.stop();
   }
 }
 

@@ -2,12 +2,16 @@
 // channel at the default screen budget, in each language, and writes the table of inputs each one
 // takes into README.md (between the ussd-inputs markers). test/ussd-inputs.test.ts checks that the
 // README still says what the engine does.
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../app/config.js";
 import { createCore } from "../app/core.js";
+import { startDatabase } from "../app/database.js";
+import { createLogger } from "../app/logger.js";
 import type { Database } from "../core/db/database.js";
-import { openMemoryDatabase } from "../core/db/database.js";
+import { openDatabase } from "../core/db/database.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { newReference } from "../core/domain/reference.js";
 import type { Locale } from "../core/domain/vocabulary.js";
@@ -276,7 +280,10 @@ export function tableInReadme(readme: string): string | null {
 export const readmePath = fileURLToPath(new URL("../README.md", import.meta.url));
 
 async function main() {
-  const db = await openMemoryDatabase();
+  // A throw-away embedded server: the demo data it seeds must not land in any real database.
+  const dir = await mkdtemp(join(tmpdir(), "mc-ussd-inputs-"));
+  const database = await startDatabase({ kind: "embedded", dataDir: dir, poolSize: 4 }, createLogger("warn"));
+  const db = await openDatabase(database.target);
   try {
     await seedReferenceData(db.prisma, { demo: true });
     const table = inputsTable(await measureInputs(db));
@@ -287,6 +294,8 @@ async function main() {
     process.stdout.write(`${table}\n`);
   } finally {
     await db.close();
+    await database.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,13 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SqlExecutor } from "../core/db/adapters.js";
 import { SessionBusyError } from "../core/domain/errors.js";
 import { SqlSessionStore } from "../core/engine/session-store.js";
-import { postgresUrl } from "./support/database.js";
+import { onEmbeddedTestServer } from "./support/database.js";
 import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 
 // One step, one outcome: the session store holds a session for one request at a time, so copies of
 // a callback that arrive together run the flow once and are all answered with the stored screen.
-// Truly concurrent only on PostgreSQL (PGlite serves one statement at a time); the same test runs
-// on both.
+// Truly concurrent: the embedded default is a PostgreSQL server too, with as many connections.
 
 let t: TestApp;
 /** A second instance on the same database: its own engine and session store, as behind a load balancer. */
@@ -44,7 +43,7 @@ async function atVisitConfirm(): Promise<{ phone: UssdPhone; citizenId: number }
   return { phone, citizenId: citizen.id };
 }
 
-describe(`concurrent copies of one USSD step (${postgresUrl() ? "PostgreSQL" : "embedded database"})`, () => {
+describe(`concurrent copies of one USSD step (${onEmbeddedTestServer() ? "embedded PostgreSQL" : "PostgreSQL"})`, () => {
   it("20 identical confirmations book one visit, queue one SMS and answer all 20 with its one reference", async () => {
     const { phone, citizenId } = await atVisitConfirm();
     phone.inputs.push("1");

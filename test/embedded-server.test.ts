@@ -1,0 +1,236 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readPostmasterPid, startEmbeddedServer } from "../core/db/embedded-server.js";
+import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
+
+/**
+ * The embedded default: `npm start` on a DATA_DIR runs its own PostgreSQL server there, keeps what
+ * it confirmed across a clean restart and across a SIGKILL of the Node process, and leaves no
+ * server behind after a clean shutdown.
+ */
+const TOKEN = "embedded-test-token-0123456789";
+
+/** Live postgres processes whose command line names this PGDATA (the postmaster and its children by pid). */
+function postgresProcessesOf(pgdata: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv.some((a) => a.endsWith("/postgres")) && argv.includes(pgdata)) pids.push(Number(entry));
+    } catch {
+      // Gone between listing and reading.
+    }
+  }
+  return pids;
+}
+
+async function count(url: string, sql: string, values: unknown[] = []): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(`select (${sql})::int as n`, values);
+    return rows[0]?.n ?? Number.NaN;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("npm start on the embedded default", () => {
+  let dataDir: string;
+  let port: number;
+  let base: string;
+  const processes: RunningProcess[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "mc-embedded-start-"));
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    for (const proc of processes) if (proc.child.exitCode === null) proc.child.kill("SIGKILL");
+    // Whatever a failed run left: the test's own server only.
+    const left = await startEmbeddedServer({ dataDir }).catch(() => undefined);
+    await left?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const start = () => {
+    const proc = spawnEntry("app/main.ts", {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      API_TOKENS: `backoffice:${TOKEN}`,
+      SEED_DEMO: "mahallas",
+    });
+    processes.push(proc);
+    return proc;
+  };
+  const importBeneficiary = (externalId: string, phone: string) =>
+    fetch(`${base}/api/v1/beneficiaries/import`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify([{ externalId, phone }]),
+    });
+  const ussd = (sessionId: string, phoneNumber: string, text: string) =>
+    fetch(`${base}/ussd`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ sessionId, serviceCode: "*1146#", phoneNumber, networkCode: "99801", text }),
+    });
+
+  it("serves on a fresh DATA_DIR and keeps what it confirmed across a clean restart", {
+    timeout: 300_000,
+  }, async () => {
+    const first = start();
+    expect((await waitForHttp(`${base}/healthz`, 150_000, first)).status).toBe(200);
+    const step = await ussd("ATUid_embedded_1", "+998901110001", "");
+    expect(step.status).toBe(200);
+    expect(await step.text()).toMatch(/^CON /);
+    expect((await importBeneficiary("EMB-1", "+998901110002")).status).toBe(200);
+    first.child.kill("SIGTERM");
+    expect(await first.exited, first.output()).toBe(0);
+    expect(postgresProcessesOf(join(dataDir, "postgres"))).toEqual([]);
+
+    const second = start();
+    expect((await waitForHttp(`${base}/healthz`, 150_000, second)).status).toBe(200);
+    const kept = await fetch(`${base}/api/v1/beneficiaries/import`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify([{ externalId: "EMB-1", phone: "+998901110002" }]),
+    });
+    // The same row again: recognised, so the first start's import survived.
+    expect(await kept.json()).toMatchObject({ citizens: { created: 0, unchanged: 1 } });
+    second.child.kill("SIGTERM");
+    expect(await second.exited, second.output()).toBe(0);
+  });
+
+  it("after a SIGKILL adopts the server left running, keeps the confirmed record, and stops it on SIGTERM", {
+    timeout: 300_000,
+  }, async () => {
+    const pgdata = join(dataDir, "postgres");
+    const first = start();
+    await waitForHttp(`${base}/healthz`, 150_000, first);
+    const imported = await importBeneficiary("EMB-2", "+998901110003");
+    expect(imported.status).toBe(200);
+    expect(await imported.json()).toMatchObject({ citizens: { created: 1 } });
+    first.child.kill("SIGKILL");
+    await first.exited;
+    // The server it started outlives it (its own session, started by pg_ctl).
+    const orphan = await readPostmasterPid(pgdata);
+    expect(orphan).toBeDefined();
+    expect(postgresProcessesOf(pgdata)).toContain(orphan?.pid);
+
+    const second = start();
+    expect((await waitForHttp(`${base}/healthz`, 150_000, second)).status).toBe(200);
+    expect((await readPostmasterPid(pgdata))?.pid).toBe(orphan?.pid);
+    const again = await importBeneficiary("EMB-2", "+998901110003");
+    expect(await again.json()).toMatchObject({ citizens: { created: 0, unchanged: 1 } });
+    second.child.kill("SIGTERM");
+    expect(await second.exited, second.output()).toBe(0);
+    expect(postgresProcessesOf(pgdata)).toEqual([]);
+  });
+});
+
+describe("the embedded server's start", () => {
+  let dataDir: string;
+  let pgdata: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "mc-embedded-server-"));
+    pgdata = join(dataDir, "postgres");
+    // Initialised once, with a committed row the later starts must find.
+    const server = await startEmbeddedServer({ dataDir });
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await client.query("create table marker (id int primary key)");
+    await client.query("insert into marker values (1)");
+    await client.end();
+    await server.stop();
+  });
+  afterAll(async () => {
+    const left = await startEmbeddedServer({ dataDir }).catch(() => undefined);
+    await left?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** A postmaster.pid as a server killed with its machine leaves it, naming `pid`. */
+  const stalePidFile = async (pid: number) => {
+    await writeFile(
+      join(pgdata, "postmaster.pid"),
+      `${pid}\n${pgdata}\n1796130000\n54399\n\n127.0.0.1\n  1234567     98347\nready   \n`,
+    );
+  };
+
+  it("is not blocked by a stale postmaster.pid whose process is dead", async () => {
+    const gone = spawn(process.execPath, ["-e", ""]);
+    await once(gone, "exit");
+    await stalePidFile(gone.pid ?? 0);
+    const server = await startEmbeddedServer({ dataDir });
+    try {
+      expect(server.how).toBe("started");
+      expect(await count(server.url, "select count(*) from marker")).toBe(1);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("is not blocked by a stale postmaster.pid naming another live program (a pid reused after a reboot)", async () => {
+    await stalePidFile(process.pid);
+    const server = await startEmbeddedServer({ dataDir });
+    try {
+      expect(server.how).toBe("started");
+      expect(server.pid).not.toBe(process.pid);
+      expect(await count(server.url, "select count(*) from marker")).toBe(1);
+    } finally {
+      await server.stop();
+    }
+    expect(postgresProcessesOf(pgdata)).toEqual([]);
+  });
+
+  it("finds the server already running rather than starting a second, and keeps the password in a 0600 file", async () => {
+    const owner = await startEmbeddedServer({ dataDir });
+    try {
+      const joined = await startEmbeddedServer({ dataDir });
+      expect(owner.how).toBe("started");
+      expect(joined.pid).toBe(owner.pid);
+      expect(joined.port).toBe(owner.port);
+      expect(await count(joined.url, "select count(*) from marker")).toBe(1);
+      const mode = statSync(join(dataDir, "postgres.password")).mode & 0o777;
+      expect(mode).toBe(0o600);
+      expect(await readFile(join(dataDir, "postgres.password"), "utf8")).toMatch(/^[0-9a-f]{48}\n$/);
+    } finally {
+      await owner.stop();
+    }
+    expect(postgresProcessesOf(pgdata)).toEqual([]);
+  });
+
+  it("listens on 127.0.0.1 only, with durability as PostgreSQL ships it", async () => {
+    const server = await startEmbeddedServer({ dataDir });
+    try {
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      const show = async (name: string) => (await client.query<Record<string, string>>(`show ${name}`)).rows[0]?.[name];
+      try {
+        expect(await show("listen_addresses")).toBe("127.0.0.1");
+        expect(await show("fsync")).toBe("on");
+        expect(await show("synchronous_commit")).toBe("on");
+        expect(await show("full_page_writes")).toBe("on");
+        expect(await show("unix_socket_directories")).toBe("");
+      } finally {
+        await client.end();
+      }
+      // A wrong password is refused: the server is not open to every local user.
+      const intruder = new pg.Client({ connectionString: server.url.replace(/:[0-9a-f]{48}@/, ":wrong@") });
+      await expect(intruder.connect()).rejects.toThrow(/password authentication failed/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
