@@ -355,6 +355,11 @@ export class ConversationEngine {
     const current = previous && previous.flow !== "onboarding" && !previous.ended ? previous : undefined;
 
     if (event.type === "start") {
+      if (event.lost) {
+        const shown = await this.enterFlow(ctx, "menu");
+        shown.screen.error = text("errors.session_restarted");
+        return shown;
+      }
       if (event.shortcut) return this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, event.shortcut));
       // Asked only when the session's own read said so: a plain start costs nothing more otherwise.
       const opening = questionOpen ? await this.options.opening?.(ctx) : undefined;
