@@ -1,8 +1,8 @@
+import { Redis } from "ioredis";
 import type { Database } from "../core/db/database.js";
 import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
-import { Redis } from "ioredis";
 import { RedisSessionStore } from "../core/engine/redis-session-store.js";
 import { ChannelSessionStore, type SessionStore, SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";

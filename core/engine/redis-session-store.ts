@@ -149,7 +149,9 @@ export class RedisSessionStore extends LeasedSessionStore {
       view: session.view,
       locale: session.locale,
       expiresMs: session.expiresAt.getTime(),
-      ...(session.citizen && session.citizen.id === session.citizenId ? { citizen: toStoredCitizen(session.citizen) } : {}),
+      ...(session.citizen && session.citizen.id === session.citizenId
+        ? { citizen: toStoredCitizen(session.citizen) }
+        : {}),
     };
     const ttl = Math.max(1_000, session.expiresAt.getTime() - Date.now() + KEEP_AFTER_IDLE_MS);
     const saved = await this.saveScript(this.keys(session.channel, session.sessionKey), [
