@@ -4,7 +4,7 @@ import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import { RedisSessionStore } from "../core/engine/redis-session-store.js";
-import { ChannelSessionStore, type SessionStore, SqlSessionStore } from "../core/engine/session-store.js";
+import { ChannelSessionStore, type KeptSessionStore, SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
 import { ApplicationService } from "../core/services/applications.js";
@@ -35,7 +35,7 @@ export interface CoreOptions {
   /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
   stepsPerMinute?: number;
   /** Where USSD sessions live instead of the database (a Redis session store); the core closes it. */
-  ussdSessions?: { store: SessionStore; close(): Promise<void> };
+  ussdSessions?: { store: KeptSessionStore; close(): Promise<void> };
 }
 
 /** The services the back-office API works with. */
@@ -62,7 +62,7 @@ export interface Core {
   /** The deadline tick: reminders, escalations to the district admin, the citizen's late notice. */
   escalations: EscalationService;
   /** USSD sessions when they are not kept in the database (undefined: in `sessions`). */
-  ussdSessions: SessionStore | undefined;
+  ussdSessions: KeptSessionStore | undefined;
   /** Lets go of what the core opened itself (the session Redis connection). */
   close(): Promise<void>;
 }

@@ -9,6 +9,8 @@ import type { CitizenRecord } from "../services/citizens.js";
 import {
   type ClaimAttempt,
   citizenOfRow,
+  type KeptSessionStore,
+  type KeptTurn,
   LeasedSessionStore,
   type LeaseLimits,
   type SessionState,
@@ -93,7 +95,7 @@ export interface RedisSessionOptions extends LeaseLimits {
   prefix?: string;
 }
 
-export class RedisSessionStore extends LeasedSessionStore {
+export class RedisSessionStore extends LeasedSessionStore implements KeptSessionStore {
   private readonly prefix: string;
   private readonly claimScript: Script;
   private readonly saveScript: Script;
@@ -166,9 +168,10 @@ export class RedisSessionStore extends LeasedSessionStore {
     await this.releaseScript(this.keys(channel, sessionKey), [lease]);
   }
 
-  /** Whether a session is kept for this key (the gateway's session-end notice asks). */
-  async has(channel: Channel, sessionKey: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys(channel, sessionKey)[0])) === 1;
+  /** The session's last turn, for the gateway's session-end notice (undefined: none kept). */
+  async lastTurn(channel: Channel, sessionKey: string): Promise<KeptTurn | undefined> {
+    const stored = parse((await this.redis.get(this.keys(channel, sessionKey)[0])) ?? "");
+    return stored && { citizenId: stored.citizenId, steps: stored.steps, lastScreen: stored.lastScreen };
   }
 }
 

@@ -6,6 +6,7 @@ import {
   PURGE,
   READ_STATE,
   RECORD_END,
+  RECORD_KEPT_END,
   RELEASE,
   SAVE,
   WRITE_STATE,
@@ -384,4 +385,36 @@ export async function markSessionEnded(
     new Date().toISOString(),
   ]);
   return rows.length > 0;
+}
+
+/** The last turn of a session kept outside the database (what its end notice records). */
+export interface KeptTurn {
+  citizenId: number | null;
+  steps: number;
+  lastScreen: Screen;
+}
+
+/** A store that keeps sessions away from the database, and can say where one ended. */
+export interface KeptSessionStore extends SessionStore {
+  lastTurn(channel: Channel, sessionKey: string): Promise<KeptTurn | undefined>;
+}
+
+/** Records how a session kept elsewhere ended, as a row of its own with the screen it ended on. */
+export async function recordKeptSessionEnd(
+  sql: SqlExecutor,
+  channel: Channel,
+  sessionKey: string,
+  turn: KeptTurn,
+  end: { at: Date; status: string | null; info: JsonValue },
+): Promise<void> {
+  await run(sql, RECORD_KEPT_END, [
+    channel,
+    sessionKey,
+    turn.citizenId,
+    turn.steps,
+    JSON.stringify(turn.lastScreen),
+    end.at.toISOString(),
+    end.status,
+    JSON.stringify(end.info),
+  ]);
 }
