@@ -37,6 +37,8 @@ const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(Type.String()),
   USSD_MAX_CHARS_UCS2: Type.Integer({ minimum: 60, maximum: 182, default: 80 }),
   USSD_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 10, default: 180 }),
+  /** Where USSD navigation state lives: Redis (default when REDIS_URL is set) or the database. */
+  USSD_SESSION_STORE: Type.Optional(Type.Union([Type.Literal("redis"), Type.Literal("database")])),
   TELEGRAM_SESSION_IDLE_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
   API_TOKENS: Type.Optional(Type.String()),
   RATE_LIMIT_STEPS_PER_MINUTE: Type.Integer({ minimum: 0, default: 30 }),
@@ -76,7 +78,13 @@ export interface AppConfig {
   /** The bot declares what it needs (bot/settings.ts); the configuration gives exactly that. */
   telegram: { enabled: false } | TelegramSettings;
   sms: { username: string; apiKey: string; senderId: string | undefined; apiRoot: string | undefined } | undefined;
-  ussd: { callbackToken: string | undefined; maxCharsUcs2: number; sessionIdleSeconds: number };
+  ussd: {
+    callbackToken: string | undefined;
+    maxCharsUcs2: number;
+    sessionIdleSeconds: number;
+    /** The Redis holding USSD sessions (core/engine/redis-session-store.ts); undefined: the database. */
+    sessionRedisUrl?: string | undefined;
+  };
   /** Where the gateway callbacks (USSD, SMS inbound, delivery reports) may come from; null: anywhere. */
   gatewayAllowedIps: string[] | null;
   /** Fastify's `trustProxy`: which proxies' X-Forwarded-For is believed (false: none). */
@@ -231,6 +239,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       callbackToken: env.USSD_CALLBACK_TOKEN,
       maxCharsUcs2: env.USSD_MAX_CHARS_UCS2,
       sessionIdleSeconds: env.USSD_SESSION_IDLE_SECONDS,
+      sessionRedisUrl: env.USSD_SESSION_STORE === "database" ? undefined : env.REDIS_URL,
     },
     gatewayAllowedIps: parseCidrList("GATEWAY_ALLOWED_IPS", env.GATEWAY_ALLOWED_IPS),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),

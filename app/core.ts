@@ -1,8 +1,10 @@
+import { Redis } from "ioredis";
 import type { Database } from "../core/db/database.js";
 import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
-import { SqlSessionStore } from "../core/engine/session-store.js";
+import { RedisSessionStore } from "../core/engine/redis-session-store.js";
+import { ChannelSessionStore, type KeptSessionStore, SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
 import { ApplicationService } from "../core/services/applications.js";
@@ -32,6 +34,8 @@ export interface CoreOptions {
   clock?: () => Date;
   /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
   stepsPerMinute?: number;
+  /** Where USSD sessions live instead of the database (a Redis session store); the core closes it. */
+  ussdSessions?: { store: KeptSessionStore; close(): Promise<void> };
 }
 
 /** The services the back-office API works with. */
@@ -57,6 +61,10 @@ export interface Core {
   backOffice: BackOfficeServices;
   /** The deadline tick: reminders, escalations to the district admin, the citizen's late notice. */
   escalations: EscalationService;
+  /** USSD sessions when they are not kept in the database (undefined: in `sessions`). */
+  ussdSessions: KeptSessionStore | undefined;
+  /** Lets go of what the core opened itself (the session Redis connection). */
+  close(): Promise<void>;
 }
 
 /** The API's services on the given database; also what createCore hands the API. */
@@ -82,9 +90,10 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
   const clock = options.clock ?? (() => new Date());
   const services = createServices(db.prisma, { sql: db.sql });
   const sessions = new SqlSessionStore(db.sql);
+  const ussdSessions = options.ussdSessions?.store;
   const engine = new ConversationEngine({
     services,
-    sessions,
+    sessions: ussdSessions ? new ChannelSessionStore({ ussd: ussdSessions, telegram: sessions }) : sessions,
     flows: citizenFlows,
     onboarding: onboardingFlow,
     opening: ratingOpening,
@@ -100,6 +109,10 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     staffVisits: new StaffVisitService(db.prisma, { sql: db.sql, clock, deadlines: backOffice.deadlines }),
     backOffice,
     escalations: new EscalationService(db.prisma, backOffice.deadlines),
+    ussdSessions,
+    close: async () => {
+      await options.ussdSessions?.close();
+    },
   };
 }
 
@@ -112,5 +125,23 @@ export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () =>
       telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,
     },
     stepsPerMinute: config.stepsPerMinute,
+    ...(config.ussd.sessionRedisUrl ? { ussdSessions: redisSessions(config.ussd.sessionRedisUrl, db) } : {}),
   });
+}
+
+/**
+ * USSD sessions on Redis: a step then costs the database only its flow's own statements (see
+ * core/engine/redis-session-store.ts). A command waits for one reconnection at most, so a Redis
+ * outage turns into the apology within the step's deadline rather than a hung gateway request.
+ */
+function redisSessions(url: string, db: CoreDatabase) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  // Failures reach the step that needed Redis (an apology); the client's own event is not a crash.
+  redis.on("error", () => {});
+  return {
+    store: new RedisSessionStore(redis, db.sql),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }

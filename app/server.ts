@@ -57,6 +57,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   const { core } = deps;
+  // The core's own connections (USSD sessions on Redis) close with the server that serves them.
+  app.addHook("onClose", () => core.close());
   await app.register(ussdRoutes, { config: deps.config, prisma: deps.db.prisma, core });
   await app.register(apiPlugin, { config: deps.config, prisma: deps.db.prisma, services: core.backOffice });
 

@@ -1,5 +1,5 @@
 import { type PrismaClient, prismaSql } from "../core/db/database.js";
-import { markSessionEnded } from "../core/engine/session-store.js";
+import { type KeptSessionStore, markSessionEnded, recordKeptSessionEnd } from "../core/engine/session-store.js";
 
 /** Africa's Talking's end-of-session notification, as loosely as it arrives (every field a string). */
 export interface SessionEndNotice {
@@ -31,8 +31,13 @@ export const maskInput = (input: string | undefined): string | null =>
  * conversation row, so monitoring can see at which screen citizens give up. Unknown sessions
  * (the gateway ended it before our first answer) are ignored.
  */
-export async function recordSessionEnd(prisma: PrismaClient, notice: SessionEndNotice, now = new Date()) {
-  return markSessionEnded(prismaSql(prisma), "ussd", notice.sessionId, {
+export async function recordSessionEnd(
+  prisma: PrismaClient,
+  notice: SessionEndNotice,
+  now = new Date(),
+  kept?: KeptSessionStore,
+): Promise<boolean> {
+  const end = {
     at: now,
     status: clip(notice.status, 40),
     info: {
@@ -45,5 +50,12 @@ export async function recordSessionEnd(prisma: PrismaClient, notice: SessionEndN
       cost: clip(notice.cost, 40),
       date: clip(notice.date, 40),
     },
-  });
+  };
+  // Sessions kept in Redis get their row now, with the screen they ended on.
+  const turn = kept ? await kept.lastTurn("ussd", notice.sessionId) : undefined;
+  if (turn) {
+    await recordKeptSessionEnd(prismaSql(prisma), "ussd", notice.sessionId, turn, end);
+    return true;
+  }
+  return markSessionEnded(prismaSql(prisma), "ussd", notice.sessionId, end);
 }

@@ -43,6 +43,10 @@ export function decide(
 ): ChannelDecision {
   const stored = previous ? toView(previous.view) : null;
   if (!previous || !stored) {
+    // Inputs after the dial, yet no session: the session was lost (the Redis holding sessions
+    // restarted, or it expired). The caller is told and starts at the menu; whatever they typed
+    // last (a confirmation, say) is not acted on, since no one knows what screen it answered.
+    if (text.includes("*")) return { event: { type: "start", lost: true }, view: view(text, 1) };
     // First request of a session: "" is a plain dial, "3" is *1146*3# (a shortcut to menu item 3).
     const shortcut = text.split("*")[0]?.trim() ?? "";
     const event: ConversationEvent = shortcut ? { type: "start", shortcut } : { type: "start" };

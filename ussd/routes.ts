@@ -9,6 +9,7 @@ import { normalizeUzPhone } from "../core/domain/phone.js";
 import type { Locale } from "../core/domain/vocabulary.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
 import type { RateLimiter } from "../core/engine/rate-limit.js";
+import type { KeptSessionStore } from "../core/engine/session-store.js";
 import { Translator } from "../core/i18n/index.js";
 import { type ApologyReason, observeStep, ussdApologies } from "../core/metrics.js";
 import type { Services } from "../core/services/index.js";
@@ -33,7 +34,7 @@ export interface UssdPluginOptions {
    * The core to serve, built once by the application (app/core.ts) and shared with the other
    * channels: one reference-data cache and one per-person step limit for every channel.
    */
-  core: { engine: ConversationEngine; services: Services };
+  core: { engine: ConversationEngine; services: Services; ussdSessions?: KeptSessionStore | undefined };
   translator?: Translator;
   /** Per-number limit on inbound SMS (default: 5 in 10 minutes). */
   smsLimiter?: RateLimiter;
@@ -193,7 +194,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   });
 
   app.post("/ussd/events", { onRequest: guard, schema: { body: EventsBody } }, async (request, reply) => {
-    await recordSessionEnd(prisma, request.body);
+    await recordSessionEnd(prisma, request.body, new Date(), core.ussdSessions);
     return reply.type(TEXT).send("OK");
   });
 

@@ -1,6 +1,6 @@
 import { DomainError } from "../domain/errors.js";
 import type { Channel, FlowData, JsonValue, Locale, Text } from "../domain/vocabulary.js";
-import type { CitizenRecord } from "../services/citizens.js";
+import type { CitizenRecord, CitizenService } from "../services/citizens.js";
 import type { Services } from "../services/index.js";
 import type {
   ArrivalContext,
@@ -181,11 +181,15 @@ export class ConversationEngine {
     const citizen = await this.identify(request, known);
 
     const questionOpen = claimed.questionOpen === true && citizen?.id === known?.id;
+    const watch: CitizenWatch = { changed: false };
     const { state, screen, locale } = citizen?.locale
-      ? await this.converse(request, live?.state, profileOf(citizen, citizen.locale), now, questionOpen)
+      ? await this.converse(request, live?.state, profileOf(citizen, citizen.locale), now, questionOpen, watch)
       : await this.onboard(request, live?.state, citizen, now);
     if (person) this.rememberLocale(person, locale);
     const sessionCitizen = state.citizenId ?? citizen?.id ?? null;
+    // The record read for this step is still the citizen's only if no step of a flow wrote to them
+    // (onboarding always does): a store may keep it with the session instead of reading it again.
+    const vouched = citizen?.locale && !watch.changed && citizen.id === sessionCitizen ? citizen : null;
     await this.options.sessions.save(
       {
         channel: request.channel,
@@ -197,6 +201,7 @@ export class ConversationEngine {
         view,
         locale,
         expiresAt: new Date(now.getTime() + idle * 1000),
+        citizen: vouched,
       },
       lease,
     );
@@ -306,15 +311,16 @@ export class ConversationEngine {
     return "invalid" in outcome ? { flow: "menu" } : outcome;
   }
 
-  private context(channel: Channel, citizen: CitizenProfile, now: Date): StepContext {
+  private context(channel: Channel, citizen: CitizenProfile, now: Date, watch: CitizenWatch): StepContext {
     const services = this.options.services;
     const ctx: StepContext = {
-      services,
+      services: { ...services, citizens: watchWrites(services.citizens, watch) },
       citizen,
       locale: citizen.locale,
       channel,
       now,
       changeLocale: async (locale) => {
+        watch.changed = true;
         await services.citizens.setLocale(citizen.id, locale);
         ctx.locale = locale;
         ctx.citizen = { ...ctx.citizen, locale };
@@ -330,8 +336,9 @@ export class ConversationEngine {
     citizen: CitizenProfile,
     now: Date,
     questionOpen = false,
+    watch: CitizenWatch = { changed: false },
   ): Promise<Turn> {
-    const { state, screen } = await this.advance(request, previous, citizen, now, questionOpen);
+    const { state, screen } = await this.advance(request, previous, citizen, now, questionOpen, watch);
     return { state, screen, locale: state.locale ?? citizen.locale };
   }
 
@@ -341,12 +348,18 @@ export class ConversationEngine {
     citizen: CitizenProfile,
     now: Date,
     questionOpen: boolean,
+    watch: CitizenWatch,
   ): Promise<{ state: SessionState; screen: Screen }> {
-    const ctx = this.context(request.channel, citizen, now);
+    const ctx = this.context(request.channel, citizen, now, watch);
     const { event } = request;
     const current = previous && previous.flow !== "onboarding" && !previous.ended ? previous : undefined;
 
     if (event.type === "start") {
+      if (event.lost) {
+        const shown = await this.enterFlow(ctx, "menu");
+        shown.screen.error = text("errors.session_restarted");
+        return shown;
+      }
       if (event.shortcut) return this.applyOutcome(ctx, undefined, await this.menuChoice(ctx, event.shortcut));
       // Asked only when the session's own read said so: a plain start costs nothing more otherwise.
       const opening = questionOpen ? await this.options.opening?.(ctx) : undefined;
@@ -463,6 +476,29 @@ function tooManyInvalid(): Screen {
 
 function resetState(state: SessionState): SessionState {
   return { ...state, flow: "menu", step: "main", data: {}, history: [], optionKeys: [], invalid: 0, ended: true };
+}
+
+/** Whether a step wrote to its citizen (so the record read at its start is no longer theirs). */
+interface CitizenWatch {
+  changed: boolean;
+}
+
+/**
+ * The citizen service as a flow step sees it: every method but a read (find…, has…) marks the
+ * step as having changed the citizen. A method added later counts as a write until named a read.
+ */
+function watchWrites(citizens: CitizenService, watch: CitizenWatch): CitizenService {
+  return new Proxy(citizens, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      const read = typeof property === "string" && /^(find|has)[A-Z]/.test(property);
+      return (...args: unknown[]) => {
+        if (!read) watch.changed = true;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 const isInputEvent = (event: ConversationEvent): event is StepInput & ConversationEvent =>

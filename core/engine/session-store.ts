@@ -6,6 +6,7 @@ import {
   PURGE,
   READ_STATE,
   RECORD_END,
+  RECORD_KEPT_END,
   RELEASE,
   SAVE,
   WRITE_STATE,
@@ -76,6 +77,12 @@ export interface SessionWrite {
   view: JsonValue;
   locale: Locale;
   expiresAt: Date;
+  /**
+   * The citizen as the engine knows them at the end of the step, when nothing in the step changed
+   * them (null: not vouched for). A store that keeps sessions away from the database may keep it
+   * with the session instead of reading it again on the next step; the SQL store reads it anyway.
+   */
+  citizen?: CitizenRecord | null;
 }
 
 /** A session held for one step: no other request of the same session runs until it is saved or released. */
@@ -102,23 +109,45 @@ const LEASE_SECONDS = 30;
 const CLAIM_WAIT_MS = 5_000;
 const CLAIM_POLL_MS = 15;
 
-/**
- * Sessions in the ConversationSession table. Every step of every conversation reads and writes
- * one row, so these two statements are plain SQL (no per-query planning) and the read brings the
- * citizen along (by the session, or by the caller's phone on a session's first step): a step
- * costs one read and one write besides what its flow needs.
- */
-export class SqlSessionStore implements SessionStore {
-  /**
-   * Requests of one session in this process queue here, so only one of them polls the database;
-   * the lease in the row orders them across instances.
-   */
-  private readonly queues = new Map<string, Promise<unknown>>();
+export interface LeaseLimits {
+  leaseSeconds?: number;
+  waitMs?: number;
+}
 
-  constructor(
-    private readonly sql: SqlExecutor,
-    private readonly limits: { leaseSeconds?: number; waitMs?: number } = {},
-  ) {}
+/** What one attempt to take a session's lease tells: taken (with what it read), or held by another. */
+export type ClaimAttempt = LoadedSession | undefined;
+
+/**
+ * The lease discipline every session store follows, whatever holds the rows: requests of one
+ * session in this process queue here, so only one of them polls the store; the lease in the store
+ * orders them across instances. A lease this process took but could not give back (the store
+ * failed in the middle of the step) is remembered, so the next request of that session here takes
+ * it over at once instead of waiting for it to run out.
+ */
+export abstract class LeasedSessionStore implements SessionStore {
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly abandoned = new Map<string, string>();
+  /** For each lease this process holds: what lets the next request of its session in. */
+  private readonly held = new Map<string, () => void>();
+
+  constructor(protected readonly limits: LeaseLimits = {}) {}
+
+  protected get leaseSeconds() {
+    return this.limits.leaseSeconds ?? LEASE_SECONDS;
+  }
+
+  /** Takes the lease if it is free, run out, or `abandoned` (this process's own); reads the session. */
+  protected abstract tryClaim(
+    channel: Channel,
+    sessionKey: string,
+    phone: string | undefined,
+    lease: string,
+    abandoned: string | null,
+  ): Promise<ClaimAttempt>;
+  /** Writes the step's outcome and gives the lease up; false when the lease is no longer this one. */
+  protected abstract write(session: SessionWrite, lease: string): Promise<boolean>;
+  /** Gives the lease up without a write. */
+  protected abstract unlease(channel: Channel, sessionKey: string, lease: string): Promise<void>;
 
   async claim(channel: Channel, sessionKey: string, phone?: string): Promise<ClaimedSession> {
     const key = `${channel}:${sessionKey}`;
@@ -130,8 +159,8 @@ export class SqlSessionStore implements SessionStore {
     this.queues.set(key, mine);
     try {
       if (before) await before;
-      const claimed = await this.claimInDatabase(channel, sessionKey, phone);
-      // The in-process turn passes on once this request gives the row up (save or release).
+      const claimed = await this.claimInStore(channel, sessionKey, phone);
+      // The in-process turn passes on once this request gives the session up (save or release).
       this.held.set(claimed.lease, () => this.endTurn(key, mine, done));
       return claimed;
     } catch (err) {
@@ -139,16 +168,6 @@ export class SqlSessionStore implements SessionStore {
       throw err;
     }
   }
-
-  /**
-   * Leases this process took but could not give back (the database failed in the middle of the
-   * step), by session: the next request of that session here takes the row over at once instead of
-   * waiting for the lease to run out.
-   */
-  private readonly abandoned = new Map<string, string>();
-
-  /** For each lease this process holds: what lets the next request of its session in. */
-  private readonly held = new Map<string, () => void>();
 
   private endTurn(key: string, mine: Promise<void>, done: () => void) {
     if (this.queues.get(key) === mine) this.queues.delete(key);
@@ -161,26 +180,82 @@ export class SqlSessionStore implements SessionStore {
     end?.();
   }
 
-  private async claimInDatabase(channel: Channel, sessionKey: string, phone?: string): Promise<ClaimedSession> {
+  private async claimInStore(channel: Channel, sessionKey: string, phone?: string): Promise<ClaimedSession> {
     const lease = randomUUID();
     const deadline = Date.now() + (this.limits.waitMs ?? CLAIM_WAIT_MS);
+    const key = `${channel}:${sessionKey}`;
     for (;;) {
-      const key = `${channel}:${sessionKey}`;
-      const [row] = await run(this.sql, CLAIM, [
-        channel,
-        sessionKey,
-        phone ?? null,
-        lease,
-        this.limits.leaseSeconds ?? LEASE_SECONDS,
-        this.abandoned.get(key) ?? null,
-      ]);
-      if (row?.claimed) {
+      const loaded = await this.tryClaim(channel, sessionKey, phone, lease, this.abandoned.get(key) ?? null);
+      if (loaded) {
         this.abandoned.delete(key);
-        return { ...toLoaded(row), lease };
+        return { ...loaded, lease };
       }
       if (Date.now() >= deadline) throw new SessionBusyError();
       await sleep(CLAIM_POLL_MS);
     }
+  }
+
+  async save(session: SessionWrite, lease: string): Promise<void> {
+    try {
+      if (!(await this.write(session, lease))) throw new SessionLeaseLostError();
+    } finally {
+      this.passTurn(lease);
+    }
+  }
+
+  async release(channel: Channel, sessionKey: string, lease: string): Promise<void> {
+    try {
+      await this.unlease(channel, sessionKey, lease);
+    } catch (err) {
+      if (this.abandoned.size >= 10_000) this.abandoned.clear();
+      this.abandoned.set(`${channel}:${sessionKey}`, lease);
+      throw err;
+    } finally {
+      this.passTurn(lease);
+    }
+  }
+}
+
+/** Each channel's sessions in a store of its own (USSD in Redis, Telegram in the database). */
+export class ChannelSessionStore implements SessionStore {
+  constructor(private readonly stores: Record<Channel, SessionStore>) {}
+
+  claim(channel: Channel, sessionKey: string, phone?: string): Promise<ClaimedSession> {
+    return this.stores[channel].claim(channel, sessionKey, phone);
+  }
+
+  save(session: SessionWrite, lease: string): Promise<void> {
+    return this.stores[session.channel].save(session, lease);
+  }
+
+  release(channel: Channel, sessionKey: string, lease: string): Promise<void> {
+    return this.stores[channel].release(channel, sessionKey, lease);
+  }
+}
+
+/**
+ * Sessions in the ConversationSession table. Every step of every conversation reads and writes
+ * one row, so these two statements are plain SQL (no per-query planning) and the read brings the
+ * citizen along (by the session, or by the caller's phone on a session's first step): a step
+ * costs one read and one write besides what its flow needs.
+ */
+export class SqlSessionStore extends LeasedSessionStore {
+  constructor(
+    private readonly sql: SqlExecutor,
+    limits: LeaseLimits = {},
+  ) {
+    super(limits);
+  }
+
+  protected async tryClaim(
+    channel: Channel,
+    sessionKey: string,
+    phone: string | undefined,
+    lease: string,
+    abandoned: string | null,
+  ): Promise<ClaimAttempt> {
+    const [row] = await run(this.sql, CLAIM, [channel, sessionKey, phone ?? null, lease, this.leaseSeconds, abandoned]);
+    return row?.claimed ? toLoaded(row) : undefined;
   }
 
   /**
@@ -192,36 +267,24 @@ export class SqlSessionStore implements SessionStore {
     return row?.count ?? 0;
   }
 
-  async save(session: SessionWrite, lease: string): Promise<void> {
-    try {
-      const rows = await run(this.sql, SAVE, [
-        session.channel,
-        session.sessionKey,
-        session.citizenId,
-        // The channel's view rides along in the state column: one row, one write per step.
-        JSON.stringify({ ...session.state, view: session.view }),
-        session.steps,
-        JSON.stringify(session.lastScreen),
-        session.expiresAt.toISOString(),
-        new Date().toISOString(),
-        lease,
-      ]);
-      if (rows.length === 0) throw new SessionLeaseLostError();
-    } finally {
-      this.passTurn(lease);
-    }
+  protected async write(session: SessionWrite, lease: string): Promise<boolean> {
+    const rows = await run(this.sql, SAVE, [
+      session.channel,
+      session.sessionKey,
+      session.citizenId,
+      // The channel's view rides along in the state column: one row, one write per step.
+      JSON.stringify({ ...session.state, view: session.view }),
+      session.steps,
+      JSON.stringify(session.lastScreen),
+      session.expiresAt.toISOString(),
+      new Date().toISOString(),
+      lease,
+    ]);
+    return rows.length > 0;
   }
 
-  async release(channel: Channel, sessionKey: string, lease: string): Promise<void> {
-    try {
-      await run(this.sql, RELEASE, [channel, sessionKey, lease]);
-    } catch (err) {
-      if (this.abandoned.size >= 10_000) this.abandoned.clear();
-      this.abandoned.set(`${channel}:${sessionKey}`, lease);
-      throw err;
-    } finally {
-      this.passTurn(lease);
-    }
+  protected async unlease(channel: Channel, sessionKey: string, lease: string): Promise<void> {
+    await run(this.sql, RELEASE, [channel, sessionKey, lease]);
   }
 }
 
@@ -229,20 +292,29 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type StoredState = SessionState & { view?: JsonValue };
 
+/** The citizen columns (c…) a session read brings along, as a record (null: no such citizen). */
+export function citizenOfRow(row: CitizenColumns): CitizenRecord | null {
+  return row.cId === null || row.cPhone === null
+    ? null
+    : {
+        id: row.cId,
+        phone: row.cPhone,
+        telegramUserId: bigintOrNull(row.cTelegramUserId),
+        telegramChatId: bigintOrNull(row.cTelegramChatId),
+        pinfl: row.cPinfl,
+        fullName: row.cFullName,
+        locale: isLocale(row.cLocale) ? row.cLocale : null,
+        mahallaId: row.cMahallaId,
+      };
+}
+
+type CitizenColumns = Pick<
+  ClaimRow,
+  "cId" | "cPhone" | "cTelegramUserId" | "cTelegramChatId" | "cPinfl" | "cFullName" | "cLocale" | "cMahallaId"
+>;
+
 function toLoaded(row: ClaimRow): LoadedSession {
-  const citizen: CitizenRecord | null =
-    row.cId === null || row.cPhone === null
-      ? null
-      : {
-          id: row.cId,
-          phone: row.cPhone,
-          telegramUserId: bigintOrNull(row.cTelegramUserId),
-          telegramChatId: bigintOrNull(row.cTelegramChatId),
-          pinfl: row.cPinfl,
-          fullName: row.cFullName,
-          locale: isLocale(row.cLocale) ? row.cLocale : null,
-          mahallaId: row.cMahallaId,
-        };
+  const citizen = citizenOfRow(row);
   // A placeholder row (json null) is a session whose first step has not been saved yet.
   // Present only when true, so a claim reads as it did for everyone without an open question.
   const question = row.cQuestionOpen === true ? { questionOpen: true } : {};
@@ -313,4 +385,36 @@ export async function markSessionEnded(
     new Date().toISOString(),
   ]);
   return rows.length > 0;
+}
+
+/** The last turn of a session kept outside the database (what its end notice records). */
+export interface KeptTurn {
+  citizenId: number | null;
+  steps: number;
+  lastScreen: Screen;
+}
+
+/** A store that keeps sessions away from the database, and can say where one ended. */
+export interface KeptSessionStore extends SessionStore {
+  lastTurn(channel: Channel, sessionKey: string): Promise<KeptTurn | undefined>;
+}
+
+/** Records how a session kept elsewhere ended, as a row of its own with the screen it ended on. */
+export async function recordKeptSessionEnd(
+  sql: SqlExecutor,
+  channel: Channel,
+  sessionKey: string,
+  turn: KeptTurn,
+  end: { at: Date; status: string | null; info: JsonValue },
+): Promise<void> {
+  await run(sql, RECORD_KEPT_END, [
+    channel,
+    sessionKey,
+    turn.citizenId,
+    turn.steps,
+    JSON.stringify(turn.lastScreen),
+    end.at.toISOString(),
+    end.status,
+    JSON.stringify(end.info),
+  ]);
 }

@@ -35,7 +35,11 @@ export interface Screen {
 }
 
 export type ConversationEvent =
-  | { type: "start"; shortcut?: string }
+  /**
+   * `lost`: the channel saw the caller in the middle of a session the store no longer has (Redis
+   * restarted, or the session expired): the menu opens with a line saying so.
+   */
+  | { type: "start"; shortcut?: string; lost?: true }
   | { type: "choose"; key: string }
   | { type: "text"; value: string }
   | { type: "contact"; phone: string }

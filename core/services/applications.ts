@@ -1,6 +1,6 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
-import { DETAILS, LIST, LOCK_CITIZEN_SUBMISSIONS, type SummaryRow } from "../db/sql/application.js";
+import { DETAILS, LIST, LOCK_CITIZEN_SUBMISSIONS, OPEN_FOR, type SummaryRow } from "../db/sql/application.js";
 import { executeIn, run } from "../db/sql/statement.js";
 import { ConflictError, DomainError, IllegalTransitionError, NotFoundError } from "../domain/errors.js";
 import {
@@ -52,10 +52,7 @@ export class ApplicationService {
 
   /** The open application for this benefit, if any: a second one would be a duplicate. */
   async openFor(citizenId: number, benefitTypeId: number): Promise<string | null> {
-    const open = await this.prisma.application.findFirst({
-      where: { citizenId, benefitTypeId, status: { in: [...OPEN_APPLICATION_STATUSES] } },
-      select: { reference: true },
-    });
+    const [open] = await run(this.sql, OPEN_FOR, [citizenId, benefitTypeId, [...OPEN_APPLICATION_STATUSES]]);
     return open?.reference ?? null;
   }
 

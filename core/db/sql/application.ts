@@ -58,6 +58,22 @@ export const DETAILS = statement<DetailsRow, [citizenId: number, reference: stri
   { ...summaryColumns, statusReason: true, decidedMs: true, history: true },
 );
 
+/**
+ * The citizen's open application for a benefit (statuses $3, OPEN_APPLICATION_STATUSES): asked
+ * when a benefit is chosen in the apply flow, so plain SQL like the status screens.
+ */
+export const OPEN_FOR = statement<
+  { reference: string },
+  [citizenId: number, benefitTypeId: number, statuses: string[]]
+>(
+  "Application.openFor",
+  `
+  select a.reference from "Application" a
+   where a."citizenId" = $1 and a."benefitTypeId" = $2 and a.status = any($3::text[])
+   limit 1`,
+  { reference: true },
+);
+
 /** Serialises one citizen's submissions until the transaction ends. */
 export const LOCK_CITIZEN_SUBMISSIONS = statement<LockRow, [citizenId: number]>(
   "Application.lockCitizenSubmissions",

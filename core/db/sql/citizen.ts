@@ -1,7 +1,8 @@
 import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
 // Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts) and
-// core/reference/demo-activity.ts (the demo load's lock).
+// core/reference/demo-activity.ts (the demo load's lock), and core/engine/redis-session-store.ts (a
+// conversation's citizen when the session itself is kept in Redis).
 
 export interface ConflictRow {
   /** One of identity.ts's CONFLICT_KINDS (the case below yields nothing else). */
@@ -61,4 +62,49 @@ export const LOCK_DEMO_ACTIVITY = statement<LockRow, []>(
   "Citizen.lockDemoActivity",
   `SELECT pg_advisory_xact_lock(${DEMO_LOCK_KEY})`,
   LOCK_COLUMNS,
+);
+
+/** A conversation's citizen (by id, else by phone) and whether a rating question waits for USSD. */
+export interface SessionCitizenRow {
+  cId: number | null;
+  cPhone: string | null;
+  cTelegramUserId: string | null;
+  cTelegramChatId: string | null;
+  cPinfl: string | null;
+  cFullName: string | null;
+  cLocale: string | null;
+  cMahallaId: number | null;
+  cQuestionOpen: boolean;
+}
+
+/**
+ * What ConversationSession.claim reads besides the session, for a session kept elsewhere (the
+ * Redis session store, core/engine/redis-session-store.ts): the citizen a session names, or the
+ * one with the caller's phone, and (USSD) an open rating question, as one row that is all nulls
+ * when there is no such citizen.
+ */
+export const SESSION_CITIZEN = statement<
+  SessionCitizenRow,
+  [channel: string, citizenId: number | null, phone: string | null]
+>(
+  "Citizen.sessionCitizen",
+  `
+  select c.id as "cId", c.phone as "cPhone", c."telegramUserId"::text as "cTelegramUserId",
+         c."telegramChatId"::text as "cTelegramChatId", c.pinfl as "cPinfl", c."fullName" as "cFullName",
+         c.locale as "cLocale", c."mahallaId" as "cMahallaId",
+         ($1 = 'ussd' and exists (select 1 from "Feedback" f
+            where f."citizenId" = c.id and f.score is null and f."ussdOfferedAt" is null)) as "cQuestionOpen"
+    from (select 1) as one
+    left join "Citizen" c on c.id = coalesce($2::int, (select id from "Citizen" where phone = $3))`,
+  {
+    cId: true,
+    cPhone: true,
+    cTelegramUserId: true,
+    cTelegramChatId: true,
+    cPinfl: true,
+    cFullName: true,
+    cLocale: true,
+    cMahallaId: true,
+    cQuestionOpen: true,
+  },
 );

@@ -172,3 +172,34 @@ export const RECORD_END = statement<
   returning 1 as ended`,
   { ended: true },
 );
+
+/**
+ * The end notice of a session kept outside this table (USSD sessions in Redis): its row is written
+ * then, with the screen it ended on, so monitoring sees every session's end in one place. The row
+ * holds no state (json null) and expires at once, going with the next purge.
+ */
+export const RECORD_KEPT_END = statement<
+  NoRow,
+  [
+    channel: string,
+    sessionKey: string,
+    citizenId: number | null,
+    steps: number,
+    lastScreen: string,
+    endedAt: string,
+    endStatus: string | null,
+    endInfo: string,
+  ]
+>(
+  "ConversationSession.recordKeptEnd",
+  `
+  insert into "ConversationSession"
+    (channel, "sessionKey", "citizenId", state, "stepCount", "lastScreen", "expiresAt", "createdAt", "updatedAt",
+     "endedAt", "endStatus", "endInfo")
+  values ($1, $2, $3, 'null'::json, $4, $5::json, $6::timestamp, $6::timestamp, $6::timestamp,
+          $6::timestamp, $7, $8::jsonb)
+  on conflict (channel, "sessionKey") do update set
+    "endedAt" = excluded."endedAt", "endStatus" = excluded."endStatus", "endInfo" = excluded."endInfo",
+    "lastScreen" = excluded."lastScreen", "stepCount" = excluded."stepCount", "updatedAt" = excluded."updatedAt"`,
+  {},
+);
