@@ -119,8 +119,7 @@ redisNeeded.describe("USSD sessions in Redis", () => {
       // drafts; each answer writes the draft; the submission (lock, duplicate and daily checks,
       // the application, its history, the draft, the outbox) is one Prisma transaction, whose
       // BEGIN the PostgreSQL adapter sends as a statement of its own.
-      const submission = db.target.kind === "postgres" ? 11 : 10;
-      expect(counts).toEqual([1, 2, 2, 1, 1, 1, submission]);
+      expect(counts).toEqual([1, 2, 2, 1, 1, 1, 11]);
       expect(phone.ended).toBe(true);
       expect(phone.screen).toMatch(/A-\d{4}-\d{4}/);
     });
