@@ -1,7 +1,7 @@
 import type { Database } from "../core/db/database.js";
 import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
-import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
+import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
 import { SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";
 import { NotificationRenderer } from "../core/notifications/render.js";
@@ -32,6 +32,8 @@ export interface CoreOptions {
   clock?: () => Date;
   /** Conversation steps one person may take per minute; 0 or unset: unlimited. */
   stepsPerMinute?: number;
+  /** Counts the steps instead of an in-memory limiter of `stepsPerMinute` (app/limits.ts: shared by every instance). */
+  stepLimiter?: RateLimiter | undefined;
 }
 
 /** The services the back-office API works with. */
@@ -90,7 +92,11 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     opening: ratingOpening,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
+    ...(options.stepLimiter
+      ? { stepLimiter: options.stepLimiter }
+      : options.stepsPerMinute
+        ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) }
+        : {}),
   });
   const backOffice = createBackOfficeServices(db, clock, services.applications, services.contacts);
   return {
@@ -103,10 +109,14 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
   };
 }
 
-/** The core as the configuration asks: idle times per channel and the per-person step limit. */
-export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () => Date): Core {
+/**
+ * The core as the configuration asks: idle times per channel and the per-person step limit
+ * (counted by `stepLimiter` when given: app/limits.ts's, shared by every instance).
+ */
+export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () => Date, stepLimiter?: RateLimiter): Core {
   return createCore(db, {
     ...(clock ? { clock } : {}),
+    ...(stepLimiter ? { stepLimiter } : {}),
     idleSeconds: {
       ussd: config.ussd.sessionIdleSeconds,
       telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,

@@ -1,80 +1,130 @@
+import cluster from "node:cluster";
 import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { clusterMetrics, isClusterWorker, onPrimaryShutdown, type Prepared, runPrimary, workerCount, workerRole } from "./cluster.js";
 import type { AppConfig } from "./config.js";
 import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
 import { startDeadlineTick } from "./deadline-tick.js";
-import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
+import { createLimits } from "./limits.js";
+import { createLogger, type Logger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals, runProgram } from "./process.js";
 import { buildServer } from "./server.js";
 import { startSessionRetention } from "./session-retention.js";
 import { startupSummary } from "./startup-summary.js";
 
-/** `npm start`: migrate, seed reference data, serve. */
-async function main(config: AppConfig) {
-  const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
-  const db = await openDatabase(config.database);
-  logger.info({ database: config.database.kind }, "database ready, migrations applied");
-  const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
-  logger.info(seeded, "reference data seeded");
-  const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
-  if (demo) {
-    logger.info(
-      demo,
-      demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
-    );
-  }
+/**
+ * `npm start`: the primary migrates and seeds once, then one server worker per core serves
+ * (app/cluster.ts); WEB_CONCURRENCY chooses how many.
+ */
+const logger = (config: AppConfig): Logger =>
+  createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
 
-  const core = createAppCore(config, db);
+interface PreparedMachine extends Prepared {
+  demoCitizens: number;
+}
+
+async function primary(config: AppConfig) {
+  const log = logger(config);
+  let workers = workerCount(config.webConcurrency);
+  if (config.database.kind === "pglite" && workers > 1) {
+    // PGlite runs inside the process that opened it: only one process can hold its directory.
+    log.info({ requested: workers }, "the embedded database (PGlite) belongs to one process: one server worker");
+    workers = 1;
+  }
+  await runPrimary<PreparedMachine>({
+    workers,
+    logger: log,
+    prepare: async () => {
+      // The database server, when the product starts one, belongs here (helper A's startDatabase);
+      // for PostgreSQL and PGlite the configured target is what the workers open.
+      const target = config.database;
+      const db = await openDatabase(target);
+      try {
+        log.info({ database: target.kind }, "database ready, migrations applied");
+        const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
+        log.info(seeded, "reference data seeded");
+        const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
+        if (demo) {
+          log.info(
+            demo,
+            demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
+          );
+        }
+        return { target, stop: async () => {}, demoCitizens: demo?.citizens ?? 0 };
+      } finally {
+        await db.close();
+      }
+    },
+    onListening: (prepared) => {
+      for (const line of startupSummary(config, { demoCitizens: prepared.demoCitizens, demoPhone: DEMO_SHOWCASE_PHONE })) {
+        log.info(line);
+      }
+    },
+  });
+}
+
+/** A server worker: open the database the primary prepared and serve; the duties worker also relays and ticks. */
+async function worker(config: AppConfig) {
+  const log = logger(config);
+  const role = workerRole();
+  const db = await openDatabase(role.target ?? config.database, { migrate: false });
+  const limits = createLimits({
+    stepsPerMinute: config.stepsPerMinute,
+    redisUrl: config.redisUrl,
+    clusterWorker: isClusterWorker(),
+    logger: log,
+  });
+  const core = createAppCore(config, db, undefined, limits.steps);
   const telegram = config.telegram.enabled
     ? createTelegram({
         config: config.telegram,
         prisma: db.prisma,
         sql: db.sql,
-        logger,
+        logger: log,
         engine: core.engine,
         staffVisits: core.staffVisits,
         feedback: core.services.feedback,
         citizens: core.services.citizens,
       })
     : undefined;
-  const app = await buildServer({ config, db, logger, telegram, core });
+  const app = await buildServer({ config, db, logger: log, telegram, core, limits, cluster: clusterMetrics() });
   const notifications =
-    config.notifications.worker === "inline"
-      ? notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender)
+    role.duties && config.notifications.worker === "inline"
+      ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)
       : undefined;
-  if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
+  if (role.duties && !notifications) log.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
   let retention: { stop(): void } | undefined;
   let dataRetention: { stop(): void } | undefined;
   let deadlineTick: { stop(): void } | undefined;
-  closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
+  const shutdown = closeOnSignals(log, "shutting down: finishing in-flight requests", async () => {
     retention?.stop();
     dataRetention?.stop();
     deadlineTick?.stop();
     await polling?.stop();
     await app.close();
     await notifications?.stop();
+    await limits.close();
     await db.close();
   });
+  onPrimaryShutdown(shutdown);
   await app.listen({ port: config.http.port, host: config.http.host });
-  for (const line of startupSummary(config, { demoCitizens: demo?.citizens ?? 0, demoPhone: DEMO_SHOWCASE_PHONE })) {
-    logger.info(line);
-  }
+  if (!role.duties) return;
   await notifications?.start();
-  retention = startSessionRetention({ sessions: core.sessions, logger });
-  dataRetention = startDataRetention({ sql: db.sql, logger, periods: config.retention });
-  deadlineTick = startDeadlineTick({ escalations: core.escalations, logger });
+  retention = startSessionRetention({ sessions: core.sessions, logger: log });
+  dataRetention = startDataRetention({ sql: db.sql, logger: log, periods: config.retention });
+  deadlineTick = startDeadlineTick({ escalations: core.escalations, logger: log });
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
-    polling = await startPolling(telegram, logger).catch((err: unknown) => {
-      logger.error({ err }, "telegram: long polling could not start");
+    polling = await startPolling(telegram, log).catch((err: unknown) => {
+      log.error({ err }, "telegram: long polling could not start");
       return undefined;
     });
   }
 }
 
-runProgram("mahalla-connect", main);
+runProgram("mahalla-connect", (config) => (cluster.isPrimary ? primary(config) : worker(config)));
