@@ -196,7 +196,11 @@ function parseTarget(raw: string | undefined): DatabaseTarget | undefined {
   if (raw === undefined) return undefined;
   const value = JSON.parse(raw) as Partial<{ kind: string; url: string; dataDir: string; poolSize: number }>;
   if (value.kind === "postgres" && typeof value.url === "string") {
-    return { kind: "postgres", url: value.url, ...(typeof value.poolSize === "number" ? { poolSize: value.poolSize } : {}) };
+    return {
+      kind: "postgres",
+      url: value.url,
+      ...(typeof value.poolSize === "number" ? { poolSize: value.poolSize } : {}),
+    };
   }
   if (value.kind === "pglite" && typeof value.dataDir === "string") return { kind: "pglite", dataDir: value.dataDir };
   throw new Error(`${ENV_TARGET} is not a database target`);

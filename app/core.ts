@@ -113,7 +113,12 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
  * The core as the configuration asks: idle times per channel and the per-person step limit
  * (counted by `stepLimiter` when given: app/limits.ts's, shared by every instance).
  */
-export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () => Date, stepLimiter?: RateLimiter): Core {
+export function createAppCore(
+  config: AppConfig,
+  db: CoreDatabase,
+  clock?: () => Date,
+  stepLimiter?: RateLimiter,
+): Core {
   return createCore(db, {
     ...(clock ? { clock } : {}),
     ...(stepLimiter ? { stepLimiter } : {}),

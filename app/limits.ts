@@ -1,8 +1,8 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import { Redis } from "ioredis";
 import {
-  RateLimiterCluster,
   type RateLimiterAbstract,
+  RateLimiterCluster,
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
@@ -183,7 +183,11 @@ export function flexibleStore(make: (spec: Spec) => RateLimiterAbstract): Fastif
     const keyPrefix = `api:${timeWindow}:${max}`;
     let limiter = limiters.get(keyPrefix);
     if (!limiter) {
-      limiter = make({ keyPrefix, points: Math.max(1, max), durationSeconds: Math.max(1, Math.ceil(timeWindow / 1000)) });
+      limiter = make({
+        keyPrefix,
+        points: Math.max(1, max),
+        durationSeconds: Math.max(1, Math.ceil(timeWindow / 1000)),
+      });
       limiters.set(keyPrefix, limiter);
     }
     return limiter;

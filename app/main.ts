@@ -3,7 +3,15 @@ import { createTelegram, type Polling, startPolling } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { clusterMetrics, isClusterWorker, onPrimaryShutdown, type Prepared, runPrimary, workerCount, workerRole } from "./cluster.js";
+import {
+  clusterMetrics,
+  isClusterWorker,
+  onPrimaryShutdown,
+  type Prepared,
+  runPrimary,
+  workerCount,
+  workerRole,
+} from "./cluster.js";
 import type { AppConfig } from "./config.js";
 import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
@@ -60,7 +68,10 @@ async function primary(config: AppConfig) {
       }
     },
     onListening: (prepared) => {
-      for (const line of startupSummary(config, { demoCitizens: prepared.demoCitizens, demoPhone: DEMO_SHOWCASE_PHONE })) {
+      for (const line of startupSummary(config, {
+        demoCitizens: prepared.demoCitizens,
+        demoPhone: DEMO_SHOWCASE_PHONE,
+      })) {
         log.info(line);
       }
     },

@@ -22,7 +22,10 @@ async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> 
   await adminQuery(serverUrl ?? "", `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl ?? "");
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => adminQuery(serverUrl ?? "", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(serverUrl ?? "", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }
 
 const baseEnv = (databaseUrl: string, port: number, extra: Record<string, string> = {}) => ({
@@ -213,7 +216,9 @@ shared.describe("two instances on one PostgreSQL and one Redis", () => {
     const TOTAL = 12;
     const statuses = await Promise.all(
       Array.from({ length: TOTAL }, (_, i) =>
-        fetch(`${bases[i % 2]}/api/v1/regions`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status),
+        fetch(`${bases[i % 2]}/api/v1/regions`, { headers: { authorization: `Bearer ${TOKEN}` } }).then(
+          (r) => r.status,
+        ),
       ),
     );
     expect(statuses.filter((s) => s === 200)).toHaveLength(API);
