@@ -162,7 +162,8 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
     logger.error({ worker: index, code, signal, restartInMs: delay }, "a server worker died: replacing it");
     const timer = setTimeout(() => {
       pendingRestarts.delete(timer);
-      if (!shuttingDown) fork(index, hadDuties || dutiesHolder === undefined);
+      // Only the duties holder's replacement takes the duties: never two holders at once.
+      if (!shuttingDown) fork(index, hadDuties);
     }, delay);
     pendingRestarts.add(timer);
   });

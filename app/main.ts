@@ -1,9 +1,11 @@
 import cluster from "node:cluster";
 import { createTelegram, type Polling, startPolling } from "../bot/index.js";
-import { openDatabase } from "../core/db/database.js";
+import type { DatabaseTarget } from "../core/db/adapters.js";
+import { type Database, openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import {
+  type ClusterMetrics,
   clusterMetrics,
   isClusterWorker,
   onPrimaryShutdown,
@@ -35,54 +37,78 @@ interface PreparedMachine extends Prepared {
   demoCitizens: number;
 }
 
+/** Once per machine: migrations (openDatabase applies them), reference data, the demo set. */
+async function prepareDatabase(config: AppConfig, log: Logger, target: DatabaseTarget) {
+  const db = await openDatabase(target);
+  try {
+    log.info({ database: target.kind }, "database ready, migrations applied");
+    const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
+    log.info(seeded, "reference data seeded");
+    const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
+    if (demo) {
+      log.info(
+        demo,
+        demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
+      );
+    }
+    return { db, demoCitizens: demo?.citizens ?? 0 };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+const summary = (config: AppConfig, log: Logger, demoCitizens: number) => {
+  for (const line of startupSummary(config, { demoCitizens, demoPhone: DEMO_SHOWCASE_PHONE })) log.info(line);
+};
+
 async function primary(config: AppConfig) {
   const log = logger(config);
-  let workers = workerCount(config.webConcurrency);
-  if (config.database.kind === "pglite" && workers > 1) {
-    // PGlite runs inside the process that opened it: only one process can hold its directory.
-    log.info({ requested: workers }, "the embedded database (PGlite) belongs to one process: one server worker");
-    workers = 1;
+  if (config.database.kind === "pglite") {
+    // PGlite runs inside the process that opened it and only one process may hold its directory:
+    // this process prepares and serves, as one worker would (opening it twice would double the
+    // embedded default's start-up).
+    const workers = workerCount(config.webConcurrency);
+    if (workers > 1)
+      log.info({ requested: workers }, "the embedded database (PGlite) belongs to one process: one server process");
+    const { db, demoCitizens } = await prepareDatabase(config, log, config.database);
+    await serve(config, log, db, {
+      duties: true,
+      cluster: undefined,
+      onListening: () => summary(config, log, demoCitizens),
+    });
+    return;
   }
   await runPrimary<PreparedMachine>({
-    workers,
+    workers: workerCount(config.webConcurrency),
     logger: log,
     prepare: async () => {
       // The database server, when the product starts one, belongs here (helper A's startDatabase);
-      // for PostgreSQL and PGlite the configured target is what the workers open.
+      // for an external PostgreSQL the configured target is what the workers open.
       const target = config.database;
-      const db = await openDatabase(target);
-      try {
-        log.info({ database: target.kind }, "database ready, migrations applied");
-        const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
-        log.info(seeded, "reference data seeded");
-        const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
-        if (demo) {
-          log.info(
-            demo,
-            demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
-          );
-        }
-        return { target, stop: async () => {}, demoCitizens: demo?.citizens ?? 0 };
-      } finally {
-        await db.close();
-      }
+      const { db, demoCitizens } = await prepareDatabase(config, log, target);
+      await db.close();
+      return { target, stop: async () => {}, demoCitizens };
     },
-    onListening: (prepared) => {
-      for (const line of startupSummary(config, {
-        demoCitizens: prepared.demoCitizens,
-        demoPhone: DEMO_SHOWCASE_PHONE,
-      })) {
-        log.info(line);
-      }
-    },
+    onListening: (prepared) => summary(config, log, prepared.demoCitizens),
   });
 }
 
-/** A server worker: open the database the primary prepared and serve; the duties worker also relays and ticks. */
+/** A server worker: open the database the primary prepared, and serve. */
 async function worker(config: AppConfig) {
   const log = logger(config);
   const role = workerRole();
   const db = await openDatabase(role.target ?? config.database, { migrate: false });
+  await serve(config, log, db, { duties: role.duties, cluster: clusterMetrics() });
+}
+
+/** Serves HTTP on the open database; with `duties`, also the relay, long polling and the periodic jobs. */
+async function serve(
+  config: AppConfig,
+  log: Logger,
+  db: Database,
+  role: { duties: boolean; cluster: ClusterMetrics | undefined; onListening?: () => void },
+) {
   const limits = createLimits({
     stepsPerMinute: config.stepsPerMinute,
     redisUrl: config.redisUrl,
@@ -102,7 +128,7 @@ async function worker(config: AppConfig) {
         citizens: core.services.citizens,
       })
     : undefined;
-  const app = await buildServer({ config, db, logger: log, telegram, core, limits, cluster: clusterMetrics() });
+  const app = await buildServer({ config, db, logger: log, telegram, core, limits, cluster: role.cluster });
   const notifications =
     role.duties && config.notifications.worker === "inline"
       ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)
@@ -124,6 +150,7 @@ async function worker(config: AppConfig) {
   });
   onPrimaryShutdown(shutdown);
   await app.listen({ port: config.http.port, host: config.http.host });
+  role.onListening?.();
   if (!role.duties) return;
   await notifications?.start();
   retention = startSessionRetention({ sessions: core.sessions, logger: log });

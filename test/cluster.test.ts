@@ -87,7 +87,11 @@ const servingPids = (output: string): Set<number> =>
 
 const postgres = requireServer("postgres");
 
+/** An answer refused by the per-person step limit ("too many requests", Uzbek for a new number). */
+const refused = (answer: string) => answer.startsWith("END") && answer.includes("juda ko'p");
+
 postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
+  const STEPS = 4;
   let db: { url: string; drop(): Promise<void> };
   let proc: RunningProcess | undefined;
   let base = "";
@@ -97,7 +101,7 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
     base = `http://127.0.0.1:${port}`;
     proc = spawnEntry(
       "app/main.ts",
-      baseEnv(db.url, port, { WEB_CONCURRENCY: "2", LOG_LEVEL: "info", RATE_LIMIT_STEPS_PER_MINUTE: "0" }),
+      baseEnv(db.url, port, { WEB_CONCURRENCY: "2", LOG_LEVEL: "info", RATE_LIMIT_STEPS_PER_MINUTE: String(STEPS) }),
     );
     await waitForHttp(`${base}/healthz`, 180_000, proc);
     // Both workers listen before the summary's last line; until then one may not take connections yet.
@@ -121,6 +125,15 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
     const pids = servingPids(proc?.output() ?? "");
     for (const pid of workerPids(after)) expect(pids.has(pid)).toBe(true);
     expect(pids.has(proc?.child.pid ?? -1)).toBe(false);
+  });
+
+  postgres.it("enforces one person's step limit across the workers without Redis", async () => {
+    const phone = randomPhone();
+    const TOTAL = 10;
+    const answers: string[] = [];
+    for (let i = 0; i < TOTAL; i++) answers.push(await ussd(base, phone));
+    expect(answers.slice(0, STEPS).every((a) => a.startsWith("CON"))).toBe(true);
+    expect(answers.filter(refused)).toHaveLength(TOTAL - STEPS);
   });
 
   postgres.it(
@@ -186,8 +199,6 @@ shared.describe("two instances on one PostgreSQL and one Redis", () => {
     await redis?.stop();
     await db?.drop();
   });
-
-  const refused = (answer: string) => answer.startsWith("END") && answer.includes("juda ko'p");
 
   shared.it("enforces one person's step limit across both instances", async () => {
     const phone = randomPhone();
