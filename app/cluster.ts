@@ -41,8 +41,8 @@ const ENV_DUTIES = "MC_WORKER_DUTIES";
 const ENV_INDEX = "MC_WORKER_INDEX";
 
 /** Messages between the primary and its workers (besides prom-client's and rate-limiter-flexible's own). */
-type ToWorker = { mc: "shutdown" } | { mc: "metrics"; id: number; text?: string; error?: string };
-type ToPrimary = { mc: "metrics"; id: number };
+type ToWorker = { mc: "shutdown" } | { mc: "listen" } | { mc: "metrics"; id: number; text?: string; error?: string };
+type ToPrimary = { mc: "metrics"; id: number } | { mc: "ready" };
 
 const isMessage = (value: unknown): value is { mc: string } =>
   typeof value === "object" && value !== null && typeof (value as { mc?: unknown }).mc === "string";
@@ -96,10 +96,29 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
     return worker;
   };
 
+  // The first generation listens only once every worker is built: until then a worker still
+  // loading its modules would take the CPU from one already answering, and its callers would
+  // meet the step deadline. Replacements later listen as soon as they are built.
+  const ready = new Set<Worker>();
+  let released = false;
+  const release = (worker: Worker) => worker.isConnected() && worker.send({ mc: "listen" } satisfies ToWorker);
+  cluster.on("message", (worker, message: unknown) => {
+    if (!isMessage(message) || message.mc !== "ready") return;
+    if (released) {
+      release(worker);
+      return;
+    }
+    ready.add(worker);
+    if (ready.size < options.workers) return;
+    released = true;
+    for (const w of ready) release(w);
+    ready.clear();
+  });
+
   // A worker's GET /metrics: the figures of every worker, added up (prom-client's aggregators).
   cluster.on("message", (worker, message: unknown) => {
     if (!isMessage(message) || message.mc !== "metrics") return;
-    const { id } = message as ToPrimary;
+    const { id } = message as Extract<ToPrimary, { mc: "metrics" }>;
     aggregator.clusterMetrics().then(
       (text) => worker.isConnected() && worker.send({ mc: "metrics", id, text } satisfies ToWorker),
       (err: Error) => worker.isConnected() && worker.send({ mc: "metrics", id, error: err.message } satisfies ToWorker),
@@ -205,6 +224,23 @@ function parseTarget(raw: string | undefined): DatabaseTarget | undefined {
   }
   if (value.kind === "pglite" && typeof value.dataDir === "string") return { kind: "pglite", dataDir: value.dataDir };
   throw new Error(`${ENV_TARGET} is not a database target`);
+}
+
+/**
+ * In a cluster worker, resolves when the primary says to listen (every worker of the first
+ * generation is built); at once outside a cluster.
+ */
+export function readyToListen(): Promise<void> {
+  if (!cluster.isWorker) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (!isMessage(message) || message.mc !== "listen") return;
+      process.off("message", onMessage);
+      resolve();
+    };
+    process.on("message", onMessage);
+    process.send?.({ mc: "ready" } satisfies ToPrimary);
+  });
 }
 
 /** Runs `shutdown` when the primary asks this worker to stop. */

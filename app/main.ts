@@ -10,6 +10,7 @@ import {
   isClusterWorker,
   onPrimaryShutdown,
   type Prepared,
+  readyToListen,
   runPrimary,
   workerCount,
   workerRole,
@@ -79,8 +80,9 @@ async function primary(config: AppConfig) {
     });
     return;
   }
+  const workers = workerCount(config.webConcurrency);
   await runPrimary<PreparedMachine>({
-    workers: workerCount(config.webConcurrency),
+    workers,
     logger: log,
     prepare: async () => {
       // The database server, when the product starts one, belongs here (helper A's startDatabase);
@@ -88,10 +90,20 @@ async function primary(config: AppConfig) {
       const target = config.database;
       const { db, demoCitizens } = await prepareDatabase(config, log, target);
       await db.close();
-      return { target, stop: async () => {}, demoCitizens };
+      return { target: shareThePool(target, workers), stop: async () => {}, demoCitizens };
     },
     onListening: (prepared) => summary(config, log, prepared.demoCitizens),
   });
+}
+
+/**
+ * DATABASE_POOL_SIZE is the instance's connections to PostgreSQL, as before there were workers: the
+ * workers share it (at least two each, so a step and a scrape never wait on one another), which keeps
+ * the load an instance puts on PostgreSQL, and the locks its steps contend for, what it was.
+ */
+function shareThePool(target: DatabaseTarget, workers: number): DatabaseTarget {
+  if (target.kind !== "postgres") return target;
+  return { ...target, poolSize: Math.max(2, Math.ceil((target.poolSize ?? 10) / workers)) };
 }
 
 /** A server worker: open the database the primary prepared, and serve. */
@@ -100,6 +112,18 @@ async function worker(config: AppConfig) {
   const role = workerRole();
   const db = await openDatabase(role.target ?? config.database, { migrate: false });
   await serve(config, log, db, { duties: role.duties, cluster: clusterMetrics() });
+}
+
+/**
+ * A fresh worker's first Prisma statements pay for the query compiler and the reference lists a
+ * menu needs; paid before it takes callers (a lone process pays it while seeding). Best effort:
+ * a failure here is the first step's to report.
+ */
+async function warmUp(core: ReturnType<typeof createAppCore>): Promise<void> {
+  const reference = core.services.reference;
+  await Promise.all([reference.regions(), reference.benefitTypes(new Date()), reference.visitReasons()]).catch(
+    () => undefined,
+  );
 }
 
 /** Serves HTTP on the open database; with `duties`, also the relay, long polling and the periodic jobs. */
@@ -149,6 +173,8 @@ async function serve(
     await db.close();
   });
   onPrimaryShutdown(shutdown);
+  if (isClusterWorker()) await warmUp(core);
+  await readyToListen();
   await app.listen({ port: config.http.port, host: config.http.host });
   role.onListening?.();
   if (!role.duties) return;

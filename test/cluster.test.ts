@@ -54,7 +54,12 @@ async function ussd(base: string, phone: string, text = ""): Promise<string> {
     networkCode: "99999",
     text,
   });
-  const res = await fetch(`${base}/ussd`, { method: "POST", body, headers: { connection: "close" } });
+  const res = await fetch(`${base}/ussd`, {
+    method: "POST",
+    body,
+    headers: { connection: "close" },
+    signal: AbortSignal.timeout(20_000),
+  });
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -74,7 +79,8 @@ function sum(text: string, name: string, match = ""): number {
 const workerPids = (text: string): number[] =>
   [...text.matchAll(/^mc_instance_info\{instance="[^"]*:(\d+)",role="app"\} 1$/gm)].map((m) => Number(m[1]));
 
-const metrics = async (base: string) => (await fetch(`${base}/metrics`, { headers: { connection: "close" } })).text();
+const metrics = async (base: string) =>
+  (await fetch(`${base}/metrics`, { headers: { connection: "close" }, signal: AbortSignal.timeout(20_000) })).text();
 
 /** Pids that logged a completed request ("request completed" lines, LOG_LEVEL=info). */
 const servingPids = (output: string): Set<number> =>
@@ -142,7 +148,14 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
       const [victim, survivor] = workerPids(await metrics(base));
       expect(victim).toBeDefined();
       process.kill(victim ?? 0, "SIGKILL");
-      // The survivor answers while the replacement starts.
+      // A connection handed to the victim as it died dies with it, like any request in flight; once
+      // the primary has seen the death, the survivor answers while the replacement starts.
+      const seen = await waitUntil(
+        async () => proc?.output().includes("a server worker died: replacing it") ?? false,
+        30_000,
+        20,
+      );
+      expect(seen, proc?.output()).toBe(true);
       for (let i = 0; i < 4; i++) expect(await ussd(base, randomPhone())).toMatch(/^CON /);
       const replaced = await waitUntil(
         async () => {
@@ -157,6 +170,28 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
       expect(proc?.child.exitCode).toBeNull();
     },
     180_000,
+  );
+
+  postgres.it(
+    "drains every worker on SIGTERM to the primary and exits 0",
+    async () => {
+      const pids = workerPids(await metrics(base));
+      expect(pids).toHaveLength(2);
+      proc?.child.kill("SIGTERM");
+      expect(await proc?.exited, proc?.output()).toBe(0);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      const output = proc?.output() ?? "";
+      expect(output.match(/shutting down: finishing in-flight requests/g)?.length).toBe(2);
+    },
+    60_000,
   );
 });
 
