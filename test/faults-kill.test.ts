@@ -61,11 +61,6 @@ function startServer(): RunningProcess {
     // The demo mahallas only: the test counts every application and visit row.
     SEED_DEMO: "mahallas",
     RATE_LIMIT_STEPS_PER_MINUTE: "0",
-    // One server worker: the subject is what a SIGKILL of `npm start` keeps, and killing the
-    // primary ends every worker alike (test/cluster.test.ts kills workers); on a 2-core machine
-    // shared with the rest of the suite, two cold workers under this load missed the 1.5 s step
-    // deadline now and then, which is the benchmark's subject, not this test's.
-    WEB_CONCURRENCY: "1",
     NOTIFY_SMS_PER_SECOND: "200",
     // The test polls the notification list; the API's per-IP limit is another test's subject.
     API_RATE_LIMIT_PER_MINUTE: "0",
