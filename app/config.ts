@@ -54,6 +54,7 @@ const EnvSchema = Type.Object({
   NOTIFY_SEND_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 120, default: 20 }),
   DRAFT_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
   OUTBOX_TEXT_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  WEB_CONCURRENCY: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -110,6 +111,8 @@ export interface AppConfig {
   metrics: { token: string | undefined; port: number | undefined };
   /** Days personal data is kept once it is no longer needed. */
   retention: { draftDays: number; outboxTextDays: number };
+  /** Server workers `npm start` runs on this machine (WEB_CONCURRENCY); undefined: one per core. */
+  webConcurrency: number | undefined;
 }
 
 /** Shortest USSD callback token accepted in production: long enough that it cannot be guessed. */
@@ -257,6 +260,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT },
     retention: { draftDays: env.DRAFT_RETENTION_DAYS, outboxTextDays: env.OUTBOX_TEXT_RETENTION_DAYS },
+    webConcurrency: env.WEB_CONCURRENCY,
   };
 }
 

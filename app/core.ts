@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import type { Database } from "../core/db/database.js";
 import type { Channel } from "../core/domain/vocabulary.js";
 import { ConversationEngine } from "../core/engine/engine.js";
-import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
+import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
 import { RedisSessionStore } from "../core/engine/redis-session-store.js";
 import { ChannelSessionStore, type KeptSessionStore, SqlSessionStore } from "../core/engine/session-store.js";
 import { citizenFlows, onboardingFlow, ratingOpening } from "../core/flows/index.js";
@@ -36,6 +36,8 @@ export interface CoreOptions {
   stepsPerMinute?: number;
   /** Where USSD sessions live instead of the database (a Redis session store); the core closes it. */
   ussdSessions?: { store: KeptSessionStore; close(): Promise<void> };
+  /** Counts the steps instead of an in-memory limiter of `stepsPerMinute` (app/limits.ts: shared by every instance). */
+  stepLimiter?: RateLimiter | undefined;
 }
 
 /** The services the back-office API works with. */
@@ -99,7 +101,11 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
     opening: ratingOpening,
     idleSeconds: { ussd: 180, telegram: 86_400, ...options.idleSeconds },
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.stepsPerMinute ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) } : {}),
+    ...(options.stepLimiter
+      ? { stepLimiter: options.stepLimiter }
+      : options.stepsPerMinute
+        ? { stepLimiter: new MemoryRateLimiter(options.stepsPerMinute, 60_000) }
+        : {}),
   });
   const backOffice = createBackOfficeServices(db, clock, services.applications, services.contacts);
   return {
@@ -116,10 +122,19 @@ export function createCore(db: CoreDatabase, options: CoreOptions = {}): Core {
   };
 }
 
-/** The core as the configuration asks: idle times per channel and the per-person step limit. */
-export function createAppCore(config: AppConfig, db: CoreDatabase, clock?: () => Date): Core {
+/**
+ * The core as the configuration asks: idle times per channel and the per-person step limit
+ * (counted by `stepLimiter` when given: app/limits.ts's, shared by every instance).
+ */
+export function createAppCore(
+  config: AppConfig,
+  db: CoreDatabase,
+  clock?: () => Date,
+  stepLimiter?: RateLimiter,
+): Core {
   return createCore(db, {
     ...(clock ? { clock } : {}),
+    ...(stepLimiter ? { stepLimiter } : {}),
     idleSeconds: {
       ussd: config.ussd.sessionIdleSeconds,
       telegram: config.telegram.enabled ? config.telegram.sessionIdleSeconds : 86_400,

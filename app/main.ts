@@ -1,87 +1,92 @@
-import { createTelegram, type Polling, startPolling } from "../bot/index.js";
+import cluster from "node:cluster";
+import type { DatabaseTarget } from "../core/db/adapters.js";
 import { openDatabase } from "../core/db/database.js";
 import { DEMO_SHOWCASE_PHONE, seedDemoActivity } from "../core/reference/demo-activity.js";
 import { seedReferenceData } from "../core/reference/seed.js";
+import { clusterMetrics, type Prepared, runPrimary, workerCount, workerRole } from "./cluster.js";
 import type { AppConfig } from "./config.js";
-import { createAppCore } from "./core.js";
-import { startDataRetention } from "./data-retention.js";
 import { startDatabase } from "./database.js";
-import { startDeadlineTick } from "./deadline-tick.js";
-import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
-import { notificationEngineFromConfig } from "./notifications.js";
-import { closeOnSignals, runProgram } from "./process.js";
-import { buildServer } from "./server.js";
-import { startSessionRetention } from "./session-retention.js";
+import { createLogger, type Logger, prettyDestination, wantsPrettyLogs } from "./logger.js";
+import { runProgram } from "./process.js";
 import { startupSummary } from "./startup-summary.js";
 
-/** `npm start`: migrate, seed reference data, serve. */
-async function main(config: AppConfig) {
-  const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
-  const database = await startDatabase(config.database, logger);
-  // A start-up that fails after this must not leave the embedded server behind.
-  const db = await openDatabase(database.target).catch(async (err: unknown) => {
-    await database.stop();
-    throw err;
-  });
-  logger.info({ database: config.database.kind }, "database ready, migrations applied");
-  const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
-  logger.info(seeded, "reference data seeded");
-  const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
-  if (demo) {
-    logger.info(
-      demo,
-      demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
-    );
-  }
+/**
+ * `npm start`: the primary migrates and seeds once, then one server worker per core serves
+ * (app/cluster.ts); WEB_CONCURRENCY chooses how many.
+ */
+const logger = (config: AppConfig): Logger =>
+  createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
 
-  const core = createAppCore(config, db);
-  const telegram = config.telegram.enabled
-    ? createTelegram({
-        config: config.telegram,
-        prisma: db.prisma,
-        sql: db.sql,
-        logger,
-        engine: core.engine,
-        staffVisits: core.staffVisits,
-        feedback: core.services.feedback,
-        citizens: core.services.citizens,
-      })
-    : undefined;
-  const app = await buildServer({ config, db, logger, telegram, core });
-  const notifications =
-    config.notifications.worker === "inline"
-      ? notificationEngineFromConfig(config, db.prisma, logger, telegram?.sender)
-      : undefined;
-  if (!notifications) logger.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
-  let polling: Polling | undefined;
-  let retention: { stop(): void } | undefined;
-  let dataRetention: { stop(): void } | undefined;
-  let deadlineTick: { stop(): void } | undefined;
-  closeOnSignals(logger, "shutting down: finishing in-flight requests", async () => {
-    retention?.stop();
-    dataRetention?.stop();
-    deadlineTick?.stop();
-    await polling?.stop();
-    await app.close();
-    await notifications?.stop();
+interface PreparedMachine extends Prepared {
+  demoCitizens: number;
+}
+
+/** Once per machine: migrations (openDatabase applies them), reference data, the demo set. */
+async function prepareDatabase(config: AppConfig, log: Logger, target: DatabaseTarget) {
+  const db = await openDatabase(target);
+  try {
+    log.info({ database: config.database.kind }, "database ready, migrations applied");
+    const seeded = await seedReferenceData(db.prisma, { demo: config.seedDemo });
+    log.info(seeded, "reference data seeded");
+    const demo = config.seedDemoActivity ? await seedDemoActivity(db.prisma) : undefined;
+    if (demo) {
+      log.info(
+        demo,
+        demo.created ? "demo activity loaded (marked DEMO-, phones +998 39 000 …)" : "demo activity already loaded",
+      );
+    }
+    return { db, demoCitizens: demo?.citizens ?? 0 };
+  } catch (err) {
     await db.close();
-    await database.stop();
-  });
-  await app.listen({ port: config.http.port, host: config.http.host });
-  for (const line of startupSummary(config, { demoCitizens: demo?.citizens ?? 0, demoPhone: DEMO_SHOWCASE_PHONE })) {
-    logger.info(line);
-  }
-  await notifications?.start();
-  retention = startSessionRetention({ sessions: core.sessions, logger });
-  dataRetention = startDataRetention({ sql: db.sql, logger, periods: config.retention });
-  deadlineTick = startDeadlineTick({ escalations: core.escalations, logger });
-  if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
-    // The other channels keep serving if Telegram cannot be reached.
-    polling = await startPolling(telegram, logger).catch((err: unknown) => {
-      logger.error({ err }, "telegram: long polling could not start");
-      return undefined;
-    });
+    throw err;
   }
 }
 
-runProgram("mahalla-connect", main);
+const summary = (config: AppConfig, log: Logger, demoCitizens: number) => {
+  for (const line of startupSummary(config, { demoCitizens, demoPhone: DEMO_SHOWCASE_PHONE })) log.info(line);
+};
+
+async function primary(config: AppConfig) {
+  const log = logger(config);
+  const workers = workerCount(config.webConcurrency);
+  await runPrimary<PreparedMachine>({
+    workers,
+    logger: log,
+    prepare: async () => {
+      // The embedded default's PostgreSQL server belongs to the primary: it outlives any worker,
+      // and stops after the last one (for DATABASE_URL there is nothing to start or stop).
+      const database = await startDatabase(config.database, log);
+      try {
+        const { db, demoCitizens } = await prepareDatabase(config, log, database.target);
+        await db.close();
+        return { target: shareThePool(database.target, workers), stop: () => database.stop(), demoCitizens };
+      } catch (err) {
+        // A start-up that fails here must not leave the embedded server behind.
+        await database.stop();
+        throw err;
+      }
+    },
+    onListening: (prepared) => summary(config, log, prepared.demoCitizens),
+  });
+}
+
+/**
+ * DATABASE_POOL_SIZE is the instance's connections to PostgreSQL, as before there were workers: the
+ * workers share it (at least two each, so a step and a scrape never wait on one another), which keeps
+ * the load an instance puts on PostgreSQL, and the locks its steps contend for, what it was.
+ */
+function shareThePool(target: DatabaseTarget, workers: number): DatabaseTarget {
+  return { ...target, poolSize: Math.max(2, Math.ceil((target.poolSize ?? 10) / workers)) };
+}
+
+/** A server worker: open the database the primary prepared, and serve. */
+async function worker(config: AppConfig) {
+  const log = logger(config);
+  const role = workerRole();
+  if (!role.target) throw new Error("a server worker was started without the primary's database target");
+  const db = await openDatabase(role.target, { migrate: false });
+  const { serve } = await import("./serve.js");
+  await serve(config, log, db, { duties: role.duties, cluster: clusterMetrics() });
+}
+
+runProgram("mahalla-connect", (config) => (cluster.isPrimary ? primary(config) : worker(config)));

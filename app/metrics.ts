@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import type { Database } from "../core/db/database.js";
 import { metricsRegistry, startProcessMetrics } from "../core/metrics.js";
 import { outboxFigures } from "../core/notifications/outbox.js";
+import type { ClusterMetrics } from "./cluster.js";
 import type { AppConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 
@@ -14,6 +15,11 @@ export interface MetricsOptions {
   role?: "app" | "worker";
   /** How long the scrape-time outbox query may take before it is reported as failed (default 1 s). */
   queryTimeoutMs?: number;
+  /**
+   * In a node:cluster worker (app/cluster.ts): the process figures are those of every worker added
+   * up, asked of the primary; the outbox figures, read from the database, are not summed.
+   */
+  cluster?: ClusterMetrics | undefined;
 }
 
 /** Where /metrics stands under a configuration: open, behind a bearer token, or not served. */
@@ -41,7 +47,10 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
   startProcessMetrics(options.role ?? "app");
   const { db } = options;
   const timeoutMs = options.queryTimeoutMs ?? 1_000;
+  // Figures of this process (added up across workers in a cluster) apart from those read from the
+  // database at scrape time (the same for every worker, so never summed).
   const local = new Registry();
+  const scraped = new Registry();
   // The scrape's own statement is left out of mc_db_queries_total, so the benchmark's statements per
   // step stay the product's work however often it reads the counter; this counts it apart.
   let ownStatements = 0;
@@ -67,24 +76,24 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
     name: "mc_outbox_backlog",
     help: "Notifications not yet taken by a provider (pending, failed and due again, or being sent), by channel.",
     labelNames: ["channel"] as const,
-    registers: [local],
+    registers: [scraped],
   });
   const oldest = new Gauge({
     name: "mc_outbox_oldest_pending_age_seconds",
     help: "Age of the oldest notification not yet taken by a provider, by channel (0: none waiting).",
     labelNames: ["channel"] as const,
-    registers: [local],
+    registers: [scraped],
   });
   const dead = new Gauge({
     name: "mc_outbox_dead_letters",
     help: "Notifications in the dead-letter state (GET /api/v1/notifications/dead), by channel.",
     labelNames: ["channel"] as const,
-    registers: [local],
+    registers: [scraped],
   });
   const up = new Gauge({
     name: "mc_outbox_query_up",
     help: "1 when the scrape-time outbox query answered, 0 when it failed or timed out (the outbox figures are then absent).",
-    registers: [local],
+    registers: [scraped],
   });
 
   // Reset only once the answer is in (synchronously with the new values), so a scrape that runs
@@ -123,10 +132,16 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
     }
   };
 
+  const { cluster } = options;
+  cluster?.share([metricsRegistry, local]);
+  const ownFigures = async () => `${await metricsRegistry.metrics()}\n${await local.metrics()}`;
+  // Should the primary not answer, this worker's own figures are better than no scrape at all.
+  const processFigures = async () => (cluster ? await cluster.collect().catch(ownFigures) : await ownFigures());
+
   const guard = access.kind === "token" ? bearerGuard(access.token) : undefined;
   app.get("/metrics", { schema: { hide: true }, ...(guard ? { onRequest: guard } : {}) }, async (_req, reply) => {
     await readOutbox();
-    const text = `${await metricsRegistry.metrics()}\n${await local.metrics()}`;
+    const text = `${await processFigures()}\n${await scraped.metrics()}`;
     return reply.type(metricsRegistry.contentType).header("cache-control", "no-store").send(text);
   });
 }

@@ -26,8 +26,9 @@ export function runProgram(name: string, main: (config: AppConfig) => Promise<vo
 /**
  * On SIGTERM or SIGINT, runs `close` once and exits 0; exits 1 if it fails or has not finished
  * within 15 s (a dependency that no longer answers, Redis gone say, must not keep the process alive).
+ * Returns the same shutdown, for a stop asked otherwise (a cluster worker told by its primary).
  */
-export function closeOnSignals(logger: Logger, message: string, close: () => Promise<void>): void {
+export function closeOnSignals(logger: Logger, message: string, close: () => Promise<void>): () => void {
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -47,4 +48,5 @@ export function closeOnSignals(logger: Logger, message: string, close: () => Pro
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  return () => void shutdown("primary");
 }

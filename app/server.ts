@@ -3,9 +3,11 @@ import { createTelegram, type TelegramBot, telegramWebhook } from "../bot/index.
 import type { Database } from "../core/db/database.js";
 import { ussdRoutes } from "../ussd/routes.js";
 import { apiPlugin } from "./api/index.js";
+import type { ClusterMetrics } from "./cluster.js";
 import type { AppConfig } from "./config.js";
 import type { Core } from "./core.js";
 import { installGatewayGuard } from "./gateway-guard.js";
+import type { Limits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { metricsRoutes } from "./metrics.js";
 import { openDataPlugin } from "./open/plugin.js";
@@ -21,6 +23,10 @@ export interface ServerDeps {
    * (createAppCore in app/core.ts): one engine, one reference-data cache, one step limit.
    */
   core: Core;
+  /** Where the SMS answer limit and the API's per-IP limits count (app/limits.ts); default: memory. */
+  limits?: Pick<Limits, "sms" | "apiStore">;
+  /** In a node:cluster worker: /metrics answers every worker's figures added up. */
+  cluster?: ClusterMetrics | undefined;
 }
 
 /** Builds the HTTP server; channels and the API register themselves as plugins. */
@@ -59,8 +65,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { core } = deps;
   // The core's own connections (USSD sessions on Redis) close with the server that serves them.
   app.addHook("onClose", () => core.close());
-  await app.register(ussdRoutes, { config: deps.config, prisma: deps.db.prisma, core });
-  await app.register(apiPlugin, { config: deps.config, prisma: deps.db.prisma, services: core.backOffice });
+  const { limits } = deps;
+  await app.register(ussdRoutes, {
+    config: deps.config,
+    prisma: deps.db.prisma,
+    core,
+    ...(limits ? { smsLimiter: limits.sms } : {}),
+  });
+  await app.register(apiPlugin, {
+    config: deps.config,
+    prisma: deps.db.prisma,
+    services: core.backOffice,
+    ...(limits ? { rateStore: limits.apiStore } : {}),
+  });
 
   const telegram = deps.config.telegram;
   if (telegram.enabled && telegram.webhookSecret) {
@@ -83,7 +100,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(openDataPlugin, { prisma: deps.db.prisma });
 
-  await app.register(metricsRoutes, { db: deps.db, config: deps.config });
+  await app.register(metricsRoutes, { db: deps.db, config: deps.config, cluster: deps.cluster });
 
   return app;
 }

@@ -33,6 +33,20 @@ const instanceInfo = new Gauge({
   registers: [metricsRegistry],
 });
 
+/**
+ * Under node:cluster /metrics adds every worker's figures up, so mc_process_resident_memory_bytes
+ * is the machine's; the budget is per process, so this one is the largest worker's.
+ */
+new Gauge({
+  name: "mc_worker_resident_memory_max_bytes",
+  help: "Resident memory of the largest server process (under node:cluster, the largest worker; mc_process_resident_memory_bytes is their sum).",
+  aggregator: "max",
+  registers: [metricsRegistry],
+  collect() {
+    this.set(process.memoryUsage.rss());
+  },
+});
+
 /** Buckets around the USSD deadlines: the 0.6 s admission wait, the 1.5 s step deadline. */
 const STEP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5];
 

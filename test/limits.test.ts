@@ -1,4 +1,6 @@
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FlexibleRateLimiter, flexibleStore } from "../app/limits.js";
 import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import { createServices } from "../core/services/index.js";
 import { Conversation } from "./support/conversation.js";
@@ -69,5 +71,44 @@ describe("applications per day", () => {
     await c.send({ type: "choose", key: "confirm" });
     expect(c.screen.error).toEqual({ key: "errors.too_many_applications" });
     expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(5);
+  });
+});
+
+describe("limits counted in rate-limiter-flexible (shared by instances and workers)", () => {
+  const memory = (points: number) => new RateLimiterMemory({ points, duration: 60 });
+
+  it("refuses a person's hits past the limit, per key", async () => {
+    const limiter = new FlexibleRateLimiter(memory(3));
+    const hits = [];
+    for (let i = 0; i < 5; i++) hits.push(await limiter.hit("+998901234567"));
+    expect(hits).toEqual([true, true, true, false, false]);
+    expect(await limiter.hit("+998901234568")).toBe(true);
+  });
+
+  it("lets a step through when the limit cannot be counted at all, and says so once", async () => {
+    const errors: unknown[] = [];
+    const broken = { consume: () => Promise.reject(new Error("store and insurance both down")) };
+    const limiter = new FlexibleRateLimiter(broken, (err) => errors.push(err));
+    expect(await limiter.hit("a")).toBe(true);
+    expect(errors).toHaveLength(1);
+  });
+
+  it("lets exactly max of many concurrent API requests through the store", async () => {
+    const Store = flexibleStore(
+      ({ points, durationSeconds }) => new RateLimiterMemory({ points, duration: durationSeconds }),
+    );
+    const store = new Store({}).child({} as never);
+    const results = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<{ current: number; ttl: number }>((resolve, reject) =>
+            store.incr("ok:10.0.0.1", (err, res) => (err || !res ? reject(err) : resolve(res)), 60_000, 7),
+          ),
+      ),
+    );
+    expect(results.filter((r) => r.current <= 7)).toHaveLength(7);
+    expect(new Set(results.map((r) => r.current)).size).toBe(20);
+    for (const r of results) expect(r.ttl).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,4 @@
-import rateLimit from "@fastify/rate-limit";
+import rateLimit, { type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -31,6 +31,11 @@ export interface ApiPluginOptions {
   clock?: () => Date;
   /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
   maxCsvBytes?: number;
+  /**
+   * Where the per-IP limits count (app/limits.ts: Redis or the cluster's primary, so every
+   * instance enforces one limit); default: this process's memory (SnapshotStore).
+   */
+  rateStore?: FastifyRateLimitStoreCtor;
 }
 
 const UNAUTHORIZED = { code: "UNAUTHORIZED", message: "a valid bearer token is required" };
@@ -82,7 +87,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
       let requests: Limit | undefined;
       let failures: Limit | undefined;
       if (perMinute > 0 || failuresPerMinute > 0) {
-        await v1.register(rateLimit, { global: false, timeWindow: 60_000, store: SnapshotStore });
+        await v1.register(rateLimit, { global: false, timeWindow: 60_000, store: options.rateStore ?? SnapshotStore });
         const bucket = (max: number, prefix: string): Limit => {
           const limit = v1.createRateLimit({ max, timeWindow: 60_000, keyGenerator: (r) => `${prefix}:${r.ip}` });
           return async (request) => {

@@ -75,6 +75,8 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Kills the server (SIGKILL: Redis gone, as when its host fails) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  freeze(): void;
 }
 
 /**
@@ -101,6 +103,9 @@ export function redisServer(port: number): RedisServer {
       started.stderr?.on("data", collect);
       const up = await waitUntil(async () => started.exitCode !== null || (await portOpen(port)), 10_000, 50);
       if (!up || started.exitCode !== null) throw new Error(`redis-server did not listen on ${port}:\n${output}`);
+    },
+    freeze() {
+      child?.kill("SIGSTOP");
     },
     async stop() {
       const running = child;
