@@ -1,29 +1,116 @@
+import type { Update } from "grammy/types";
 import type { SqlExecutor } from "../core/db/adapters.js";
+import { jsonColumn } from "../core/db/adapters.js";
 import { run } from "../core/db/sql/statement.js";
-import { ADMIT, FORGET } from "../core/db/sql/telegram-update.js";
+import { ADMIT, CLAIM_STALE, FINISH, FORGET, RECORD, RENEW } from "../core/db/sql/telegram-update.js";
 
 const KEEP_DAYS = 7;
 
 /**
  * Update ids taken in by any instance, in the TelegramUpdate table: Telegram redelivers an update
- * when our answer was slow or lost, possibly to another instance behind the load balancer.
+ * when our answer was slow or lost, possibly to another instance behind the load balancer. In
+ * webhook mode the row also holds the update itself until it is handled, under a lease, so an
+ * update answered but not yet handled when its process died is handled by the next one.
  */
 export class UpdateLedger {
   private taken = 0;
+  /** Ids handled since the last FINISH left, written together by the next one (see finish). */
+  private finished: string[] = [];
+  private finishing: Promise<void> | undefined;
 
   constructor(
     private readonly sql: SqlExecutor,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** True the first time an update id is seen, false for every redelivery. */
+  /** Long polling: true the first time an update id is seen, false for every redelivery. */
   async admit(updateId: number): Promise<boolean> {
     const now = this.clock();
     const rows = await run(this.sql, ADMIT, [String(updateId), now.toISOString()]);
+    await this.forgetNowAndThen(now);
+    return rows.length === 1;
+  }
+
+  /**
+   * Webhook: records the update with a lease for this process; true when it is new (this process
+   * handles it), false for a redelivery (someone already has it).
+   */
+  async record(update: Update, chatId: number | undefined, leaseSeconds: number): Promise<boolean> {
+    const now = this.clock();
+    const rows = await run(this.sql, RECORD, [
+      String(update.update_id),
+      now.toISOString(),
+      chatId === undefined ? null : String(chatId),
+      JSON.stringify(update),
+      new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+    ]);
+    await this.forgetNowAndThen(now);
+    return rows.length === 1;
+  }
+
+  /**
+   * Marks an update handled and blanks its payload. Ids finished while one FINISH is on its way
+   * go together in the next (group commit): under load one statement covers many updates, and a
+   * death loses at most the ids of one round trip (those updates are handled again).
+   */
+  finish(updateId: number): Promise<void> {
+    this.finished.push(String(updateId));
+    this.finishing ??= this.flush();
+    return this.finishing;
+  }
+
+  private async flush(): Promise<void> {
+    // Let the ids of updates finishing in the same tick join this statement.
+    await Promise.resolve();
+    try {
+      while (this.finished.length > 0) {
+        const ids = this.finished;
+        this.finished = [];
+        try {
+          await run(this.sql, FINISH, [ids, this.clock().toISOString()]);
+        } catch (err) {
+          // Kept for the next attempt (retryFinish): an update handled here is not handled again.
+          this.finished.unshift(...ids.slice(0, 10_000 - this.finished.length));
+          throw err;
+        }
+      }
+    } finally {
+      this.finishing = undefined;
+    }
+  }
+
+  /** Writes the marks a failed FINISH left behind (called with the lease renewals). */
+  retryFinish(): Promise<void> {
+    if (this.finished.length === 0) return Promise.resolve();
+    this.finishing ??= this.flush();
+    return this.finishing;
+  }
+
+  /** Ids handled here whose mark has not reached the database yet. */
+  unfinished(): number[] {
+    return this.finished.map(Number);
+  }
+
+  async renew(updateIds: number[], leaseSeconds: number): Promise<void> {
+    if (updateIds.length === 0) return;
+    const until = new Date(this.clock().getTime() + leaseSeconds * 1000);
+    await run(this.sql, RENEW, [updateIds.map(String), until.toISOString()]);
+  }
+
+  /** Updates whose lease ran out unhandled, now leased to this process, oldest first. */
+  async claimStale(leaseSeconds: number, limit = 100): Promise<Update[]> {
+    const now = this.clock();
+    const until = new Date(now.getTime() + leaseSeconds * 1000);
+    const rows = await run(this.sql, CLAIM_STALE, [now.toISOString(), until.toISOString(), limit]);
+    return rows
+      .map((row) => jsonColumn(row.payload as Update | string))
+      .sort((a, b) => a.update_id - b.update_id);
+  }
+
+  private async forgetNowAndThen(now: Date): Promise<void> {
     // Telegram keeps an undelivered update for at most a day; a week of ids is plenty.
     if (++this.taken % 1000 === 0) {
       await run(this.sql, FORGET, [new Date(now.getTime() - KEEP_DAYS * 86_400_000).toISOString()]);
     }
-    return rows.length === 1;
   }
 }

@@ -6,6 +6,7 @@ import { buildServer } from "../../app/server.js";
 import { createTelegram, type TelegramBot, type ThrottleSettings } from "../../bot/index.js";
 import type { Database } from "../../core/db/database.js";
 import { BOT_INFO, TelegramDouble } from "./telegram-double.js";
+import { waitForHandling } from "./telegram-user.js";
 
 export const WEBHOOK_SECRET = "test-webhook-secret_1";
 export const BOT_TOKEN = "123456:TEST-token";
@@ -82,6 +83,7 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = await buildServer({ config, db, logger, telegram, core });
+  waitForHandling(app, (updateId) => telegram.updates.settled(updateId));
   let url = "";
   if (options.listen) {
     await app.listen({ port: 0, host: "127.0.0.1" });

@@ -1,0 +1,163 @@
+import type { Update } from "grammy/types";
+import type { Logger } from "../core/logger.js";
+import type { UpdateLedger } from "./update-ledger.js";
+
+export interface UpdateQueueOptions {
+  ledger: UpdateLedger;
+  /** Handles one update (the bot's middleware); a failure is the handler's to apologise for. */
+  handle: (update: Update) => Promise<void>;
+  logger: Logger;
+  /** How long a recorded update is this process's before another may take it over. */
+  leaseSeconds?: number;
+  /** How often updates whose lease ran out are looked for (another instance's dead process). */
+  sweepSeconds?: number;
+}
+
+export const DEFAULT_LEASE_SECONDS = 10;
+
+/** Thrown by a handler that gave an update up unhandled (the process is stopping): its lease decides. */
+export class UpdateAbandoned extends Error {
+  constructor() {
+    super("telegram update left for another process");
+  }
+}
+
+/** The chat an update belongs to, whatever its kind (messages, button presses, member changes). */
+export function chatOfUpdate(update: Update): number | undefined {
+  for (const value of Object.values(update)) {
+    if (!value || typeof value !== "object") continue;
+    const v = value as { chat?: { id?: unknown }; message?: { chat?: { id?: unknown } }; from?: { id?: unknown } };
+    const id = v.chat?.id ?? v.message?.chat?.id ?? v.from?.id;
+    if (typeof id === "number") return id;
+  }
+  return undefined;
+}
+
+/**
+ * Recorded updates on their way to the bot: each chat's updates one after another in the order
+ * they were recorded (the bot's replies, and the engine's turn count, depend on it), different
+ * chats at once. Every update this process holds keeps its lease renewed until it is handled;
+ * updates another process recorded and never finished (it died) are claimed and handled here.
+ */
+export class UpdateQueue {
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Update id → settles when it is handled (or failed): what tests and shutdown wait for. */
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly leaseSeconds: number;
+  private readonly sweepSeconds: number;
+  private timers: NodeJS.Timeout[] = [];
+  private sweeping = false;
+  private stopped = false;
+
+  constructor(private readonly options: UpdateQueueOptions) {
+    this.leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    this.sweepSeconds = options.sweepSeconds ?? this.leaseSeconds / 2;
+  }
+
+  get lease(): number {
+    return this.leaseSeconds;
+  }
+
+  /** True once stop() was called: handlers waiting for something should give up. */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  /** Records the update; true when it is new (and now queued here), false for a redelivery. */
+  async take(update: Update): Promise<boolean> {
+    const chatId = chatOfUpdate(update);
+    if (!(await this.options.ledger.record(update, chatId, this.leaseSeconds))) return false;
+    this.enqueue(update, chatId);
+    return true;
+  }
+
+  /** Resolves once this update (if this process holds it) is handled. */
+  settled(updateId: number): Promise<void> {
+    return this.inFlight.get(updateId) ?? Promise.resolve();
+  }
+
+  /** Resolves once every update this process holds now is handled. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight.values()]);
+  }
+
+  /** Starts renewing leases and claiming abandoned updates (at once, then every sweep). */
+  start(): void {
+    if (this.timers.length > 0) return;
+    this.stopped = false;
+    void this.sweep();
+    const sweep = setInterval(() => void this.sweep(), this.sweepSeconds * 1000);
+    const renew = setInterval(() => void this.renew(), (this.leaseSeconds * 1000) / 3);
+    sweep.unref();
+    renew.unref();
+    this.timers = [sweep, renew];
+  }
+
+  /**
+   * Stops taking over other processes' updates and waits (at most `waitMs`) for this one's to be
+   * handled; what is still running then is left to its lease, for the next process.
+   */
+  async stop(waitMs = 10_000): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  private enqueue(update: Update, chatId: number | undefined): void {
+    const id = update.update_id;
+    const key = chatId === undefined ? `u:${id}` : String(chatId);
+    const before = this.chains.get(key) ?? Promise.resolve();
+    const done = before.then(() => this.handleOne(update));
+    this.chains.set(key, done);
+    this.inFlight.set(id, done);
+    void done.then(() => {
+      this.inFlight.delete(id);
+      if (this.chains.get(key) === done) this.chains.delete(key);
+    });
+  }
+
+  private async handleOne(update: Update): Promise<void> {
+    try {
+      await this.options.handle(update);
+    } catch (err) {
+      if (err instanceof UpdateAbandoned) return;
+      this.options.logger.error({ err, updateId: update.update_id }, "telegram update failed");
+    }
+    // Handled (or apologised for): a mark that fails is retried with the lease renewals.
+    await this.options.ledger.finish(update.update_id).catch((err: unknown) => {
+      this.options.logger.warn({ err, updateId: update.update_id }, "telegram: update not marked handled");
+    });
+  }
+
+  private async renew(): Promise<void> {
+    const { ledger, logger } = this.options;
+    // Handled but not yet marked (the database failed): still ours, so still leased.
+    const held = [...this.inFlight.keys(), ...ledger.unfinished()];
+    await ledger.renew(held, this.leaseSeconds).catch((err: unknown) => {
+      logger.warn({ err }, "telegram: update leases not renewed");
+    });
+    await ledger.retryFinish().catch((err: unknown) => logger.warn({ err }, "telegram: updates not marked handled"));
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    try {
+      for (;;) {
+        const claimed = await this.options.ledger.claimStale(this.leaseSeconds);
+        for (const update of claimed) {
+          this.options.logger.warn({ updateId: update.update_id }, "telegram: handling an update left unhandled");
+          this.enqueue(update, chatOfUpdate(update));
+        }
+        if (claimed.length < 100 || this.stopped) break;
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, "telegram: could not look for unhandled updates");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}
