@@ -63,12 +63,14 @@ export class UpdateQueue {
     return this.stopped;
   }
 
-  /** Records the update; true when it is new (and now queued here), false for a redelivery. */
-  async take(update: Update): Promise<boolean> {
+  /**
+   * Records the update and queues it here: `taken` false for a redelivery (someone has it already);
+   * `behind` when its chat has earlier updates still waiting here.
+   */
+  async take(update: Update): Promise<{ taken: boolean; behind: boolean }> {
     const chatId = chatOfUpdate(update);
-    if (!(await this.options.ledger.record(update, chatId, this.leaseSeconds))) return false;
-    this.enqueue(update, chatId);
-    return true;
+    if (!(await this.options.ledger.record(update, chatId, this.leaseSeconds))) return { taken: false, behind: false };
+    return { taken: true, behind: this.enqueue(update, chatId) };
   }
 
   /** Resolves once this update (if this process holds it) is handled. */
@@ -106,17 +108,19 @@ export class UpdateQueue {
     clearTimeout(timer);
   }
 
-  private enqueue(update: Update, chatId: number | undefined): void {
+  /** True when the update waits behind earlier ones of its chat. */
+  private enqueue(update: Update, chatId: number | undefined): boolean {
     const id = update.update_id;
     const key = chatId === undefined ? `u:${id}` : String(chatId);
-    const before = this.chains.get(key) ?? Promise.resolve();
-    const done = before.then(() => this.handleOne(update));
+    const before = this.chains.get(key);
+    const done = (before ?? Promise.resolve()).then(() => this.handleOne(update));
     this.chains.set(key, done);
     this.inFlight.set(id, done);
     void done.then(() => {
       this.inFlight.delete(id);
       if (this.chains.get(key) === done) this.chains.delete(key);
     });
+    return before !== undefined;
   }
 
   private async handleOne(update: Update): Promise<void> {

@@ -110,7 +110,7 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  */
 export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async (app, options) => {
   const expected = digest(options.secret);
-  const callbackAnswerWithinMs = options.callbackAnswerWithinMs ?? 1_000;
+  const callbackAnswerWithinMs = options.callbackAnswerWithinMs ?? 500;
   const { telegram } = options;
   // Not awaited: an unreachable Bot API (retried with back-off) must not keep USSD and the API
   // from starting. Updates wait for it themselves.
@@ -134,7 +134,7 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
     },
     async (request, reply) => {
       const update = request.body as Update;
-      let taken: boolean;
+      let taken: { taken: boolean; behind: boolean };
       try {
         taken = await telegram.updates.take(update);
       } catch (err) {
@@ -143,7 +143,8 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
         return reply.code(200).send("");
       }
       const query = update.callback_query;
-      if (taken && query) {
+      // Behind earlier updates of its chat, the answer would wait for them too: none is carried.
+      if (taken.taken && !taken.behind && query) {
         const settled = telegram.updates.settled(update.update_id);
         const answer = await telegram.io.awaitAnswer(query.id, settled, callbackAnswerWithinMs);
         if (answer) return reply.code(200).header("content-type", "application/json").send(JSON.stringify(answer));

@@ -39,6 +39,8 @@ export interface TelegramAppOptions {
   logger?: Logger;
   /** Listen on a free 127.0.0.1 port, for tests that need real HTTP (`url`). */
   listen?: boolean;
+  /** The webhook updates' lease (how soon a dead process's updates are taken over). */
+  leaseSeconds?: number;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     citizens: core.services.citizens,
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
   });
   const app = await buildServer({ config, db, logger, telegram, core });
   waitForHandling(app, (updateId) => telegram.updates.settled(updateId));
