@@ -40,7 +40,7 @@ export function chatOfUpdate(update: Update): number | undefined {
  * updates another process recorded and never finished (it died) are claimed and handled here.
  */
 export class UpdateQueue {
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly chains = new Map<string, Promise<unknown>>();
   /** Update id → settles when it is handled (or failed): what tests and shutdown wait for. */
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly leaseSeconds: number;
@@ -113,26 +113,32 @@ export class UpdateQueue {
     const id = update.update_id;
     const key = chatId === undefined ? `u:${id}` : String(chatId);
     const before = this.chains.get(key);
-    const done = (before ?? Promise.resolve()).then(() => this.handleOne(update));
-    this.chains.set(key, done);
+    const handled = (before ?? Promise.resolve()).then(() => this.handleOne(update));
+    this.chains.set(key, handled);
+    // The chat's next update need not wait for the mark; `settled` does.
+    const done = handled.then((outcome) => (outcome === "abandoned" ? undefined : this.finish(id)));
     this.inFlight.set(id, done);
-    void done.then(() => {
-      this.inFlight.delete(id);
-      if (this.chains.get(key) === done) this.chains.delete(key);
+    void handled.then(() => {
+      if (this.chains.get(key) === handled) this.chains.delete(key);
     });
+    void done.then(() => this.inFlight.delete(id));
     return before !== undefined;
   }
 
-  private async handleOne(update: Update): Promise<void> {
+  private async handleOne(update: Update): Promise<"handled" | "abandoned"> {
     try {
       await this.options.handle(update);
     } catch (err) {
-      if (err instanceof UpdateAbandoned) return;
+      if (err instanceof UpdateAbandoned) return "abandoned";
       this.options.logger.error({ err, updateId: update.update_id }, "telegram update failed");
     }
-    // Handled (or apologised for): a mark that fails is retried with the lease renewals.
-    await this.options.ledger.finish(update.update_id).catch((err: unknown) => {
-      this.options.logger.warn({ err, updateId: update.update_id }, "telegram: update not marked handled");
+    return "handled";
+  }
+
+  /** Handled (or apologised for): a mark that fails is retried with the lease renewals. */
+  private async finish(updateId: number): Promise<void> {
+    await this.options.ledger.finish(updateId).catch((err: unknown) => {
+      this.options.logger.warn({ err, updateId }, "telegram: update not marked handled");
     });
   }
 

@@ -143,8 +143,7 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
         return reply.code(200).send("");
       }
       const query = update.callback_query;
-      // Behind earlier updates of its chat, the answer would wait for them too: none is carried.
-      if (taken.taken && !taken.behind && query) {
+      if (taken.taken && query) {
         const settled = telegram.updates.settled(update.update_id);
         const answer = await telegram.io.awaitAnswer(query.id, settled, callbackAnswerWithinMs);
         if (answer) return reply.code(200).header("content-type", "application/json").send(JSON.stringify(answer));
