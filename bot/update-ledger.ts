@@ -5,6 +5,8 @@ import { run } from "../core/db/sql/statement.js";
 import { ADMIT, CLAIM_STALE, FINISH, FORGET, RECORD, RENEW } from "../core/db/sql/telegram-update.js";
 
 const KEEP_DAYS = 7;
+/** How long a handled update's mark waits for the next record to ride with. */
+const FINISH_DELAY_MS = 50;
 
 /**
  * Update ids taken in by any instance, in the TelegramUpdate table: Telegram redelivers an update
@@ -37,31 +39,73 @@ export class UpdateLedger {
    */
   async record(update: Update, chatId: number | undefined, leaseSeconds: number): Promise<boolean> {
     const now = this.clock();
-    const rows = await run(this.sql, RECORD, [
-      String(update.update_id),
-      now.toISOString(),
-      chatId === undefined ? null : String(chatId),
-      JSON.stringify(update),
-      new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
-    ]);
+    // Marks waiting for the next statement ride along with this one.
+    const finished = this.finished;
+    this.finished = [];
+    let rows: { taken: number }[];
+    try {
+      rows = await run(this.sql, RECORD, [
+        String(update.update_id),
+        now.toISOString(),
+        chatId === undefined ? null : String(chatId),
+        JSON.stringify(update),
+        new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
+        finished,
+      ]);
+    } catch (err) {
+      this.finished.unshift(...finished);
+      throw err;
+    }
+    this.settle(finished, undefined);
     await this.forgetNowAndThen(now);
     return rows.length === 1;
   }
 
-  /**
-   * Marks an update handled and blanks its payload. Ids finished while one FINISH is on its way
-   * go together in the next (group commit): under load one statement covers many updates, and a
-   * death loses at most the ids of one round trip (those updates are handled again).
-   */
-  finish(updateId: number): Promise<void> {
-    this.finished.push(String(updateId));
-    this.finishing ??= this.flush();
-    return this.finishing;
+  /** Waiters for marks, by update id: resolved once the mark is written (or failed). */
+  private readonly marked = new Map<string, { resolve: () => void; reject: (err: unknown) => void }>();
+
+  private settle(ids: string[], err: unknown) {
+    for (const id of ids) {
+      const waiter = this.marked.get(id);
+      this.marked.delete(id);
+      if (err === undefined) waiter?.resolve();
+      else waiter?.reject(err);
+    }
   }
 
+  /**
+   * Marks an update handled and blanks its payload: with the next update recorded, or on its own
+   * after `FINISH_DELAY_MS` when none comes (then every id finished meanwhile goes in one
+   * statement). Under load no statement of its own is needed; a death loses at most the marks of
+   * that short while (those updates are handled again by the process that claims them).
+   */
+  finish(updateId: number): Promise<void> {
+    const id = String(updateId);
+    this.finished.push(id);
+    const earlier = this.marked.get(id);
+    const done = new Promise<void>((resolve, reject) =>
+      this.marked.set(id, {
+        resolve: () => {
+          earlier?.resolve();
+          resolve();
+        },
+        reject: (err) => {
+          earlier?.reject(err);
+          reject(err);
+        },
+      }),
+    );
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.finishing ??= this.flush();
+      this.finishing.catch(() => {});
+    }, FINISH_DELAY_MS);
+    return done;
+  }
+
+  private timer: NodeJS.Timeout | undefined;
+
   private async flush(): Promise<void> {
-    // Let the ids of updates finishing in the same tick join this statement.
-    await Promise.resolve();
     try {
       while (this.finished.length > 0) {
         const ids = this.finished;
@@ -71,8 +115,10 @@ export class UpdateLedger {
         } catch (err) {
           // Kept for the next attempt (retryFinish): an update handled here is not handled again.
           this.finished.unshift(...ids.slice(0, 10_000 - this.finished.length));
+          this.settle(ids, err);
           throw err;
         }
+        this.settle(ids, undefined);
       }
     } finally {
       this.finishing = undefined;

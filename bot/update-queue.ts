@@ -159,6 +159,8 @@ export class UpdateQueue {
       for (;;) {
         const claimed = await this.options.ledger.claimStale(this.leaseSeconds);
         for (const update of claimed) {
+          // Its lease ran out while this process was still at it (a stalled event loop): still ours.
+          if (this.inFlight.has(update.update_id)) continue;
           this.options.logger.warn({ updateId: update.update_id }, "telegram: handling an update left unhandled");
           this.enqueue(update, chatOfUpdate(update));
         }

@@ -13,12 +13,23 @@ export const ADMIT = statement<{ taken: number }, [updateId: string, receivedAt:
 
 // Webhook: the update recorded with its payload and this process's lease before Telegram is
 // answered, so a death after the answer loses nothing; a redelivered id inserts nothing.
+// The same round trip marks the updates handled since the last statement (see FINISH).
 export const RECORD = statement<
   { taken: number },
-  [updateId: string, receivedAt: string, chatId: string | null, payload: string, leaseUntil: string]
+  [
+    updateId: string,
+    receivedAt: string,
+    chatId: string | null,
+    payload: string,
+    leaseUntil: string,
+    finishedIds: string[],
+  ]
 >(
   "TelegramUpdate.record",
   `
+  with finished as (
+    update "TelegramUpdate" set "handledAt" = $2::timestamp, "payload" = null, "leaseUntil" = null
+    where "updateId" = any($6::bigint[]) and "handledAt" is null)
   insert into "TelegramUpdate" ("updateId", "receivedAt", "chatId", "payload", "leaseUntil")
   values ($1::bigint, $2::timestamp, $3::bigint, $4::jsonb, $5::timestamp)
   on conflict ("updateId") do nothing returning 1 as taken`,
