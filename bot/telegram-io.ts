@@ -13,7 +13,12 @@ const notModified = (err: unknown) => err instanceof GrammyError && /message is 
  * that only affect cosmetics (removing an old keyboard) are logged and swallowed.
  */
 /** A Bot API call carried by the webhook's HTTP answer (Telegram makes it; no result comes back). */
-export type WebhookReply = { method: "answerCallbackQuery"; callback_query_id: string; text?: string; show_alert?: boolean };
+export type WebhookReply = {
+  method: "answerCallbackQuery";
+  callback_query_id: string;
+  text?: string;
+  show_alert?: boolean;
+};
 
 export class TelegramIo {
   /**

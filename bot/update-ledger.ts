@@ -148,9 +148,7 @@ export class UpdateLedger {
     const now = this.clock();
     const until = new Date(now.getTime() + leaseSeconds * 1000);
     const rows = await run(this.sql, CLAIM_STALE, [now.toISOString(), until.toISOString(), limit]);
-    return rows
-      .map((row) => jsonColumn(row.payload as Update | string))
-      .sort((a, b) => a.update_id - b.update_id);
+    return rows.map((row) => jsonColumn(row.payload as Update | string)).sort((a, b) => a.update_id - b.update_id);
   }
 
   private async forgetNowAndThen(now: Date): Promise<void> {

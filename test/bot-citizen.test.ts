@@ -495,7 +495,9 @@ describe("outgoing calls", () => {
     const taken = (update: { update_id?: unknown }) =>
       vi.waitFor(
         async () => {
-          const row = await db.prisma.telegramUpdate.findUnique({ where: { updateId: BigInt(Number(update.update_id)) } });
+          const row = await db.prisma.telegramUpdate.findUnique({
+            where: { updateId: BigInt(Number(update.update_id)) },
+          });
           if (!row) throw new Error("not taken in yet");
         },
         { timeout: 5000, interval: 10 },

@@ -7,10 +7,10 @@ import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { createTestDatabase, postgresUrl, type TestDatabase } from "./support/database.js";
 import { waitUntil } from "./support/faults.js";
+import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 import { BOT_TOKEN, startTelegramApp, type TelegramApp, WEBHOOK_SECRET } from "./support/telegram-app.js";
 import { type RecordedCall, TelegramDouble } from "./support/telegram-double.js";
 import { TelegramUser } from "./support/telegram-user.js";
-import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 
 /**
  * The durable webhook (issue 14): Telegram is answered once an update is recorded, the update is
