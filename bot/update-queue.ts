@@ -41,7 +41,9 @@ export function chatOfUpdate(update: Update): number | undefined {
  */
 export class UpdateQueue {
   private readonly chains = new Map<string, Promise<unknown>>();
-  /** Update id → settles when it is handled (or failed): what tests and shutdown wait for. */
+  /** Update id → settles when it is handled (or failed): what tests wait for. */
+  private readonly handling = new Map<number, Promise<unknown>>();
+  /** Update id → settles when it is handled and marked so: what shutdown waits for. */
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly leaseSeconds: number;
   private readonly sweepSeconds: number;
@@ -73,9 +75,9 @@ export class UpdateQueue {
     return { taken: true, behind: this.enqueue(update, chatId) };
   }
 
-  /** Resolves once this update (if this process holds it) is handled. */
-  settled(updateId: number): Promise<void> {
-    return this.inFlight.get(updateId) ?? Promise.resolve();
+  /** Resolves once this update (if this process holds it) is handled; its mark may follow. */
+  async settled(updateId: number): Promise<void> {
+    await this.handling.get(updateId);
   }
 
   /** Resolves once every update this process holds now is handled. */
@@ -118,8 +120,10 @@ export class UpdateQueue {
     // The chat's next update need not wait for the mark; `settled` does.
     const done = handled.then((outcome) => (outcome === "abandoned" ? undefined : this.finish(id)));
     this.inFlight.set(id, done);
+    this.handling.set(id, handled);
     void handled.then(() => {
       if (this.chains.get(key) === handled) this.chains.delete(key);
+      if (this.handling.get(id) === handled) this.handling.delete(id);
     });
     void done.then(() => this.inFlight.delete(id));
     return before !== undefined;

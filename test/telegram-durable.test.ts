@@ -92,6 +92,8 @@ describe("the update ledger", () => {
     const update = user.textUpdate("/help");
     expect((await user.post(update)).statusCode).toBe(200);
     expect(user.screen()).toContain(translator.t("uz", "help.title"));
+    // The mark follows the handling (with the next update recorded, or on its own soon after).
+    expect(await waitUntil(async () => (await row(update.update_id)).payload === null, 10_000, 20)).toBe(true);
     const recorded = await row(update.update_id);
     expect(recorded.payload).toBeNull();
     expect(recorded.handledAt).not.toBeNull();
