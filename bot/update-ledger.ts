@@ -97,39 +97,43 @@ export class UpdateLedger {
     );
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.finishing ??= this.flush();
-      this.finishing.catch(() => {});
+      this.startFlush().catch(() => {});
     }, FINISH_DELAY_MS);
     return done;
   }
 
   private timer: NodeJS.Timeout | undefined;
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.finished.length > 0) {
-        const ids = this.finished;
-        this.finished = [];
-        try {
-          await run(this.sql, FINISH, [ids, this.clock().toISOString()]);
-        } catch (err) {
-          // Kept for the next attempt (retryFinish): an update handled here is not handled again.
-          this.finished.unshift(...ids.slice(0, 10_000 - this.finished.length));
-          this.settle(ids, err);
-          throw err;
-        }
-        this.settle(ids, undefined);
-      }
-    } finally {
+  /** One flush at a time; the next starts once it has settled (never before it is assigned). */
+  private startFlush(): Promise<void> {
+    this.finishing ??= this.flush().finally(() => {
       this.finishing = undefined;
+      // Ids that came in as it ended wait for no other update.
+      if (this.finished.length > 0 && this.marked.size > 0) this.startFlush().catch(() => {});
+    });
+    return this.finishing;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.finished.length > 0) {
+      const ids = this.finished;
+      this.finished = [];
+      try {
+        await run(this.sql, FINISH, [ids, this.clock().toISOString()]);
+      } catch (err) {
+        // Kept for the next attempt (retryFinish): an update handled here is not handled again.
+        this.finished.unshift(...ids.slice(0, 10_000 - this.finished.length));
+        this.settle(ids, err);
+        throw err;
+      }
+      this.settle(ids, undefined);
     }
   }
 
   /** Writes the marks a failed FINISH left behind (called with the lease renewals). */
   retryFinish(): Promise<void> {
     if (this.finished.length === 0) return Promise.resolve();
-    this.finishing ??= this.flush();
-    return this.finishing;
+    return this.startFlush();
   }
 
   /** Ids handled here whose mark has not reached the database yet. */
