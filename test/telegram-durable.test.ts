@@ -224,7 +224,7 @@ describe("a process killed after answering the webhook", () => {
       // The bot cannot know who it is yet (getMe held): the update is recorded, answered, not handled.
       const held = double.hold((method) => method === "getMe");
       const first = start();
-      await waitForHttp(`${base}/healthz`, 60_000, first);
+      await waitForHttp(`${base}/healthz`, 120_000, first);
       expect(await post(update)).toBe(200);
       await held.reached;
       expect(double.sentTexts(user.chatId)).toEqual([]);
@@ -233,7 +233,7 @@ describe("a process killed after answering the webhook", () => {
       held.release();
 
       const second = start();
-      await waitForHttp(`${base}/healthz`, 60_000, second);
+      await waitForHttp(`${base}/healthz`, 120_000, second);
       // Telegram redelivering it to the new process records nothing new.
       expect(await post(update)).toBe(200);
       expect(await waitUntil(async () => double.sentTexts(user.chatId).length > 0, 40_000, 100)).toBe(true);
@@ -251,5 +251,5 @@ describe("a process killed after answering the webhook", () => {
     } finally {
       await double.close();
     }
-  }, 120_000);
+  }, 360_000);
 });
