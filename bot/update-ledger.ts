@@ -48,7 +48,7 @@ export class UpdateLedger {
         String(update.update_id),
         now.toISOString(),
         chatId === undefined ? null : String(chatId),
-        JSON.stringify(update),
+        storableJson(update),
         new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
         finished,
       ]);
@@ -161,4 +161,16 @@ export class UpdateLedger {
       await run(this.sql, FORGET, [new Date(now.getTime() - KEEP_DAYS * 86_400_000).toISOString()]);
     }
   }
+}
+
+/**
+ * The update as jsonb accepts it: PostgreSQL refuses a lone UTF-16 surrogate and U+0000, which
+ * JSON.stringify writes as `\uXXXX` escapes (Telegram sends neither; a forged update may). They
+ * become U+FFFD in the stored copy only (the process that recorded it handles the original). An
+ * escape counts only after an odd number of backslashes: `\\ud800` is a backslash and text.
+ */
+export function storableJson(value: unknown): string {
+  return JSON.stringify(value).replace(/(\\+)u(0000|d[89a-f][0-9a-f]{2})/gi, (match, slashes: string) =>
+    slashes.length % 2 === 1 ? `${slashes.slice(1)}\\ufffd` : match,
+  );
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storableJson } from "../bot/update-ledger.js";
 import { type Database, openDatabase } from "../core/db/database.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
@@ -87,6 +88,17 @@ describe("one Bot API call per screen", () => {
 });
 
 describe("the update ledger", () => {
+  it("stores an update with a lone surrogate or U+0000 (jsonb refuses them) and handles the original", async () => {
+    const user = await onboarded();
+    const update = user.textUpdate("/help \ud800 \u0000 \\ud800");
+    expect((await user.post(update)).statusCode).toBe(200);
+    expect(user.screen()).toContain(translator.t("uz", "help.title"));
+    // Recorded (not handled on the side as when the database fails): its row exists.
+    expect((await row(update.update_id)).chatId).toBe(BigInt(user.chatId));
+    expect(storableJson({ t: "a\ud800b\u0000" })).toBe('{"t":"a\\ufffdb\\ufffd"}');
+    expect(JSON.parse(storableJson({ t: "\\ud800 😀" })).t).toBe("\\ud800 😀");
+  });
+
   it("keeps only the id of a handled update: its payload is blanked", async () => {
     const user = await onboarded();
     const update = user.textUpdate("/help");
