@@ -22,13 +22,17 @@ export class UpdateAbandoned extends Error {
   }
 }
 
-/** The chat an update belongs to, whatever its kind (messages, button presses, member changes). */
+/**
+ * The chat an update belongs to, whatever its kind (messages, button presses, member changes);
+ * undefined when none has an integer id (such an update is ordered on its own).
+ */
 export function chatOfUpdate(update: Update): number | undefined {
   for (const value of Object.values(update)) {
     if (!value || typeof value !== "object") continue;
     const v = value as { chat?: { id?: unknown }; message?: { chat?: { id?: unknown } }; from?: { id?: unknown } };
     const id = v.chat?.id ?? v.message?.chat?.id ?? v.from?.id;
-    if (typeof id === "number") return id;
+    // Kinds the webhook's schema does not check may carry anything: only a real id orders a chat.
+    if (Number.isSafeInteger(id)) return id as number;
   }
   return undefined;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storableJson } from "../bot/update-ledger.js";
+import { chatOfUpdate } from "../bot/update-queue.js";
 import { type Database, openDatabase } from "../core/db/database.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
@@ -97,6 +98,16 @@ describe("the update ledger", () => {
     expect((await row(update.update_id)).chatId).toBe(BigInt(user.chatId));
     expect(storableJson({ t: "a\ud800b\u0000" })).toBe('{"t":"a\\ufffdb\\ufffd"}');
     expect(JSON.parse(storableJson({ t: "\\ud800 😀" })).t).toBe("\\ud800 😀");
+  });
+
+  it("orders an update by its chat only when the chat has an integer id", () => {
+    expect(chatOfUpdate({ update_id: 1, message: { chat: { id: 42 } } } as never)).toBe(42);
+    expect(
+      chatOfUpdate({ update_id: 1, callback_query: { from: { id: 7 }, message: { chat: { id: 9 } } } } as never),
+    ).toBe(9);
+    expect(
+      chatOfUpdate({ update_id: 1, poll_answer: { user: { id: 1.5 }, from: { id: 1.5 } } } as never),
+    ).toBeUndefined();
   });
 
   it("keeps only the id of a handled update: its payload is blanked", async () => {
