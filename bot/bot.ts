@@ -1,6 +1,6 @@
 import { sequentialize } from "@grammyjs/runner";
-import { Bot, type BotError } from "grammy";
-import type { UserFromGetMe } from "grammy/types";
+import { Bot, type BotError, Composer } from "grammy";
+import type { Update, UserFromGetMe } from "grammy/types";
 import type { SqlExecutor } from "../core/db/adapters.js";
 import { type PrismaClient, prismaSql } from "../core/db/database.js";
 import type { ConversationEngine } from "../core/engine/engine.js";
@@ -25,6 +25,7 @@ import { staffSide } from "./staff/side.js";
 import { StaffChatStore } from "./staff/state.js";
 import { TelegramIo } from "./telegram-io.js";
 import { UpdateLedger } from "./update-ledger.js";
+import { UpdateAbandoned, UpdateQueue } from "./update-queue.js";
 
 export interface TelegramOptions extends ClientOptions {
   /** app's `config.telegram` fits; only the connection fields are required. */
@@ -45,6 +46,8 @@ export interface TelegramOptions extends ClientOptions {
   botInfo?: UserFromGetMe;
   clock?: () => Date;
   translator?: Translator;
+  /** How long a recorded webhook update is this process's before another may take it over. */
+  leaseSeconds?: number;
 }
 
 export interface TelegramBot {
@@ -60,6 +63,13 @@ export interface TelegramBot {
    * so replies and notifications share one throttle.
    */
   readonly sender: BotSender;
+  /**
+   * Webhook updates: recorded in the ledger, then handled here in each chat's order; updates a
+   * dead process left unhandled are claimed once `updates.start()` runs.
+   */
+  readonly updates: UpdateQueue;
+  /** The bot's Bot API calls for screens (the webhook takes callback answers from it). */
+  readonly io: TelegramIo;
 }
 
 /**
@@ -86,7 +96,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   const staff = new StaffChat({
     service: options.staffVisits,
     renderer: new StaffRenderer(translator),
-    store: new StaffChatStore(prisma, clock),
+    store: new StaffChatStore(sql, clock),
     cards,
     escalations,
     io,
@@ -113,12 +123,18 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   };
 
   const served = bot.errorBoundary(apologise);
-  // Telegram redelivers an update when our answer was slow or lost, possibly to another instance:
-  // the ledger table takes each id once across instances and restarts, before any work is done.
-  served.use(async (ctx, next) => {
+  // Webhook updates were recorded (taken once) and put in their chat's order by the update queue
+  // before they reach the bot. Long polling's come straight from getUpdates: Telegram redelivers
+  // an update when a poll's answer was lost, so the ledger takes each id once across instances
+  // and restarts before any work is done, and sequentialize keeps each chat in order.
+  const queued = new WeakSet<Update>();
+  const polled = new Composer<BotContext>();
+  polled.use(async (ctx, next) => {
     if (await ledger.admit(ctx.update.update_id)) await next();
   });
-  served.use(sequentialize((ctx: BotContext) => (ctx.chat ? String(ctx.chat.id) : undefined)));
+  polled.use(sequentialize((ctx: BotContext) => (ctx.chat ? String(ctx.chat.id) : undefined)));
+  const viaPolling = polled.middleware();
+  served.use((ctx, next) => (queued.has(ctx.update) ? next() : viaPolling(ctx, next)));
   // Only people in private chats are served; groups, channels and other bots are ignored.
   const people = served.chatType("private").filter((ctx) => ctx.from !== undefined && !ctx.from.is_bot);
   people.use(
@@ -146,10 +162,34 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
     return ready;
   };
 
+  const updates = new UpdateQueue({
+    ledger,
+    logger,
+    ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
+    handle: async (update) => {
+      // The bot must know who it is first: getMe is asked again until the Bot API answers, the
+      // update's lease renewed meanwhile.
+      for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
+        try {
+          await init();
+          break;
+        } catch (err) {
+          if (updates.stopping) throw new UpdateAbandoned();
+          logger.warn({ err, updateId: update.update_id }, "telegram: Bot API not reachable yet; update waits");
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+      queued.add(update);
+      await bot.handleUpdate(update);
+    },
+  });
+
   return {
     bot,
     timeoutSeconds,
     init,
+    updates,
+    io,
     sender: createTelegramSender(
       bot.api,
       (input, signal) => cards.send(input, signal),

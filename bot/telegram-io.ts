@@ -12,11 +12,45 @@ const notModified = (err: unknown) => err instanceof GrammyError && /message is 
  * The few Bot API calls the bot makes for screens, over the throttled Api with its bounded retries. Failures
  * that only affect cosmetics (removing an old keyboard) are logged and swallowed.
  */
+/** A Bot API call carried by the webhook's HTTP answer (Telegram makes it; no result comes back). */
+export type WebhookReply = {
+  method: "answerCallbackQuery";
+  callback_query_id: string;
+  text?: string;
+  show_alert?: boolean;
+};
+
 export class TelegramIo {
+  /**
+   * Callback queries whose webhook call is still waiting to be answered: their answer rides in
+   * that HTTP answer instead of a Bot API call of its own (see webhook.ts).
+   */
+  private readonly replySlots = new Map<string, (reply: WebhookReply) => void>();
+
   constructor(
     readonly api: Api,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Waits (at most `ms`, and no longer than `handled`) for the handler to answer this callback
+   * query; that answer is then the webhook's to carry, and no Bot API call is made for it.
+   */
+  async awaitAnswer(queryId: string, handled: Promise<void>, ms: number): Promise<WebhookReply | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    let given: WebhookReply | undefined;
+    const answered = new Promise<void>((resolve) => {
+      this.replySlots.set(queryId, (reply) => {
+        given = reply;
+        resolve();
+      });
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([answered, handled]);
+    clearTimeout(timer);
+    this.replySlots.delete(queryId);
+    return given;
+  }
 
   async send(chatId: number, rendered: RenderedScreen): Promise<number> {
     const markup = rendered.markup;
@@ -74,6 +108,16 @@ export class TelegramIo {
   /** Stops the button's spinner; a late answer (query expired) is harmless. */
   async answer(queryId: string | undefined, text?: string, alert = false): Promise<void> {
     if (!queryId) return;
+    const slot = this.replySlots.get(queryId);
+    if (slot) {
+      this.replySlots.delete(queryId);
+      slot({
+        method: "answerCallbackQuery",
+        callback_query_id: queryId,
+        ...(text ? { text: text.slice(0, 200), show_alert: alert } : {}),
+      });
+      return;
+    }
     try {
       await this.api.answerCallbackQuery(queryId, text ? { text: text.slice(0, 200), show_alert: alert } : {});
     } catch (err) {

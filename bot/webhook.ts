@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
-import { webhookCallback } from "grammy";
 import type { Update } from "grammy/types";
 import type { TelegramBot } from "./bot.js";
 
@@ -9,10 +8,11 @@ export interface TelegramWebhookOptions {
   /** TELEGRAM_WEBHOOK_SECRET: Telegram sends it in X-Telegram-Bot-Api-Secret-Token. */
   secret: string;
   /**
-   * Telegram waits for our answer before it sends this chat's next update and redelivers after a
-   * timeout; past this the answer goes out and processing finishes in the background.
+   * How long the answer to a button press waits for the handler's answerCallbackQuery, so the
+   * HTTP answer carries it and the screen costs one Bot API call (the update is already recorded:
+   * the wait only decides whether the spinner's answer is one call less).
    */
-  answerWithinMs?: number;
+  callbackAnswerWithinMs?: number;
 }
 
 const SECRET_HEADER = "x-telegram-bot-api-secret-token";
@@ -95,36 +95,31 @@ const UpdateBody = {
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
 /**
- * `POST /telegram/webhook`: grammY's webhookCallback on a thin Fastify route. The route adds what
- * the callback cannot give:
- *  - the secret is checked before the body is even parsed (401, nothing processed); the callback
- *    checks it again, after Fastify has read the body;
- *  - the schema above refuses a malformed update with a 400 before any middleware sees it;
- *  - grammY's callback awaits `bot.init()` before its own time limit starts, and getMe is retried
- *    for ever on a network error (grammY's withRetries), so with the Bot API unreachable a webhook
- *    call would never be answered and a failed getMe would answer 500. Until the bot knows who it
- *    is, the route waits for that at most `answerWithinMs`, then answers 200 and handles the update
- *    once the Bot API answers (test/bot-citizen.test.ts, "answers the webhook in time while the Bot
- *    API cannot be reached").
- * Past `answerWithinMs` the callback answers 200 and the update finishes in the background:
- * Telegram waits for our answer before it sends this chat's next update, and redelivers after a
- * timeout (the ledger would drop that copy).
+ * `POST /telegram/webhook`, durable: the update is recorded (TelegramUpdate, with its payload and
+ * this process's lease) and Telegram answered at once; the bot handles it afterwards, in its
+ * chat's order (bot/update-queue.ts). A process that dies after the answer loses nothing: the
+ * update's lease runs out and the next process, or another instance, claims and handles it, once.
+ *  - the secret is checked before the body is even parsed (401, nothing recorded);
+ *  - the schema above refuses a malformed update with a 400 before it is recorded;
+ *  - a redelivered update_id (a slow or lost answer, to any instance) records nothing and is
+ *    answered 200 at once;
+ *  - a button press's answer carries the handler's answerCallbackQuery when it comes within
+ *    `callbackAnswerWithinMs` (Telegram makes the call): the screen's edit is then its one call;
+ *  - the database failing to record: the update is handled here and now, as before recording
+ *    existed, and the bot apologises in the person's language (test/faults-database.test.ts).
  */
 export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async (app, options) => {
   const expected = digest(options.secret);
-  const answerWithinMs = options.answerWithinMs ?? 25_000;
+  const callbackAnswerWithinMs = options.callbackAnswerWithinMs ?? 500;
   const { telegram } = options;
   // Not awaited: an unreachable Bot API (retried with back-off) must not keep USSD and the API
   // from starting. Updates wait for it themselves.
   void telegram.init().catch((err: unknown) => {
     app.log.warn({ err }, "telegram: start-up call to the Bot API failed; retrying on the first update");
   });
-  const handle = webhookCallback(telegram.bot, "fastify", {
-    secretToken: options.secret,
-    timeoutMilliseconds: answerWithinMs,
-    onTimeout: (request) =>
-      request.log.warn({ updateId: (request.body as Update).update_id }, "telegram update still processing"),
-  });
+  telegram.updates.start();
+  // Updates being handled finish before the database closes; any left go to their lease.
+  app.addHook("onClose", () => telegram.updates.stop());
 
   app.post(
     "/telegram/webhook",
@@ -138,30 +133,22 @@ export const telegramWebhook: FastifyPluginAsync<TelegramWebhookOptions> = async
       schema: { body: UpdateBody },
     },
     async (request, reply) => {
-      if (!telegram.bot.isInited() && !(await readyWithin(telegram, answerWithinMs))) {
-        const update = request.body as Update;
-        void telegram
-          .init()
-          .then(() => telegram.bot.handleUpdate(update))
-          .catch((err: unknown) => request.log.error({ err, updateId: update.update_id }, "telegram update failed"));
+      const update = request.body as Update;
+      let taken: { taken: boolean; behind: boolean };
+      try {
+        taken = await telegram.updates.take(update);
+      } catch (err) {
+        request.log.error({ err, updateId: update.update_id }, "telegram: update not recorded");
+        if (telegram.bot.isInited()) await telegram.bot.handleUpdate(update).catch(() => {});
         return reply.code(200).send("");
       }
-      return handle(request, reply);
+      const query = update.callback_query;
+      if (taken.taken && query) {
+        const settled = telegram.updates.settled(update.update_id);
+        const answer = await telegram.io.awaitAnswer(query.id, settled, callbackAnswerWithinMs);
+        if (answer) return reply.code(200).header("content-type", "application/json").send(JSON.stringify(answer));
+      }
+      return reply.code(200).send("");
     },
   );
 };
-
-/** Whether the bot's start-up calls finished within `ms` (false also when they failed). */
-async function readyWithin(telegram: TelegramBot, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const ready = telegram.init().then(
-    () => true,
-    () => false,
-  );
-  const outcome = await Promise.race([ready, late]);
-  clearTimeout(timer);
-  return outcome;
-}

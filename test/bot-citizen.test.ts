@@ -337,7 +337,7 @@ describe("the webhook, under redelivery and start-up", () => {
       ...botCore(db),
     });
     const app = Fastify();
-    await app.register(telegramWebhook, { telegram, secret: WEBHOOK_SECRET, answerWithinMs: 300 });
+    await app.register(telegramWebhook, { telegram, secret: WEBHOOK_SECRET });
     await app.ready();
     try {
       await held.reached;

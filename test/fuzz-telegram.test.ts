@@ -348,6 +348,9 @@ async function post(update: Json): Promise<{ status: number; update: Json }> {
     headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": WEBHOOK_SECRET },
     payload: JSON.stringify(update),
   });
+  // The webhook answers once the update is recorded; the next step reads the screen it led to.
+  const id = update && typeof update === "object" && !Array.isArray(update) ? update.update_id : undefined;
+  if (typeof id === "number") await tg.telegram.updates.settled(id);
   return { status: res.statusCode, update };
 }
 

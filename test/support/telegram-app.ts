@@ -6,6 +6,7 @@ import { buildServer } from "../../app/server.js";
 import { createTelegram, type TelegramBot, type ThrottleSettings } from "../../bot/index.js";
 import type { Database } from "../../core/db/database.js";
 import { BOT_INFO, TelegramDouble } from "./telegram-double.js";
+import { waitForHandling } from "./telegram-user.js";
 
 export const WEBHOOK_SECRET = "test-webhook-secret_1";
 export const BOT_TOKEN = "123456:TEST-token";
@@ -38,6 +39,8 @@ export interface TelegramAppOptions {
   logger?: Logger;
   /** Listen on a free 127.0.0.1 port, for tests that need real HTTP (`url`). */
   listen?: boolean;
+  /** The webhook updates' lease (how soon a dead process's updates are taken over). */
+  leaseSeconds?: number;
 }
 
 /**
@@ -80,8 +83,10 @@ export async function startTelegramApp(db: Database, options: TelegramAppOptions
     citizens: core.services.citizens,
     ...(options.getMe ? {} : { botInfo: BOT_INFO }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
   });
   const app = await buildServer({ config, db, logger, telegram, core });
+  waitForHandling(app, (updateId) => telegram.updates.settled(updateId));
   let url = "";
   if (options.listen) {
     await app.listen({ port: 0, host: "127.0.0.1" });

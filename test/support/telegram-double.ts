@@ -10,6 +10,8 @@ export interface RecordedCall {
   /** What the double answered: a result, or an error code. */
   ok: boolean;
   errorCode?: number;
+  /** Carried by the webhook's HTTP answer rather than a Bot API call of the bot's own. */
+  viaWebhookReply?: boolean;
 }
 
 export interface ShownMessage {
@@ -169,6 +171,27 @@ export class TelegramDouble {
     return this.callsOf("sendMessage", chatId)
       .filter((c) => c.ok)
       .map((c) => String(c.payload.text));
+  }
+
+  /**
+   * A call that came back in a webhook's answer (Telegram makes it on the bot's behalf): recorded
+   * and answered like any other, flagged `viaWebhookReply`.
+   */
+  async replyCall(method: string, payload: Payload): Promise<void> {
+    this.arrivals.push({ method, payload });
+    const body = await this.answer(method, payload);
+    this.calls.push({
+      method,
+      payload,
+      ok: body.ok === true,
+      viaWebhookReply: true,
+      ...(body.ok === true ? {} : { errorCode: Number(body.error_code) }),
+    });
+  }
+
+  /** Calls the bot made over HTTP itself (not carried by a webhook answer). */
+  apiCalls(): RecordedCall[] {
+    return this.calls.filter((c) => !c.viaWebhookReply);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {

@@ -7,6 +7,17 @@ let queryCounter = 1;
 
 export const nextUpdateId = () => ++updateCounter;
 
+/**
+ * The webhook answers once an update is recorded and the bot handles it afterwards: for a server
+ * registered here, `TelegramUser.post` also waits until that update is handled (its screen is on
+ * the double) before it returns, so a test reads the screen the update led to.
+ */
+const handledBy = new WeakMap<FastifyInstance, (updateId: number) => Promise<void>>();
+
+export function waitForHandling(app: FastifyInstance, settled: (updateId: number) => Promise<void>) {
+  handledBy.set(app, settled);
+}
+
 interface InlineButton {
   text: string;
   callback_data?: string;
@@ -38,13 +49,26 @@ export class TelegramUser {
     return { id: this.chatId, type: "private", first_name: this.user.first_name };
   }
 
+  /**
+   * Posts the update as Telegram does: a method call carried by the webhook's answer (the button
+   * press's answerCallbackQuery) is then made on the double, as Telegram makes it; and, for a
+   * server registered with `waitForHandling`, returns once the update is handled.
+   */
   async post(update: Payload, secret: string | null = this.secret) {
-    return this.app.inject({
+    const res = await this.app.inject({
       method: "POST",
       url: "/telegram/webhook",
       headers: secret === null ? {} : { "x-telegram-bot-api-secret-token": secret },
       payload: update,
     });
+    if (res.statusCode === 200 && res.headers["content-type"]?.toString().startsWith("application/json")) {
+      const { method, ...payload } = res.json() as Payload;
+      if (typeof method === "string") await this.double.replyCall(method, payload);
+    }
+    if (res.statusCode === 200 && typeof update.update_id === "number") {
+      await handledBy.get(this.app)?.(update.update_id);
+    }
+    return res;
   }
 
   messageUpdate(fields: Payload, updateId = nextUpdateId()): Payload {
