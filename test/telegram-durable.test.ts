@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storableJson } from "../bot/update-ledger.js";
 import { chatOfUpdate } from "../bot/update-queue.js";
-import { type Database, openDatabase } from "../core/db/database.js";
+import type { Database } from "../core/db/database.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
-import { createTestDatabase, postgresUrl, type TestDatabase } from "./support/database.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { waitUntil } from "./support/faults.js";
 import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 import { BOT_TOKEN, startTelegramApp, type TelegramApp, WEBHOOK_SECRET } from "./support/telegram-app.js";
@@ -186,7 +186,7 @@ describe("a process killed after answering the webhook", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "mc-tg-kill-"));
-    if (postgresUrl()) processDb = await createTestDatabase();
+    processDb = await createTestDatabase();
   });
   afterAll(async () => {
     for (const proc of processes) {
@@ -199,15 +199,10 @@ describe("a process killed after answering the webhook", () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** The database the servers used, opened while none runs (the embedded one has one owner). */
+  /** The database the servers used. */
   async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    if (processDb) return use(processDb);
-    const database = await openDatabase({ kind: "pglite", dataDir }, { migrate: false });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
+    if (!processDb) throw new Error("no test database");
+    return use(processDb);
   }
 
   it("handles the update exactly once after the next start: one message, one ledger row", async () => {
