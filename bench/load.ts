@@ -106,6 +106,8 @@ export interface LoadResult {
   sessionsCompleted: Record<SessionKind, number>;
   /** Every step answered during the whole run (warm-up and drain included), for statements/step. */
   totalSteps: number;
+  /** Telegram: Bot API methods carried in webhook answers (made by Telegram, not requested). */
+  webhookReplyCalls?: number;
   /** CPU the generator itself spent per step inside the measured window (ms). */
   generatorCpuMsPerStep: number;
   /** The measured window on the monotonic clock (µs, as process.hrtime), to cut a CPU profile. */
@@ -138,6 +140,8 @@ class Meter {
   allErrors = 0;
   /** Steps above one second answered in the window or while draining. */
   slowAfterWarmup = 0;
+  /** Telegram: webhook answers that carried a Bot API method for Telegram to make. */
+  webhookReplyCalls = 0;
   stopping = false;
 
   inWindow(at: number) {
@@ -218,7 +222,11 @@ const isApology = (answer: string) => APOLOGIES.some((a) => answer.replace(/[ʻ�
 async function timedStep(
   meter: Meter,
   send: () => Promise<Answer>,
-): Promise<{ ok: true; answered: true; answer: Answer; endedAt: number } | { ok: false; answered: boolean }> {
+  /** Telegram: the step ends when its screen reaches the Bot API, so the caller records it. */
+  recordOnAnswer = true,
+): Promise<
+  { ok: true; answered: true; answer: Answer; startedAt: number; endedAt: number } | { ok: false; answered: boolean }
+> {
   const startedAt = performance.now();
   let answer: Answer;
   try {
@@ -230,14 +238,14 @@ async function timedStep(
     return { ok: false, answered: false };
   }
   const endedAt = performance.now();
-  meter.record(startedAt, endedAt);
+  if (recordOnAnswer || answer.status !== 200) meter.record(startedAt, endedAt);
   if (answer.status !== 200) {
     meter.error(endedAt, (e) => {
       e.status[answer.status] = (e.status[answer.status] ?? 0) + 1;
     });
     return { ok: false, answered: true };
   }
-  return { ok: true, answered: true, answer, endedAt };
+  return { ok: true, answered: true, answer, startedAt, endedAt };
 }
 
 /** One USSD session, step by step, exactly as Africa's Talking posts it. */
@@ -368,16 +376,22 @@ async function telegramSession(
       return steps;
     }
     const seq = shown?.seq ?? 0;
-    const sent = await timedStep(meter, () =>
-      post("/telegram/webhook", JSON.stringify(update), {
-        "content-type": "application/json",
-        "x-telegram-bot-api-secret-token": tg.secret,
-      }),
+    const sent = await timedStep(
+      meter,
+      () =>
+        post("/telegram/webhook", JSON.stringify(update), {
+          "content-type": "application/json",
+          "x-telegram-bot-api-secret-token": tg.secret,
+        }),
+      spec.bare,
     );
     if (sent.answered) steps++;
     if (!sent.ok) return steps;
     if (spec.bare) continue;
+    // A method in the webhook's answer is a call Telegram makes for the bot (no request of ours).
+    if (sent.answer.body.includes('"method"')) meter.webhookReplyCalls++;
     const reply = await screens.newer(user.id, seq, tg.replyTimeoutMs);
+    meter.record(sent.startedAt, performance.now());
     if (reply !== "screen") {
       meter.error(performance.now(), (e) => (reply === "apology" ? e.apology++ : e.noReply++));
       return steps;
@@ -516,6 +530,7 @@ function result(spec: LoadSpec, meter: Meter, pool: Record<SessionKind, PoolCurs
     unexpectedSamples: meter.unexpectedSamples,
     sessionsCompleted: meter.completed,
     totalSteps: meter.totalSteps,
+    webhookReplyCalls: meter.webhookReplyCalls,
     taken: Object.fromEntries(SESSION_KINDS.map((k) => [k, pool[k].taken])) as Record<SessionKind, number>,
     wrapped: SESSION_KINDS.filter((k) => pool[k].wrapped),
   };
