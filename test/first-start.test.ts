@@ -235,8 +235,9 @@ describe.skipIf(!onEmbeddedTestServer())("npm start on the embedded default", ()
       for (const round of ["first", "restart"]) {
         const proc = spawnEntry("app/main.ts", env);
         await waitForHttp(`${base}/healthz`, 150_000, proc);
-        // The summary follows listen(): wait until its last line is out.
-        const deadline = Date.now() + 10_000;
+        // The summary follows every worker's listen(): wait until its last line is out (on a
+        // loaded machine the last worker may take a while).
+        const deadline = Date.now() + 60_000;
         while (!proc.output().includes("back-office API") && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
         }
