@@ -7,6 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPostmasterPid, startEmbeddedServer } from "../core/db/embedded-server.js";
+import { onEmbeddedTestServer } from "./support/database.js";
 import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 
 /**
@@ -42,7 +43,8 @@ async function count(url: string, sql: string, values: unknown[] = []): Promise<
   }
 }
 
-describe("npm start on the embedded default", () => {
+// The embedded default is this file's subject; the system PostgreSQL pass would only run it twice.
+describe.skipIf(!onEmbeddedTestServer())("npm start on the embedded default", () => {
   let dataDir: string;
   let port: number;
   let base: string;
@@ -139,7 +141,7 @@ describe("npm start on the embedded default", () => {
   });
 });
 
-describe("the embedded server's start", () => {
+describe.skipIf(!onEmbeddedTestServer())("the embedded server's start", () => {
   let dataDir: string;
   let pgdata: string;
   beforeAll(async () => {
