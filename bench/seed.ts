@@ -111,21 +111,23 @@ async function seed(prisma: PrismaClient, citizens: number, paydaySms: number) {
     [benefit("AGE_PENSION"), benefit("CHILD_ALLOWANCE"), benefit("LOW_INCOME_ASSISTANCE")],
   );
 
-  // Citizens who check their applications have two: one just submitted, one under review.
+  // Citizens who check their applications have two: one just submitted, one under review. Both
+  // are recent, inside every service deadline: overdue ones would have the deadline tick queue
+  // escalations and late notices at start, whose delivery would run beside every measured point.
   const status = pools(poolSizes(citizens)).status;
   const ns = Array.from({ length: status.size }, (_, k) => status.first + k);
-  const insertApplications = (refs: string[], benefitId: number, answers: object, state: string, month: number) =>
+  const insertApplications = (refs: string[], benefitId: number, answers: object, state: string, daysAgo: number) =>
     prisma.$executeRawUnsafe(
       `insert into "Application" (reference, "citizenId", "benefitTypeId", answers, status, channel, locale,
          "submittedAt", "updatedAt")
-       select u.ref, c.id, $3, $4::jsonb, $5, 'ussd', c.locale, make_timestamp(2025, $6, 1 + c.n % 28, 9, 0, 0), now()
+       select u.ref, c.id, $3, $4::jsonb, $5, 'ussd', c.locale, now() - make_interval(days => $6::int, mins => c.n % 600), now()
        from unnest($1::text[], $2::int[]) as u(ref, n) join (${benchCitizens}) c on c.n = u.n`,
       refs,
       ns,
       benefitId,
       JSON.stringify(answers),
       state,
-      month,
+      daysAgo,
     );
   const applications =
     (await insertApplications(
@@ -133,20 +135,20 @@ async function seed(prisma: PrismaClient, citizens: number, paydaySms: number) {
       benefit("CHILD_ALLOWANCE"),
       { household_size: 5, children_under_18: 3, monthly_income: 150_000_000 },
       "submitted",
-      4,
+      1,
     )) +
     (await insertApplications(
       ns.map((_, k) => reference("A", 2 * k + 2)),
       benefit("LOW_INCOME_ASSISTANCE"),
       { household_size: 5, monthly_income: 150_000_000 },
       "under_review",
-      3,
+      2,
     ));
   await prisma.$executeRawUnsafe(
     `insert into "ApplicationStatusChange" ("applicationId", "fromStatus", "toStatus", actor, "createdAt")
      select id, null, 'submitted', 'citizen', "submittedAt" from "Application"
      union all
-     select id, 'submitted', 'under_review', 'api:bench', "submittedAt" + interval '3 days' from "Application"
+     select id, 'submitted', 'under_review', 'api:bench', "submittedAt" + interval '2 hours' from "Application"
      where status = 'under_review'`,
   );
 
