@@ -180,8 +180,12 @@ export class StaffChat {
           await editOrSend(render.workers(staff, visit, workers));
           return undefined;
         }
-        case "assign": {
-          const visit = await service.reassign(staff, command.reference, command.staffId);
+        // From the card, or from an escalation's picker (which marks the reassignment as escalated).
+        case "assign":
+        case "escalated_assign": {
+          const visit = await service.reassign(staff, command.reference, command.staffId, {
+            escalated: command.kind === "escalated_assign",
+          });
           await io.answer(
             query.id,
             this.t(l, "staff.result.reassigned", {
@@ -205,18 +209,6 @@ export class StaffChat {
           await io.answer(query.id);
           const picker = this.deps.escalations.workers(staff, visit, workers);
           await io.api.sendMessage(chatId, picker.text, { reply_markup: picker.keyboard });
-          return undefined;
-        }
-        case "escalated_assign": {
-          const visit = await service.reassign(staff, command.reference, command.staffId, { escalated: true });
-          await io.answer(
-            query.id,
-            this.t(l, "staff.result.reassigned", {
-              reference: visit.reference,
-              worker: visit.assignedStaff?.fullName ?? "",
-            }),
-          );
-          await editOrSend(render.card(staff, visit));
           return undefined;
         }
       }
