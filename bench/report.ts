@@ -91,7 +91,15 @@ export interface CeilingReport {
 }
 
 export type ProfileReport =
-  | { backend: BackendId; concurrency: number; stepsPerSecond: number; summary: ProfileSummary; file: string }
+  | {
+      backend: BackendId;
+      concurrency: number;
+      stepsPerSecond: number;
+      summary: ProfileSummary;
+      /** The Telegram point run after the USSD one in the same profiled process. */
+      telegram?: { chats: number; updatesPerSecond: number; summary: ProfileSummary };
+      file: string;
+    }
   | { failed: string };
 
 export interface BenchReport {
@@ -337,8 +345,29 @@ export function topCosts(r: BenchReport): string[] {
       .map((a) => `${a.area} ${a.selfPercent.toFixed(0)} %`)
       .join(", ");
     out.push(`Server CPU by area in the profile (self time): ${areas}.`);
+    const telegram = r.profile.telegram?.summary.areas
+      .filter((a) => a.selfPercent >= 3)
+      .map((a) => `${a.area} ${a.selfPercent.toFixed(0)} %`)
+      .join(", ");
+    if (telegram) out.push(`The same for Telegram updates: ${telegram}.`);
   }
   return out;
+}
+
+function profileTables(line: (text?: string) => void, summary: ProfileSummary) {
+  line("| area | self |");
+  line("| --- | ---: |");
+  for (const a of summary.areas.slice(0, 14)) line(`| ${a.area} | ${pct(a.selfPercent)} |`);
+  line();
+  line("| function | where | self | total | reached from |");
+  line("| --- | --- | ---: | ---: | --- |");
+  for (const f of summary.functions) {
+    const via = (f.via ?? []).map((v) => `${v.where} (${v.percent.toFixed(0)} %)`).join("; ");
+    line(
+      `| \`${f.name.replace(/\|/g, "\\|")}\` | ${f.where} | ${pct(f.selfPercent)} | ${pct(f.totalPercent)} | ${via} |`,
+    );
+  }
+  line();
 }
 
 export function renderReport(r: BenchReport): string {
@@ -667,20 +696,17 @@ export function renderReport(r: BenchReport): string {
           "samples; *self* is time in the function itself, *total* includes what it calls.",
       );
       line();
-      line("| area | self |");
-      line("| --- | ---: |");
-      for (const a of p.summary.areas.slice(0, 14)) line(`| ${a.area} | ${pct(a.selfPercent)} |`);
-      line();
-      line("| function | where | self | total | reached from |");
-      line("| --- | --- | ---: | ---: | --- |");
-      for (const f of p.summary.functions) {
-        const via = (f.via ?? []).map((v) => `${v.where} (${v.percent.toFixed(0)} %)`).join("; ");
+      profileTables(line, p.summary);
+      if (p.telegram) {
         line(
-          `| \`${f.name.replace(/\|/g, "\\|")}\` | ${f.where} | ${pct(f.selfPercent)} | ${pct(f.totalPercent)} | ${via} |`,
+          `Telegram, the same process afterwards: ${p.telegram.chats} chats, ${p.telegram.updatesPerSecond.toFixed(1)} ` +
+            `updates/s while profiled (its own ${p.telegram.summary.seconds.toFixed(0)} s window; busy ` +
+            `${pct(p.telegram.summary.busyPercent)} of samples).`,
         );
+        line();
+        profileTables(line, p.telegram.summary);
       }
     }
-    line();
   }
 
   line("## What is replayed");

@@ -809,16 +809,28 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
     const { server, base } = await startServer(ctx, `${id}-profile`, single, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
     let stepsPerSecond = Number.NaN;
     let window: { from: number; to: number } | undefined;
+    let telegram: { updatesPerSecond: number; window: { from: number; to: number } | undefined } | undefined;
     try {
+      const accounted = { serverPid: server.proc.pid, postmasterPid: await postmasterPid(ready.pgDir) };
+      const durationMs = ctx.opts.profileSeconds * 1000;
       const p = await point(
         ctx,
         base,
-        spec(ctx, base, "ussd", ctx.opts.profileConcurrency, offsets, { durationMs: ctx.opts.profileSeconds * 1000 }),
-        { serverPid: server.proc.pid, postmasterPid: await postmasterPid(ready.pgDir) },
+        spec(ctx, base, "ussd", ctx.opts.profileConcurrency, offsets, { durationMs }),
+        accounted,
       );
       stepsPerSecond = p.stepsPerSecond;
       window = p.windowMicros;
       say(`profile ${id} USSD ${ctx.opts.profileConcurrency}: ${describePoint(p)}`);
+      // Then the Telegram point in the same process, apart in time: its own window, its own summary.
+      const tg = await point(
+        ctx,
+        base,
+        spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, p.taken, { durationMs }),
+        accounted,
+      );
+      telegram = { updatesPerSecond: tg.stepsPerSecond, window: tg.windowMicros };
+      say(`profile ${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}`);
     } finally {
       await stop(server, 30_000);
     }
@@ -843,6 +855,15 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
       concurrency: ctx.opts.profileConcurrency,
       stepsPerSecond,
       summary: summarise(profile, ROOT, window),
+      ...(telegram
+        ? {
+            telegram: {
+              chats: ctx.opts.telegramConcurrency,
+              updatesPerSecond: telegram.updatesPerSecond,
+              summary: summarise(profile, ROOT, telegram.window),
+            },
+          }
+        : {}),
       file,
     };
   }).catch((err: unknown) => ({ failed: (err as Error).message }));
