@@ -17,10 +17,11 @@ import type { Logger } from "./logger.js";
  *
  * Work that must not multiply (the notification relay, whose throttle is the provider's limit
  * for the whole machine; Telegram long polling, of which only one getUpdates consumer may exist;
- * the periodic jobs) runs in exactly one worker, the one holding the "duties": a worker rather
- * than the primary because that work needs the database and the bot, which the workers have and
- * the primary must not (a failure there is then a worker crash, replaced like any other). When
- * that worker dies its replacement takes the duties over.
+ * the periodic jobs) runs in exactly one more worker, the duties worker (app/duties.ts), which
+ * serves no HTTP and runs below the servers' CPU priority, so a payment day's drain never holds a
+ * caller's step. A worker rather than the primary because that work needs the database and the
+ * bot, which the workers have and the primary must not (a failure there is then a worker crash,
+ * replaced like any other). When it dies its replacement takes the duties over.
  */
 
 /** What the primary's once-per-machine preparation leaves running for the workers. */
@@ -46,6 +47,13 @@ type ToPrimary = { mc: "metrics"; id: number } | { mc: "ready" };
 
 const isMessage = (value: unknown): value is { mc: string } =>
   typeof value === "object" && value !== null && typeof (value as { mc?: unknown }).mc === "string";
+
+/**
+ * The duties worker's own connections, apart from the servers' share of DATABASE_POOL_SIZE: its
+ * work may queue a little (the relay paces its sends to the providers anyway), while a server
+ * worker with one connection fewer makes callers' confirmations queue.
+ */
+const DUTIES_POOL_SIZE = 4;
 
 /** Shortest life after which a worker's death counts as a crash, not a crash loop. */
 const HEALTHY_AFTER_MS = 10_000;
@@ -86,7 +94,7 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
 
   const fork = (index: number, duties: boolean): Worker => {
     const worker = cluster.fork({
-      [ENV_TARGET]: JSON.stringify(prepared.target),
+      [ENV_TARGET]: JSON.stringify(duties ? { ...prepared.target, poolSize: DUTIES_POOL_SIZE } : prepared.target),
       [ENV_DUTIES]: duties ? "1" : "0",
       [ENV_INDEX]: String(index),
     });
@@ -109,7 +117,8 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
       return;
     }
     ready.add(worker);
-    if (ready.size < options.workers) return;
+    // The server workers and the duties worker (which starts its duties when released).
+    if (ready.size < options.workers + 1) return;
     released = true;
     for (const w of ready) release(w);
     ready.clear();
@@ -178,7 +187,10 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
     }
     quickDeaths = lived < HEALTHY_AFTER_MS ? quickDeaths + 1 : 1;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (quickDeaths - 1));
-    logger.error({ worker: index, code, signal, restartInMs: delay }, "a server worker died: replacing it");
+    logger.error(
+      { worker: index, code, signal, restartInMs: delay },
+      hadDuties ? "the duties worker died: replacing it" : "a server worker died: replacing it",
+    );
     const timer = setTimeout(() => {
       pendingRestarts.delete(timer);
       // Only the duties holder's replacement takes the duties: never two holders at once.
@@ -187,13 +199,14 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
     pendingRestarts.add(timer);
   });
 
-  for (let i = 0; i < options.workers; i++) fork(i, i === 0);
-  logger.info({ workers: options.workers }, "server workers started");
+  for (let i = 0; i < options.workers; i++) fork(i, false);
+  fork(options.workers, true);
+  logger.info({ workers: options.workers, duties: 1 }, "server workers started");
 }
 
 /** What a worker learns from its primary. */
 export interface WorkerRole {
-  /** This worker runs the once-per-machine work (relay, long polling, periodic jobs). */
+  /** The duties worker: the once-per-machine work (relay, long polling, periodic jobs), no HTTP. */
   duties: boolean;
   index: number;
   /** The database the primary prepared (undefined outside a cluster: the configured one). */

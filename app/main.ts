@@ -12,7 +12,8 @@ import { startupSummary } from "./startup-summary.js";
 
 /**
  * `npm start`: the primary migrates and seeds once, then one server worker per core serves
- * (app/cluster.ts); WEB_CONCURRENCY chooses how many.
+ * (app/cluster.ts; WEB_CONCURRENCY chooses how many) and one duties worker runs the relay, long
+ * polling and the periodic jobs (app/duties.ts).
  */
 const logger = (config: AppConfig): Logger =>
   createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
@@ -72,7 +73,8 @@ async function primary(config: AppConfig) {
 
 /**
  * DATABASE_POOL_SIZE is the instance's connections to PostgreSQL, as before there were workers: the
- * workers share it (at least two each, so a step and a scrape never wait on one another), which keeps
+ * server workers share it (at least two each, so a step and a scrape never wait on one another; the
+ * duties worker has four of its own, app/cluster.ts), which keeps
  * the load an instance puts on PostgreSQL, and the locks its steps contend for, what it was.
  */
 function shareThePool(target: DatabaseTarget, workers: number): DatabaseTarget {
@@ -85,8 +87,13 @@ async function worker(config: AppConfig) {
   const role = workerRole();
   if (!role.target) throw new Error("a server worker was started without the primary's database target");
   const db = await openDatabase(role.target, { migrate: false });
+  if (role.duties) {
+    const { runDuties } = await import("./duties.js");
+    await runDuties(config, log, db, clusterMetrics());
+    return;
+  }
   const { serve } = await import("./serve.js");
-  await serve(config, log, db, { duties: role.duties, cluster: clusterMetrics() });
+  await serve(config, log, db, { cluster: clusterMetrics() });
 }
 
 runProgram("mahalla-connect", (config) => (cluster.isPrimary ? primary(config) : worker(config)));

@@ -38,6 +38,31 @@ export function metricsAccess(config: Pick<AppConfig, "env" | "metrics">): Metri
 const CHANNELS = ["sms", "telegram"] as const;
 
 /**
+ * The statement counters of one process into `registry`: its work, and apart what its own /metrics
+ * scrapes sent (`scrapes`), which are left out of the first.
+ */
+export function statementCounters(registry: Registry, db: Pick<Database, "queryCount">, scrapes: () => number): void {
+  new Counter({
+    name: "mc_db_queries_total",
+    help: "SQL statements this process sent to the database for its work (the /metrics query excluded).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(Math.max(0, db.queryCount() - scrapes()));
+    },
+  });
+  new Counter({
+    name: "mc_metrics_db_queries_total",
+    help: "SQL statements sent by /metrics itself (the outbox figures).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(scrapes());
+    },
+  });
+}
+
+/**
  * `GET /metrics` in the Prometheus text format: the process's metrics (core/metrics.ts, Node's
  * defaults) and, read at scrape time, the outbox backlog and the database statement counter.
  */
@@ -54,24 +79,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
   // The scrape's own statement is left out of mc_db_queries_total, so the benchmark's statements per
   // step stay the product's work however often it reads the counter; this counts it apart.
   let ownStatements = 0;
-  new Counter({
-    name: "mc_db_queries_total",
-    help: "SQL statements this process sent to the database for its work (the /metrics query excluded).",
-    registers: [local],
-    collect() {
-      this.reset();
-      this.inc(Math.max(0, db.queryCount() - ownStatements));
-    },
-  });
-  new Counter({
-    name: "mc_metrics_db_queries_total",
-    help: "SQL statements sent by /metrics itself (the outbox figures).",
-    registers: [local],
-    collect() {
-      this.reset();
-      this.inc(ownStatements);
-    },
-  });
+  statementCounters(local, db, () => ownStatements);
   const backlog = new Gauge({
     name: "mc_outbox_backlog",
     help: "Notifications not yet taken by a provider (pending, failed and due again, or being sent), by channel.",

@@ -1,16 +1,12 @@
-import { createTelegram, type Polling, startPolling } from "../bot/index.js";
+import { createTelegram } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
 import { type ClusterMetrics, isClusterWorker, onPrimaryShutdown, readyToListen } from "./cluster.js";
 import type { AppConfig } from "./config.js";
 import { createAppCore } from "./core.js";
-import { startDataRetention } from "./data-retention.js";
-import { startDeadlineTick } from "./deadline-tick.js";
 import { createLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
-import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals } from "./process.js";
 import { buildServer } from "./server.js";
-import { startSessionRetention } from "./session-retention.js";
 
 /**
  * What a server worker runs: imported by app/main.ts only there,
@@ -29,12 +25,15 @@ async function warmUp(core: ReturnType<typeof createAppCore>): Promise<void> {
   );
 }
 
-/** Serves HTTP on the open database; with `duties`, also the relay, long polling and the periodic jobs. */
+/**
+ * Serves HTTP on the open database: the channels, the API, the back office. What runs once per
+ * machine (relay, long polling, periodic jobs) is the duties worker's (app/duties.ts).
+ */
 export async function serve(
   config: AppConfig,
   log: Logger,
   db: Database,
-  role: { duties: boolean; cluster: ClusterMetrics | undefined; onListening?: () => void },
+  role: { cluster: ClusterMetrics | undefined; onListening?: () => void },
 ) {
   const limits = createLimits({
     stepsPerMinute: config.stepsPerMinute,
@@ -56,22 +55,8 @@ export async function serve(
       })
     : undefined;
   const app = await buildServer({ config, db, logger: log, telegram, core, limits, cluster: role.cluster });
-  const notifications =
-    role.duties && config.notifications.worker === "inline"
-      ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)
-      : undefined;
-  if (role.duties && !notifications) log.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
-  let polling: Polling | undefined;
-  let retention: { stop(): void } | undefined;
-  let dataRetention: { stop(): void } | undefined;
-  let deadlineTick: { stop(): void } | undefined;
   const shutdown = closeOnSignals(log, "shutting down: finishing in-flight requests", async () => {
-    retention?.stop();
-    dataRetention?.stop();
-    deadlineTick?.stop();
-    await polling?.stop();
     await app.close();
-    await notifications?.stop();
     await limits.close();
     await db.close();
   });
@@ -80,16 +65,4 @@ export async function serve(
   await readyToListen();
   await app.listen({ port: config.http.port, host: config.http.host });
   role.onListening?.();
-  if (!role.duties) return;
-  await notifications?.start();
-  retention = startSessionRetention({ sessions: core.sessions, logger: log });
-  dataRetention = startDataRetention({ sql: db.sql, logger: log, periods: config.retention });
-  deadlineTick = startDeadlineTick({ escalations: core.escalations, logger: log });
-  if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
-    // The other channels keep serving if Telegram cannot be reached.
-    polling = await startPolling(telegram, log).catch((err: unknown) => {
-      log.error({ err }, "telegram: long polling could not start");
-      return undefined;
-    });
-  }
 }

@@ -28,7 +28,7 @@ export function startProcessMetrics(role: "app" | "worker"): void {
 
 const instanceInfo = new Gauge({
   name: "mc_instance_info",
-  help: "Always 1; names this process (host:pid) and its role (app: HTTP and channels, worker: notification delivery).",
+  help: "Always 1; names this process (host:pid) and its role (app: HTTP and channels; worker: notification delivery and the periodic jobs, `npm run worker` or the duties worker of `npm start`).",
   labelNames: ["instance", "role"] as const,
   registers: [metricsRegistry],
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect } from "vitest";
 import { type Database, openDatabase } from "../core/db/database.js";
 import { adminQuery } from "./support/database.js";
@@ -76,8 +77,16 @@ function sum(text: string, name: string, match = ""): number {
 }
 
 /** The worker processes named by /metrics (mc_instance_info's host:pid, one series per worker). */
-const workerPids = (text: string): number[] =>
-  [...text.matchAll(/^mc_instance_info\{instance="[^"]*:(\d+)",role="app"\} 1$/gm)].map((m) => Number(m[1]));
+const workerPids = (text: string, role: "app" | "worker" = "app"): number[] =>
+  [...text.matchAll(new RegExp(`^mc_instance_info\\{instance="[^"]*:(\\d+)",role="${role}"\\} 1$`, "gm"))].map((m) =>
+    Number(m[1]),
+  );
+
+/** A process's nice value (the 19th field of /proc/<pid>/stat, counted after the command's parenthesis). */
+async function niceOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
 
 const metrics = async (base: string) =>
   (await fetch(`${base}/metrics`, { headers: { connection: "close" }, signal: AbortSignal.timeout(20_000) })).text();
@@ -141,6 +150,36 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
     expect(answers.slice(0, STEPS).every((a) => a.startsWith("CON"))).toBe(true);
     expect(answers.filter(refused)).toHaveLength(TOTAL - STEPS);
   });
+
+  postgres.it(
+    "runs the duties in one worker of their own that serves no HTTP, below the servers' CPU priority, and replaces it",
+    async () => {
+      const before = await metrics(base);
+      const [duties, ...more] = workerPids(before, "worker");
+      expect(more).toHaveLength(0);
+      expect(duties).toBeDefined();
+      expect(workerPids(before)).not.toContain(duties);
+      expect(await niceOf(duties ?? 0)).toBe(10);
+      for (const pid of workerPids(before)) expect(await niceOf(pid)).toBe(0);
+      for (let i = 0; i < 6; i++) expect(await ussd(base, randomPhone())).toMatch(/^CON /);
+      expect(servingPids(proc?.output() ?? "").has(duties ?? 0)).toBe(false);
+
+      process.kill(duties ?? 0, "SIGKILL");
+      const replaced = await waitUntil(
+        async () => {
+          const pids = workerPids(await metrics(base).catch(() => ""), "worker");
+          return pids.length === 1 && !pids.includes(duties ?? 0);
+        },
+        120_000,
+        250,
+      );
+      expect(replaced, proc?.output()).toBe(true);
+      const [successor] = workerPids(await metrics(base), "worker");
+      expect(await niceOf(successor ?? 0)).toBe(10);
+      expect(proc?.output().match(/"duties worker started"/g)?.length).toBe(2);
+    },
+    180_000,
+  );
 
   postgres.it(
     "replaces a worker killed with SIGKILL and keeps answering meanwhile",

@@ -1,0 +1,89 @@
+import { constants, setPriority } from "node:os";
+import { Registry } from "prom-client";
+import { createTelegram, type Polling, startPolling } from "../bot/index.js";
+import type { Database } from "../core/db/database.js";
+import { metricsRegistry, startProcessMetrics } from "../core/metrics.js";
+import { type ClusterMetrics, onPrimaryShutdown, readyToListen } from "./cluster.js";
+import type { AppConfig } from "./config.js";
+import { createAppCore } from "./core.js";
+import { startDataRetention } from "./data-retention.js";
+import { startDeadlineTick } from "./deadline-tick.js";
+import { createLimits } from "./limits.js";
+import type { Logger } from "./logger.js";
+import { statementCounters } from "./metrics.js";
+import { notificationEngineFromConfig } from "./notifications.js";
+import { closeOnSignals } from "./process.js";
+import { startSessionRetention } from "./session-retention.js";
+
+/**
+ * The duties worker of `npm start` (app/cluster.ts): the work of which one must run per machine —
+ * the notification relay, Telegram long polling, the periodic jobs — in a process that serves no
+ * HTTP, below the servers' CPU priority. On payment day the relay drains tens of thousands of
+ * notices at the providers' limits; beside the steps in one process it took their CPU, and a
+ * caller's step waited behind a batch of sends. Apart and niced, the kernel runs a step first and
+ * the relay in what is left, so the drain slows a little instead of every caller.
+ */
+export async function runDuties(config: AppConfig, log: Logger, db: Database, cluster: ClusterMetrics | undefined) {
+  try {
+    setPriority(0, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch (err) {
+    // Not fatal: the duties then share the CPU evenly, as they did inside a server worker.
+    log.warn({ err }, "duties worker: could not lower its CPU priority");
+  }
+  startProcessMetrics("worker");
+  const local = new Registry();
+  statementCounters(local, db, () => 0);
+  cluster?.share([metricsRegistry, local]);
+
+  const limits = createLimits({
+    stepsPerMinute: config.stepsPerMinute,
+    redisUrl: config.redisUrl,
+    clusterWorker: true,
+    logger: log,
+  });
+  const core = createAppCore(config, db, undefined, limits.steps);
+  // The bot here sends the relay's notices and, without a webhook, is the one getUpdates consumer.
+  const telegram = config.telegram.enabled
+    ? createTelegram({
+        config: config.telegram,
+        prisma: db.prisma,
+        sql: db.sql,
+        logger: log,
+        engine: core.engine,
+        staffVisits: core.staffVisits,
+        feedback: core.services.feedback,
+        citizens: core.services.citizens,
+      })
+    : undefined;
+  const notifications =
+    config.notifications.worker === "inline"
+      ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)
+      : undefined;
+  if (!notifications) log.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
+  let polling: Polling | undefined;
+  const retention = startSessionRetention({ sessions: core.sessions, logger: log });
+  const dataRetention = startDataRetention({ sql: db.sql, logger: log, periods: config.retention });
+  const deadlineTick = startDeadlineTick({ escalations: core.escalations, logger: log });
+  const shutdown = closeOnSignals(log, "duties worker stopping: finishing sends in progress", async () => {
+    retention.stop();
+    dataRetention.stop();
+    deadlineTick.stop();
+    await polling?.stop();
+    await notifications?.stop();
+    await limits.close();
+    await db.close();
+  });
+  onPrimaryShutdown(shutdown);
+  // Released with the first generation of server workers: the duties' first rounds (purges, the
+  // relay's backlog) must not take the CPU from workers still building, nor their connections.
+  await readyToListen();
+  await notifications?.start();
+  if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
+    // The other channels keep serving if Telegram cannot be reached.
+    polling = await startPolling(telegram, log).catch((err: unknown) => {
+      log.error({ err }, "telegram: long polling could not start");
+      return undefined;
+    });
+  }
+  log.info({ notifications: notifications?.kind ?? "off" }, "duties worker started");
+}
