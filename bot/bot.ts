@@ -27,6 +27,9 @@ import { TelegramIo } from "./telegram-io.js";
 import { type SenderFacts, UpdateLedger } from "./update-ledger.js";
 import { UpdateAbandoned, UpdateQueue } from "./update-queue.js";
 
+/** How long what the update ledger read about a sender stands in for asking again. */
+const FACTS_FRESH_MS = 2000;
+
 export interface TelegramOptions extends ClientOptions {
   /** app's `config.telegram` fits; only the connection fields are required. */
   config: Pick<TelegramSettings, "token" | "apiRoot"> & Partial<Omit<TelegramSettings, "token" | "apiRoot">>;
@@ -186,7 +189,9 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
         }
       }
       queued.add(update);
-      if (known) facts.set(update, known);
+      // Read when the update was recorded: good for an update handled straight away, not for one
+      // that waited (for the Bot API, say) while an administrator may have changed the account.
+      if (known && performance.now() - known.readAt < FACTS_FRESH_MS) facts.set(update, known);
       await bot.handleUpdate(update);
     },
   });

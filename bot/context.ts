@@ -8,8 +8,9 @@ import type { SenderFacts } from "./update-ledger.js";
 /**
  * grammY's context with what the staff side learns once per update: the linked staff member
  * behind this Telegram account (null: none; absent: not looked up, e.g. an invite code); and what
- * the update ledger read about the sender when it recorded the update (absent: not read, e.g. long
- * polling, or an update taken over from a dead process: the sides then ask themselves).
+ * the update ledger read about the sender when it recorded the update (absent: not read or no
+ * longer to be trusted, e.g. long polling, an update taken over from a dead process, one recorded
+ * behind another of its chat or one that waited: the sides then ask themselves).
  */
 export type BotContext = Context & { staffMember?: StaffMember | null; sender?: SenderFacts };
 

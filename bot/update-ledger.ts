@@ -20,6 +20,8 @@ export interface SenderFacts {
   staff: StaffMember | null;
   /** A rating comment is awaited from them (false also when the update cannot be a comment). */
   commentOpen: boolean;
+  /** When they were read (performance.now()): facts only stand in for a lookup while fresh. */
+  readAt: number;
 }
 
 /** The sender of an update, whatever its kind (the `from` grammY reads; `user` for a poll answer). */
@@ -51,7 +53,7 @@ function factsOf(row: RecordRow, userId: number): SenderFacts {
           active: true,
         })
       : null;
-  return { userId, staff, commentOpen: row.commentOpen === true };
+  return { userId, staff, commentOpen: row.commentOpen === true, readAt: performance.now() };
 }
 
 /**
