@@ -24,8 +24,11 @@ import { StaffRenderer } from "./staff/render.js";
 import { staffSide } from "./staff/side.js";
 import { StaffChatStore } from "./staff/state.js";
 import { TelegramIo } from "./telegram-io.js";
-import { UpdateLedger } from "./update-ledger.js";
+import { type SenderFacts, UpdateLedger } from "./update-ledger.js";
 import { UpdateAbandoned, UpdateQueue } from "./update-queue.js";
+
+/** How long what the update ledger read about a sender stands in for asking again. */
+const FACTS_FRESH_MS = 2000;
 
 export interface TelegramOptions extends ClientOptions {
   /** app's `config.telegram` fits; only the connection fields are required. */
@@ -128,13 +131,19 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
   // an update when a poll's answer was lost, so the ledger takes each id once across instances
   // and restarts before any work is done, and sequentialize keeps each chat in order.
   const queued = new WeakSet<Update>();
+  const facts = new WeakMap<Update, SenderFacts>();
   const polled = new Composer<BotContext>();
   polled.use(async (ctx, next) => {
     if (await ledger.admit(ctx.update.update_id)) await next();
   });
   polled.use(sequentialize((ctx: BotContext) => (ctx.chat ? String(ctx.chat.id) : undefined)));
   const viaPolling = polled.middleware();
-  served.use((ctx, next) => (queued.has(ctx.update) ? next() : viaPolling(ctx, next)));
+  served.use((ctx, next) => {
+    if (!queued.has(ctx.update)) return viaPolling(ctx, next);
+    const known = facts.get(ctx.update);
+    if (known) ctx.sender = known;
+    return next();
+  });
   // Only people in private chats are served; groups, channels and other bots are ignored.
   const people = served.chatType("private").filter((ctx) => ctx.from !== undefined && !ctx.from.is_bot);
   people.use(
@@ -166,7 +175,7 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
     ledger,
     logger,
     ...(options.leaseSeconds ? { leaseSeconds: options.leaseSeconds } : {}),
-    handle: async (update) => {
+    handle: async (update, known) => {
       // The bot must know who it is first: getMe is asked again until the Bot API answers, the
       // update's lease renewed meanwhile.
       for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
@@ -180,6 +189,9 @@ export function createTelegram(options: TelegramOptions): TelegramBot {
         }
       }
       queued.add(update);
+      // Read when the update was recorded: good for an update handled straight away, not for one
+      // that waited (for the Bot API, say) while an administrator may have changed the account.
+      if (known && performance.now() - known.readAt < FACTS_FRESH_MS) facts.set(update, known);
       await bot.handleUpdate(update);
     },
   });

@@ -3,9 +3,9 @@ import { MemoryRateLimiter } from "../core/engine/rate-limit.js";
 import type { Identity } from "../core/engine/types.js";
 import type { Translator } from "../core/i18n/index.js";
 import { flowOfScreen, observeStep } from "../core/metrics.js";
-import { keyboardKind, renderScreen } from "./render.js";
+import { renderScreen } from "./render.js";
 import type { TelegramIo } from "./telegram-io.js";
-import { type CitizenInput, decide, readView, type Verdict, viewJson } from "./turns.js";
+import { type CitizenInput, decide, readView, type Verdict } from "./turns.js";
 
 export interface CitizenUpdate {
   chatId: number;
@@ -15,9 +15,12 @@ export interface CitizenUpdate {
 }
 
 /**
- * The citizen side of the bot: one engine step per update, then the screen as one message. A
- * button press edits its own message in place; typed input gets a new message and the previous
- * one loses its buttons, so a finished step cannot be replayed from an old keyboard.
+ * The citizen side of the bot: one engine step per update, then the screen as one Bot API call. A
+ * button press edits its own message in place (its answerCallbackQuery rides in the webhook's
+ * answer); typed input gets one new message and nothing else. Earlier messages keep their buttons:
+ * each button carries the turn of the screen it was drawn for (bot/turns.ts), so a press on an old
+ * one is recognised as stale without knowing which message shows the current screen, and taking
+ * old keyboards away would cost a call per screen.
  */
 export class CitizenChat {
   private readonly limitNotices = new MemoryRateLimiter(1, 60_000, 10_000);
@@ -30,12 +33,11 @@ export class CitizenChat {
 
   async handle(update: CitizenUpdate): Promise<void> {
     const { chatId, identity, input } = update;
-    const sessionKey = String(chatId);
     const decided: { verdict?: Verdict } = {};
     const startedAt = performance.now();
     const reply = await this.engine.step({
       channel: "telegram",
-      sessionKey,
+      sessionKey: String(chatId),
       identity,
       event: (previous) => {
         const { decision, verdict } = decide(previous, input, this.translator);
@@ -54,8 +56,7 @@ export class CitizenChat {
       return;
     }
     const verdict: Verdict = decided.verdict;
-    const view = readView(reply.view);
-    const rendered = renderScreen(reply.screen, reply.locale, this.translator, view);
+    const rendered = renderScreen(reply.screen, reply.locale, this.translator, readView(reply.view));
     const pressed = input.kind === "button" ? input.messageId : null;
 
     switch (verdict.kind) {
@@ -70,46 +71,29 @@ export class CitizenChat {
       case "page":
         await this.io.answer(update.callbackQueryId);
         if (pressed !== null && (await this.io.edit(chatId, pressed, rendered))) return;
-        await this.remember(sessionKey, identity, await this.io.send(chatId, rendered));
+        await this.io.send(chatId, rendered);
         return;
-      case "stale": {
+      case "stale":
+        // The old message stays as it was; the current screen comes again below it.
         await this.io.answer(update.callbackQueryId, t("bot.stale"));
-        await this.remember(sessionKey, identity, await this.io.send(chatId, rendered));
-        if (pressed !== null) await this.io.strip(chatId, pressed);
-        if (view.messageId !== null && view.messageId !== pressed && keyboardKind(reply.screen) === "inline") {
-          await this.io.strip(chatId, view.messageId);
-        }
+        await this.io.send(chatId, rendered);
         return;
-      }
       case "event": {
         await this.io.answer(update.callbackQueryId);
         if (verdict.notice) await this.io.sendText(chatId, t(verdict.notice));
         if (pressed !== null && (await this.io.edit(chatId, pressed, rendered))) return;
         if (verdict.previousKind === "reply" && rendered.markup.kind !== "reply") {
-          // A reply keyboard only goes away with a message that says so.
+          // A reply keyboard only goes away with a message that says so: the screen itself when it
+          // has no buttons of its own, else a line before it (a message has one keyboard at most).
+          if (rendered.markup.kind === "none") {
+            await this.io.send(chatId, rendered, { removeKeyboard: true });
+            return;
+          }
           await this.io.sendText(chatId, t("bot.received"), { removeKeyboard: true });
         }
-        const sent = await this.io.send(chatId, rendered);
-        await this.remember(sessionKey, identity, sent);
-        const replaced = pressed ?? (verdict.previousKind === "inline" ? verdict.replaces : null);
-        if (replaced !== null && replaced !== sent) await this.io.strip(chatId, replaced);
+        await this.io.send(chatId, rendered);
         return;
       }
     }
-  }
-
-  /** Records which message shows the current screen (a page turn for the engine: nothing moves). */
-  private async remember(sessionKey: string, identity: Identity, messageId: number): Promise<void> {
-    await this.engine.step({
-      channel: "telegram",
-      sessionKey,
-      identity,
-      bookkeeping: true,
-      event: (previous) => {
-        // Always there: remember() follows a step that saved the session.
-        if (!previous) return { replay: true };
-        return { redisplay: true, view: viewJson({ ...readView(previous.view), messageId }) };
-      },
-    });
   }
 }

@@ -1,8 +1,8 @@
-import { apiThrottler } from "@grammyjs/transformer-throttler";
 import type { Api } from "grammy";
 import { boundedRetry, type RetrySettings } from "./retry.js";
 import { countRateLimits } from "./sender.js";
 import { DEFAULT_RETRY, TELEGRAM_LIMITS, type ThrottleSettings } from "./settings.js";
+import { telegramThrottle } from "./throttle.js";
 
 export interface ClientOptions {
   throttle?: ThrottleSettings;
@@ -20,25 +20,6 @@ export function configureApi(api: Api, options: ClientOptions = {}): Api {
   // Installed first, so it runs inside the throttler: a retried call keeps its place in its
   // chat's queue, and per-chat order survives a 429.
   api.config.use(boundedRetry({ ...DEFAULT_RETRY, ...options.retry }));
-  api.config.use(throttler(options.throttle ?? TELEGRAM_LIMITS));
+  api.config.use(telegramThrottle(options.throttle ?? TELEGRAM_LIMITS));
   return api;
-}
-
-function throttler(settings: ThrottleSettings) {
-  return apiThrottler({
-    global: {
-      reservoir: settings.globalPerSecond,
-      reservoirRefreshAmount: settings.globalPerSecond,
-      reservoirRefreshInterval: 1000,
-    },
-    out: { maxConcurrent: 1, minTime: settings.perChatIntervalMs },
-    // Groups are not served, but the throttler needs a policy: Telegram's 20 a minute.
-    group: {
-      maxConcurrent: 1,
-      minTime: 3000,
-      reservoir: 20,
-      reservoirRefreshAmount: 20,
-      reservoirRefreshInterval: 60_000,
-    },
-  });
 }

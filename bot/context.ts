@@ -3,14 +3,22 @@ import type { User } from "grammy/types";
 import type { Locale } from "../core/domain/vocabulary.js";
 import type { Identity } from "../core/engine/types.js";
 import type { StaffMember } from "../core/services/staff-visits.js";
+import type { SenderFacts } from "./update-ledger.js";
 
 /**
  * grammY's context with what the staff side learns once per update: the linked staff member
- * behind this Telegram account (null: none; absent: not looked up, e.g. an invite code).
+ * behind this Telegram account (null: none; absent: not looked up, e.g. an invite code); and what
+ * the update ledger read about the sender when it recorded the update (absent: not read or no
+ * longer to be trusted, e.g. long polling, an update taken over from a dead process, one recorded
+ * behind another of its chat or one that waited: the sides then ask themselves).
  */
-export type BotContext = Context & { staffMember?: StaffMember | null };
+export type BotContext = Context & { staffMember?: StaffMember | null; sender?: SenderFacts };
 
 /** Telegram's language_code as a first guess: Russian and Uzbek (Latin) are recognised. */
+/** The ledger's facts about this update's sender, when they are about this sender. */
+export const senderFacts = (ctx: BotContext): SenderFacts | undefined =>
+  ctx.sender !== undefined && ctx.from !== undefined && ctx.sender.userId === ctx.from.id ? ctx.sender : undefined;
+
 export function localeHint(languageCode: string | undefined): Locale | undefined {
   const code = languageCode?.toLowerCase().split(/[-_]/)[0];
   return code === "ru" ? "ru" : code === "uz" ? "uz" : undefined;

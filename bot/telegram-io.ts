@@ -8,10 +8,6 @@ const NO_BUTTONS: InlineKeyboardMarkup = { inline_keyboard: [] };
 /** Telegram refuses an edit that changes nothing; for us that edit has simply succeeded. */
 const notModified = (err: unknown) => err instanceof GrammyError && /message is not modified/i.test(err.description);
 
-/**
- * The few Bot API calls the bot makes for screens, over the throttled Api with its bounded retries. Failures
- * that only affect cosmetics (removing an old keyboard) are logged and swallowed.
- */
 /** A Bot API call carried by the webhook's HTTP answer (Telegram makes it; no result comes back). */
 export type WebhookReply = {
   method: "answerCallbackQuery";
@@ -20,6 +16,10 @@ export type WebhookReply = {
   show_alert?: boolean;
 };
 
+/**
+ * The few Bot API calls the bot makes for screens, over the throttled Api with its bounded retries.
+ * An edit Telegram refuses (the message is too old) says so, and the caller sends a new message.
+ */
 export class TelegramIo {
   /**
    * Callback queries whose webhook call is still waiting to be answered: their answer rides in
@@ -52,11 +52,16 @@ export class TelegramIo {
     return given;
   }
 
-  async send(chatId: number, rendered: RenderedScreen): Promise<number> {
+  /** The screen as a new message; one without buttons can take the reply keyboard away too. */
+  async send(chatId: number, rendered: RenderedScreen, options: { removeKeyboard?: boolean } = {}): Promise<number> {
     const markup = rendered.markup;
-    const message = await this.api.sendMessage(chatId, rendered.text, {
-      ...(markup.kind === "none" ? {} : { reply_markup: markup.keyboard }),
-    });
+    const reply_markup =
+      markup.kind !== "none"
+        ? markup.keyboard
+        : options.removeKeyboard
+          ? { remove_keyboard: true as const }
+          : undefined;
+    const message = await this.api.sendMessage(chatId, rendered.text, reply_markup ? { reply_markup } : {});
     return message.message_id;
   }
 
@@ -93,15 +98,6 @@ export class TelegramIo {
       if (notModified(err)) return true;
       this.logger.debug({ err, chatId }, "telegram: card not editable");
       return false;
-    }
-  }
-
-  /** Removes the buttons of a message that no longer shows the current screen. */
-  async strip(chatId: number, messageId: number): Promise<void> {
-    try {
-      await this.api.editMessageReplyMarkup(chatId, messageId, { reply_markup: NO_BUTTONS });
-    } catch (err) {
-      if (!notModified(err)) this.logger.debug({ err, chatId }, "telegram: could not remove an old keyboard");
     }
   }
 

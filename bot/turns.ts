@@ -7,14 +7,16 @@ import { keyboardKind, replyButtonEvent, type ScreenToken } from "./render.js";
 /**
  * What the bot keeps with each screen in the engine session (the channel-owned `view`):
  *  - `turn` counts screens shown in this chat; buttons carry it, so an old button is recognised;
- *  - `page` of a long option list;
- *  - `messageId` of the message showing the screen, whose keyboard is removed when it is replaced.
+ *  - `page` of a long option list.
+ * Which message shows the screen is not kept: a press edits the message it came from, typed input
+ * gets a new one, and older messages keep their keyboards, whose `turn` makes every press on them
+ * stale. Keeping the id would cost a second session write per typed screen (the id is known only
+ * once Telegram has answered) and taking old keyboards away a second Bot API call.
  * A redelivered update never gets this far: the update ledger takes each update id once.
  */
 export interface BotView {
   turn: number;
   page: number;
-  messageId: number | null;
 }
 
 export function readView(value: JsonValue | undefined): BotView {
@@ -23,7 +25,6 @@ export function readView(value: JsonValue | undefined): BotView {
   return {
     turn: num(v.turn) ?? 0,
     page: num(v.page) ?? 0,
-    messageId: num(v.messageId),
   };
 }
 
@@ -51,8 +52,6 @@ export type Verdict =
       kind: "event";
       /** The keyboard the replaced screen had (a reply keyboard must be removed explicitly). */
       previousKind: "inline" | "reply" | "none" | null;
-      /** The message that showed the replaced screen, if it is not the one being edited. */
-      replaces: number | null;
       notice?: string;
     }
   | { kind: "stale" }
@@ -74,22 +73,21 @@ export function decide(
     return {
       decision: {
         event: toEvent(input) ?? { type: "start" },
-        view: viewJson({ turn: 1, page: 0, messageId: null }),
+        view: viewJson({ turn: 1, page: 0 }),
       },
-      verdict: { kind: "event", previousKind: null, replaces: null, ...(notice ? { notice } : {}) },
+      verdict: { kind: "event", previousKind: null, ...(notice ? { notice } : {}) },
     };
   }
   const view = readView(previous.view);
   if (input.kind === "refused") return { decision: { replay: true }, verdict: { kind: "refused", key: input.key } };
 
   let event: ConversationEvent | null;
-  let messageId = view.messageId;
   if (input.kind === "button") {
     const token = input.token;
     if (!token || token.turn !== view.turn) return { decision: { replay: true }, verdict: { kind: "stale" } };
     if (token.kind === "page") {
       return {
-        decision: { redisplay: true, view: viewJson({ ...view, page: token.page, messageId: input.messageId }) },
+        decision: { redisplay: true, view: viewJson({ ...view, page: token.page }) },
         verdict: { kind: "page" },
       };
     }
@@ -99,7 +97,6 @@ export function decide(
       if (!option) return { decision: { replay: true }, verdict: { kind: "stale" } };
       event = { type: "choose", key: option.key };
     }
-    messageId = input.messageId;
   } else if (input.kind === "text" && keyboardKind(previous.screen) === "reply") {
     event = replyButtonEvent(previous.screen, previous.locale, translator, input.value) ?? toEvent(input);
   } else {
@@ -108,9 +105,9 @@ export function decide(
   return {
     decision: {
       event: event ?? { type: "start" },
-      view: viewJson({ turn: view.turn + 1, page: 0, messageId }),
+      view: viewJson({ turn: view.turn + 1, page: 0 }),
     },
-    verdict: { kind: "event", previousKind: keyboardKind(previous.screen), replaces: view.messageId },
+    verdict: { kind: "event", previousKind: keyboardKind(previous.screen) },
   };
 }
 

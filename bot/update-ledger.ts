@@ -2,11 +2,59 @@ import type { Update } from "grammy/types";
 import type { SqlExecutor } from "../core/db/adapters.js";
 import { jsonColumn } from "../core/db/adapters.js";
 import { run } from "../core/db/sql/statement.js";
-import { ADMIT, CLAIM_STALE, FINISH, FORGET, RECORD, RENEW } from "../core/db/sql/telegram-update.js";
+import { ADMIT, CLAIM_STALE, FINISH, FORGET, RECORD, RENEW, type RecordRow } from "../core/db/sql/telegram-update.js";
+import { type StaffMember, toMember } from "../core/services/staff-visits.js";
 
 const KEEP_DAYS = 7;
 /** How long a handled update's mark waits for the next record to ride with. */
 const FINISH_DELAY_MS = 50;
+
+/**
+ * What the bot asks about the sender of every update, read with the update's record (one round
+ * trip instead of three), as of the moment it was recorded.
+ */
+export interface SenderFacts {
+  /** The Telegram user these facts are about. */
+  userId: number;
+  /** The active staff member linked to that account, null for none. */
+  staff: StaffMember | null;
+  /** A rating comment is awaited from them (false also when the update cannot be a comment). */
+  commentOpen: boolean;
+  /** When they were read (performance.now()): facts only stand in for a lookup while fresh. */
+  readAt: number;
+}
+
+/** The sender of an update, whatever its kind (the `from` grammY reads; `user` for a poll answer). */
+export function senderOf(update: Update): number | undefined {
+  for (const value of Object.values(update)) {
+    if (!value || typeof value !== "object") continue;
+    const v = value as { from?: { id?: unknown }; user?: { id?: unknown } };
+    const id = v.from?.id ?? v.user?.id;
+    if (Number.isSafeInteger(id)) return id as number;
+  }
+  return undefined;
+}
+
+/** A text message that the rating side may take as a comment (a command never is one). */
+const mayBeComment = (update: Update) => {
+  const text = update.message?.text;
+  return text !== undefined && !text.startsWith("/");
+};
+
+function factsOf(row: RecordRow, userId: number): SenderFacts {
+  const staff =
+    row.sId !== null && row.sActive === true
+      ? toMember({
+          id: row.sId,
+          fullName: row.sFullName ?? "",
+          role: row.sRole ?? "",
+          districtId: row.sDistrictId ?? 0,
+          locale: row.sLocale ?? "uz",
+          active: true,
+        })
+      : null;
+  return { userId, staff, commentOpen: row.commentOpen === true, readAt: performance.now() };
+}
 
 /**
  * Update ids taken in by any instance, in the TelegramUpdate table: Telegram redelivers an update
@@ -34,15 +82,21 @@ export class UpdateLedger {
   }
 
   /**
-   * Webhook: records the update with a lease for this process; true when it is new (this process
-   * handles it), false for a redelivery (someone already has it).
+   * Webhook: records the update with a lease for this process. A new update (this process handles
+   * it) comes back with its sender's facts, read in the same statement (none when it has no
+   * sender); a redelivery (someone already has it) as undefined.
    */
-  async record(update: Update, chatId: number | undefined, leaseSeconds: number): Promise<boolean> {
+  async record(
+    update: Update,
+    chatId: number | undefined,
+    leaseSeconds: number,
+  ): Promise<{ facts: SenderFacts | undefined } | undefined> {
     const now = this.clock();
+    const sender = senderOf(update);
     // Marks waiting for the next statement ride along with this one.
     const finished = this.finished;
     this.finished = [];
-    let rows: { taken: number }[];
+    let rows: RecordRow[];
     try {
       rows = await run(this.sql, RECORD, [
         String(update.update_id),
@@ -51,6 +105,8 @@ export class UpdateLedger {
         storableJson(update),
         new Date(now.getTime() + leaseSeconds * 1000).toISOString(),
         finished,
+        sender === undefined ? null : String(sender),
+        sender !== undefined && mayBeComment(update) ? String(sender) : null,
       ]);
     } catch (err) {
       this.finished.unshift(...finished);
@@ -58,7 +114,9 @@ export class UpdateLedger {
     }
     this.settle(finished, undefined);
     await this.forgetNowAndThen(now);
-    return rows.length === 1;
+    const [row] = rows;
+    if (!row) return undefined;
+    return { facts: sender === undefined ? undefined : factsOf(row, sender) };
   }
 
   /** Waiters for marks, by update id: resolved once the mark is written (or failed). */

@@ -1,11 +1,15 @@
 import type { Update } from "grammy/types";
 import type { Logger } from "../core/logger.js";
-import type { UpdateLedger } from "./update-ledger.js";
+import type { SenderFacts, UpdateLedger } from "./update-ledger.js";
 
 export interface UpdateQueueOptions {
   ledger: UpdateLedger;
-  /** Handles one update (the bot's middleware); a failure is the handler's to apologise for. */
-  handle: (update: Update) => Promise<void>;
+  /**
+   * Handles one update (the bot's middleware); a failure is the handler's to apologise for.
+   * `facts` (read when it was recorded) come only when nothing of its chat was waiting here then,
+   * so no earlier update of the person can have changed them (an invite code, a rating).
+   */
+  handle: (update: Update, facts?: SenderFacts) => Promise<void>;
   logger: Logger;
   /** How long a recorded update is this process's before another may take it over. */
   leaseSeconds?: number;
@@ -75,8 +79,9 @@ export class UpdateQueue {
    */
   async take(update: Update): Promise<{ taken: boolean; behind: boolean }> {
     const chatId = chatOfUpdate(update);
-    if (!(await this.options.ledger.record(update, chatId, this.leaseSeconds))) return { taken: false, behind: false };
-    return { taken: true, behind: this.enqueue(update, chatId) };
+    const recorded = await this.options.ledger.record(update, chatId, this.leaseSeconds);
+    if (!recorded) return { taken: false, behind: false };
+    return { taken: true, behind: this.enqueue(update, chatId, recorded.facts) };
   }
 
   /** Resolves once this update (if this process holds it) is handled; its mark may follow. */
@@ -115,11 +120,12 @@ export class UpdateQueue {
   }
 
   /** True when the update waits behind earlier ones of its chat. */
-  private enqueue(update: Update, chatId: number | undefined): boolean {
+  private enqueue(update: Update, chatId: number | undefined, facts?: SenderFacts): boolean {
     const id = update.update_id;
     const key = chatId === undefined ? `u:${id}` : String(chatId);
     const before = this.chains.get(key);
-    const handled = (before ?? Promise.resolve()).then(() => this.handleOne(update));
+    const fresh = before === undefined ? facts : undefined;
+    const handled = (before ?? Promise.resolve()).then(() => this.handleOne(update, fresh));
     this.chains.set(key, handled);
     // The chat's next update need not wait for the mark; `settled` does.
     const done = handled.then((outcome) => (outcome === "abandoned" ? undefined : this.finish(id)));
@@ -133,9 +139,9 @@ export class UpdateQueue {
     return before !== undefined;
   }
 
-  private async handleOne(update: Update): Promise<"handled" | "abandoned"> {
+  private async handleOne(update: Update, facts: SenderFacts | undefined): Promise<"handled" | "abandoned"> {
     try {
-      await this.options.handle(update);
+      await this.options.handle(update, facts);
     } catch (err) {
       if (err instanceof UpdateAbandoned) return "abandoned";
       this.options.logger.error({ err, updateId: update.update_id }, "telegram update failed");

@@ -409,6 +409,7 @@ describe("buttons", () => {
     const before = await session();
     const current = user.screen();
 
+    const callsBefore = tg.double.apiCalls().length;
     const res = await user.post(user.callbackUpdate(staleData, menu.message.messageId));
     expect(res.statusCode).toBe(200);
     const answer = tg.double.callsOf("answerCallbackQuery").at(-1);
@@ -419,19 +420,48 @@ describe("buttons", () => {
     expect(after.stepCount).toBe(before.stepCount);
     expect(after.lastScreen).toEqual(before.lastScreen);
     expect(await db.prisma.application.count({ where: { citizen: { telegramUserId: BigInt(user.user.id) } } })).toBe(0);
-    // Only the newest message keeps buttons.
-    const withButtons = tg.double.shown(user.chatId).filter((m) => inlineButtons(m).length > 0);
-    expect(withButtons.map((m) => m.messageId)).toEqual([tg.double.last(user.chatId)?.messageId]);
+    // The current screen again is the one call the bot makes itself (the toast rode in the webhook answer).
+    expect(
+      tg.double
+        .apiCalls()
+        .slice(callsBefore)
+        .map((c) => c.method),
+    ).toEqual(["sendMessage"]);
   });
 
-  it("typed input replaces the screen and the previous message loses its buttons", async () => {
+  it("typed input is one new message; the previous one keeps its buttons, which answer as stale", async () => {
     const { user } = await onboard("uz");
     await user.press(translator.t("uz", "menu.item.status"));
+    const previous = tg.double.last(user.chatId);
+    const oldButton = inlineButtons(previous)[0];
+    expect(oldButton).toBeDefined();
+    const oldKeyboard = JSON.stringify(inlineButtons(previous));
+    const callsBefore = tg.double.apiCalls().length;
     await user.send("/menu");
+    expect(
+      tg.double
+        .apiCalls()
+        .slice(callsBefore)
+        .map((c) => c.method),
+    ).toEqual(["sendMessage"]);
+    expect(user.screen()).toBe(translator.t("uz", "menu.title"));
     const shown = tg.double.shown(user.chatId);
-    const withButtons = shown.filter((m) => inlineButtons(m).length > 0);
-    expect(withButtons).toHaveLength(1);
-    expect(withButtons[0]?.messageId).toBe(shown.at(-1)?.messageId);
+    // Nothing took the old keyboard away; pressing it now changes nothing and says so.
+    expect(JSON.stringify(inlineButtons(tg.double.message(user.chatId, previous?.messageId ?? 0)))).toBe(oldKeyboard);
+    const stepsBefore = (
+      await db.prisma.conversationSession.findUniqueOrThrow({
+        where: { channel_sessionKey: { channel: "telegram", sessionKey: String(user.chatId) } },
+      })
+    ).stepCount;
+    await user.post(user.callbackUpdate(oldButton?.callback_data ?? "", previous?.messageId ?? 0));
+    expect(tg.double.callsOf("answerCallbackQuery").at(-1)?.payload.text).toBe(translator.t("uz", "bot.stale"));
+    expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+    const stepsAfter = (
+      await db.prisma.conversationSession.findUniqueOrThrow({
+        where: { channel_sessionKey: { channel: "telegram", sessionKey: String(user.chatId) } },
+      })
+    ).stepCount;
+    expect(stepsAfter).toBe(stepsBefore);
     // Every callback data stays within Telegram's 64 bytes.
     for (const m of shown)
       for (const b of inlineButtons(m)) expect(Buffer.byteLength(b.callback_data ?? "")).toBeLessThanOrEqual(64);

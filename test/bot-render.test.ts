@@ -151,19 +151,19 @@ describe("deciding what an update means", () => {
 
   it("maps a current button to its option and counts the turn", () => {
     const { decision, verdict } = decide(
-      previous({ turn: 4, page: 0, messageId: 50 }),
+      previous({ turn: 4, page: 0 }),
       { kind: "button", token: { kind: "option", turn: 4, index: 2 }, messageId: 50 },
       translator,
     );
     expect(decision).toEqual({
       event: { type: "choose", key: "k2" },
-      view: { turn: 5, page: 0, messageId: 50 },
+      view: { turn: 5, page: 0 },
     });
     expect(verdict).toMatchObject({ kind: "event", previousKind: "inline" });
   });
 
   it("treats an older turn's button or an unknown index as stale", () => {
-    const p = previous({ turn: 4, page: 0, messageId: 50 });
+    const p = previous({ turn: 4, page: 0 });
     const stale = decide(
       p,
       { kind: "button", token: { kind: "option", turn: 3, index: 0 }, messageId: 40 },
@@ -176,15 +176,15 @@ describe("deciding what an update means", () => {
 
   it("turns a page without moving the flow", () => {
     const { decision } = decide(
-      previous({ turn: 4, page: 0, messageId: 50 }),
+      previous({ turn: 4, page: 0 }),
       { kind: "button", token: { kind: "page", turn: 4, page: 1 }, messageId: 50 },
       translator,
     );
-    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1, messageId: 50 } });
+    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1 } });
   });
 
-  it("reads a view stored before redeliveries moved to the update ledger, dropping its update ids", () => {
-    expect(readView({ turn: 7, page: 2, messageId: 31, seen: [1, 2, 3] })).toEqual({ turn: 7, page: 2, messageId: 31 });
+  it("reads a view stored by an earlier version, dropping its update ids and message id", () => {
+    expect(readView({ turn: 7, page: 2, messageId: 31, seen: [1, 2, 3] })).toEqual({ turn: 7, page: 2 });
   });
 });
 

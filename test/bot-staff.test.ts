@@ -8,6 +8,7 @@ import { hashInviteCode } from "../core/services/staff-visits.js";
 import { VisitService } from "../core/services/visits.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
 import { startTelegramApp, type TelegramApp, WEBHOOK_SECRET } from "./support/telegram-app.js";
+import { TelegramDouble } from "./support/telegram-double.js";
 import { inlineButtons, TelegramUser } from "./support/telegram-user.js";
 
 const translator = new Translator();
@@ -181,6 +182,48 @@ describe("linking a worker's Telegram account", () => {
     await stranger.send("/start RETIRED-CODE");
     expect(tg.double.sentTexts(8998).at(-1)).toBe(t("uz", "staff.invite.inactive"));
     expect(await db.prisma.staff.count({ where: { telegramUserId: BigInt(8998) } })).toBe(0);
+  });
+});
+
+describe("what the update ledger read with an update", () => {
+  it("a worker's command recorded while their invite code still waited is handled as the worker's", async () => {
+    const fresh = await db.prisma.staff.create({
+      data: { fullName: "Nodira Saidova", phone: "+998711110010", role: "social_worker", districtId: world.districtId },
+    });
+    await invite(fresh.id, "FRESH-LINK-2026");
+    // The bot cannot handle anything until getMe answers: both updates are recorded first, the
+    // second while the account is not linked yet.
+    const double = await new TelegramDouble().start();
+    const held = double.hold((method) => method === "getMe");
+    const app = await startTelegramApp(db, { double, getMe: true });
+    try {
+      const worker = new TelegramUser(app.app, double, WEBHOOK_SECRET, {
+        id: 8011,
+        first_name: "N",
+        language_code: "uz",
+      });
+      const post = (update: object) =>
+        app.app.inject({
+          method: "POST",
+          url: "/telegram/webhook",
+          headers: { "x-telegram-bot-api-secret-token": WEBHOOK_SECRET },
+          payload: update,
+        });
+      expect((await post(worker.textUpdate("/start FRESH-LINK-2026"))).statusCode).toBe(200);
+      const today = worker.textUpdate("/today");
+      expect((await post(today)).statusCode).toBe(200);
+      held.release();
+      await app.telegram.updates.settled(Number(today.update_id));
+      expect(double.sentTexts(8011)).toEqual([
+        t("uz", "staff.linked", { name: "Nodira Saidova" }),
+        t("uz", "staff.menu.title", { name: "Nodira Saidova" }),
+        t("uz", "staff.list.none_today"),
+      ]);
+    } finally {
+      held.release();
+      await app.close();
+      await double.close();
+    }
   });
 });
 

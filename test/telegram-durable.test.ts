@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storableJson } from "../bot/update-ledger.js";
 import { chatOfUpdate } from "../bot/update-queue.js";
-import type { Database } from "../core/db/database.js";
+import type { Database, PrismaClient } from "../core/db/database.js";
+import { registeredStatements } from "../core/db/sql/index.js";
 import { Translator } from "../core/i18n/index.js";
 import { seedReferenceData } from "../core/reference/seed.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -77,14 +78,65 @@ describe("one Bot API call per screen", () => {
     expect(user.screen()).toBe(translator.t("uz", "status.none"));
   });
 
-  it("typed text is one new message; the only other call takes the replaced screen's buttons away", async () => {
+  it("typed text is one new message and no other call (the replaced screen keeps its buttons)", async () => {
     const user = await onboarded();
-    const menuMessage = tg.double.last(user.chatId)?.messageId;
     const typed = await callsFor(() => user.send("/menu"));
-    expect(typed.own.map((c) => c.method)).toEqual(["sendMessage", "editMessageReplyMarkup"]);
-    expect(typed.own[1]?.payload).toMatchObject({ message_id: menuMessage, reply_markup: { inline_keyboard: [] } });
+    expect(typed.own.map((c) => c.method)).toEqual(["sendMessage"]);
     expect(typed.carried).toEqual([]);
     expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+  });
+});
+
+describe("statements per citizen update", () => {
+  it("a known citizen's press and typed text are recorded, claimed and saved, the mark after: no Prisma, no lookups", async () => {
+    // A bot on the same database whose plain SQL and Prisma calls are both watched.
+    const names = new Map(registeredStatements().map((s) => [s.text, s.name]));
+    const seen: string[] = [];
+    const sql = {
+      query: <Row>(text: string, values: unknown[]) => {
+        seen.push(names.get(text) ?? text);
+        return db.sql.query<Row>(text, values);
+      },
+    };
+    const prisma = db.prisma.$extends({
+      query: {
+        $allOperations({ model, operation, args, query }) {
+          seen.push(`prisma ${model ?? ""}.${operation}`);
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+    const watched = await startTelegramApp({ ...db, sql, prisma }, { double: tg.double });
+    try {
+      const user = newUser(watched);
+      await user.send("/start");
+      await user.shareContact(`99893${String(phoneCounter++).padStart(7, "0")}`);
+      expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+      await watched.telegram.updates.idle();
+      const costOf = async (act: () => Promise<unknown>) => {
+        const from = seen.length;
+        await act();
+        // Handled and marked so (the mark waits briefly for another update's record to ride with).
+        await watched.telegram.updates.idle();
+        // The lease timers' statements (renewals, the sweep for dead processes' updates) are no update's.
+        return seen
+          .slice(from)
+          .filter((name) => name !== "TelegramUpdate.renew" && name !== "TelegramUpdate.claimStale");
+      };
+      const perStep = ["TelegramUpdate.record", "ConversationSession.claim", "ConversationSession.save"];
+      const typed = await costOf(() => user.send("/menu"));
+      expect(typed).toEqual([...perStep, "TelegramUpdate.finish"]);
+      expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+      const text = await costOf(() => user.send("salom"));
+      expect(text).toEqual([...perStep, "TelegramUpdate.finish"]);
+      await user.press(translator.t("uz", "menu.item.language"));
+      expect(user.buttons()).toContain("Русский");
+      const pressed = await costOf(() => user.press(`🏠 ${translator.t("uz", "nav.home")}`));
+      expect(pressed).toEqual([...perStep, "TelegramUpdate.finish"]);
+      expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+    } finally {
+      await watched.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { Translator } from "../../core/i18n/index.js";
 import { FEEDBACK_CALLBACK, feedbackCallback } from "../../core/notifications/buttons.js";
 import type { CitizenService } from "../../core/services/citizens.js";
 import type { FeedbackService } from "../../core/services/feedback.js";
-import { type BotContext, chatOf } from "../context.js";
+import { type BotContext, chatOf, senderFacts } from "../context.js";
 import type { TelegramIo } from "../telegram-io.js";
 
 export interface RatingSideDeps {
@@ -67,6 +67,8 @@ export function ratingSide(deps: RatingSideDeps): Composer<BotContext> {
   side.on("message:text", async (ctx, next) => {
     const text = ctx.message.text;
     if (text.startsWith("/")) return next();
+    // No comment awaited when the update was recorded: nothing to ask the database.
+    if (senderFacts(ctx)?.commentOpen === false) return next();
     const stored = await deps.feedback.commentFromTelegram(BigInt(ctx.from.id), text);
     if (stored === null) return next();
     await deps.io.sendText(chatOf(ctx).chatId, deps.translator.t(await localeOf(ctx), "rating.comment_saved"));

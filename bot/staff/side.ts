@@ -1,7 +1,7 @@
 import { Composer } from "grammy";
 import type { StaffMember, StaffVisitService } from "../../core/services/staff-visits.js";
 import type { CitizenChat } from "../citizen.js";
-import { type BotContext, chatOf, identityOf, isCommand, isShortcut, payloadOf } from "../context.js";
+import { type BotContext, chatOf, identityOf, isCommand, isShortcut, payloadOf, senderFacts } from "../context.js";
 import { decodeStaff, STAFF_PREFIX } from "./callbacks.js";
 import type { StaffChat } from "./chat.js";
 
@@ -32,7 +32,9 @@ export function staffSide(deps: StaffSideDeps): Composer<BotContext> {
   });
 
   side.use(async (ctx, next) => {
-    ctx.staffMember = await deps.staffVisits.findByTelegram(BigInt(chatOf(ctx).from.id));
+    // Read with the update's record when it was taken in (bot/update-ledger.ts), else asked now.
+    const known = senderFacts(ctx);
+    ctx.staffMember = known ? known.staff : await deps.staffVisits.findByTelegram(BigInt(chatOf(ctx).from.id));
     await next();
   });
 

@@ -84,7 +84,8 @@ export const OUTCOME_NOTE = { min: 3, max: 500 } as const;
 export const hashInviteCode = (code: string) => createHash("sha256").update(code.trim().toUpperCase()).digest("hex");
 
 const staffSelect = { id: true, fullName: true, role: true, districtId: true, locale: true, active: true } as const;
-const toMember = (row: StaffRow): StaffMember => ({
+/** A Staff row as the staff side knows the person (the bot reads the row with its update ledger). */
+export const toMember = (row: StaffRow): StaffMember => ({
   ...row,
   role: row.role === "district_admin" ? "district_admin" : "social_worker",
   locale: isLocale(row.locale) ? row.locale : "uz",

@@ -11,11 +11,29 @@ export const ADMIT = statement<{ taken: number }, [updateId: string, receivedAt:
   { taken: true },
 );
 
+/**
+ * What RECORD returns: `taken` for a new update, and what the bot would otherwise ask in a
+ * statement of its own for every update, read in the same round trip as of the moment it is
+ * recorded: the Staff row linked to the sender (s… columns, null when none) and whether a rating
+ * comment is awaited from them (asked only for a text message that may be one).
+ */
+export interface RecordRow {
+  taken: number;
+  sId: number | null;
+  sFullName: string | null;
+  sRole: string | null;
+  sDistrictId: number | null;
+  sLocale: string | null;
+  sActive: boolean | null;
+  commentOpen: boolean;
+}
+
 // Webhook: the update recorded with its payload and this process's lease before Telegram is
-// answered, so a death after the answer loses nothing; a redelivered id inserts nothing.
-// The same round trip marks the updates handled since the last statement (see FINISH).
+// answered, so a death after the answer loses nothing; a redelivered id inserts nothing (and
+// returns no row). The same round trip marks the updates handled since the last statement (see
+// FINISH) and reads the sender's staff link and open comment window (RecordRow).
 export const RECORD = statement<
-  { taken: number },
+  RecordRow,
   [
     updateId: string,
     receivedAt: string,
@@ -23,17 +41,36 @@ export const RECORD = statement<
     payload: string,
     leaseUntil: string,
     finishedIds: string[],
+    senderId: string | null,
+    commentFrom: string | null,
   ]
 >(
   "TelegramUpdate.record",
   `
   with finished as (
     update "TelegramUpdate" set "handledAt" = $2::timestamp, "payload" = null, "leaseUntil" = null
-    where "updateId" = any($6::bigint[]) and "handledAt" is null)
-  insert into "TelegramUpdate" ("updateId", "receivedAt", "chatId", "payload", "leaseUntil")
-  values ($1::bigint, $2::timestamp, $3::bigint, $4::jsonb, $5::timestamp)
-  on conflict ("updateId") do nothing returning 1 as taken`,
-  { taken: true },
+    where "updateId" = any($6::bigint[]) and "handledAt" is null),
+  recorded as (
+    insert into "TelegramUpdate" ("updateId", "receivedAt", "chatId", "payload", "leaseUntil")
+    values ($1::bigint, $2::timestamp, $3::bigint, $4::jsonb, $5::timestamp)
+    on conflict ("updateId") do nothing returning 1 as taken)
+  select r.taken, s.id as "sId", s."fullName" as "sFullName", s.role as "sRole",
+    s."districtId" as "sDistrictId", s.locale as "sLocale", s.active as "sActive",
+    exists (
+      select 1 from "Feedback" f join "Citizen" c on c.id = f."citizenId"
+      where c."telegramUserId" = $8::bigint and f."commentUntil" > $2::timestamp and f.comment is null
+    ) as "commentOpen"
+  from recorded r left join "Staff" s on s."telegramUserId" = $7::bigint`,
+  {
+    taken: true,
+    sId: true,
+    sFullName: true,
+    sRole: true,
+    sDistrictId: true,
+    sLocale: true,
+    sActive: true,
+    commentOpen: true,
+  },
 );
 
 // Handled: the payload (names, phone numbers, what was typed) goes at once; the id stays for dedup.
