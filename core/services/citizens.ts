@@ -1,4 +1,7 @@
-import type { PrismaClient } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, prismaSql } from "../db/database.js";
+import { HAS_PINFL } from "../db/sql/citizen.js";
+import { run } from "../db/sql/statement.js";
 import type { Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 
@@ -29,7 +32,14 @@ const toRecord = (row: Row): CitizenRecord => ({ ...row, locale: isLocale(row.lo
 const orNull = (row: Row | null) => (row ? toRecord(row) : null);
 
 export class CitizenService {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: SqlExecutor;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    sql?: SqlExecutor,
+  ) {
+    this.sql = sql ?? prismaSql(prisma);
+  }
 
   findById(id: number) {
     return this.prisma.citizen.findUnique({ where: { id }, select }).then(orNull);
@@ -101,7 +111,7 @@ export class CitizenService {
 
   /** Whether the citizen gave a PINFL already, so a form need not ask for it again. */
   async hasPinfl(id: number): Promise<boolean> {
-    const row = await this.prisma.citizen.findUnique({ where: { id }, select: { pinfl: true, claimedPinfl: true } });
-    return row !== null && (row.pinfl !== null || row.claimedPinfl !== null);
+    const [row] = await run(this.sql, HAS_PINFL, [id]);
+    return row?.known === true;
   }
 }

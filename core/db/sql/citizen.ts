@@ -1,8 +1,9 @@
 import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
-// Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts) and
-// core/reference/demo-activity.ts (the demo load's lock), and core/engine/redis-session-store.ts (a
-// conversation's citizen when the session itself is kept in Redis).
+// Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts),
+// core/services/citizens.ts (whether a PINFL is known), core/reference/demo-activity.ts (the demo
+// load's lock), and core/engine/redis-session-store.ts (a conversation's citizen when the session
+// itself is kept in Redis).
 
 export interface ConflictRow {
   /** One of identity.ts's CONFLICT_KINDS (the case below yields nothing else). */
@@ -107,4 +108,14 @@ export const SESSION_CITIZEN = statement<
     cMahallaId: true,
     cQuestionOpen: true,
   },
+);
+
+/**
+ * Whether the citizen gave a PINFL, from the register or as a claim: asked when a benefit is
+ * chosen in the apply flow and when an appeal starts, so plain SQL like the other flow reads.
+ */
+export const HAS_PINFL = statement<{ known: boolean }, [citizenId: number]>(
+  "Citizen.hasPinfl",
+  `select (c.pinfl is not null or c."claimedPinfl" is not null) as known from "Citizen" c where c.id = $1`,
+  { known: true },
 );
