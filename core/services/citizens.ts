@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
-import { HAS_PINFL } from "../db/sql/citizen.js";
+import { BY_ID, BY_PHONE, BY_TELEGRAM, type CitizenRow, HAS_PINFL } from "../db/sql/citizen.js";
 import { run } from "../db/sql/statement.js";
 import type { Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
@@ -29,7 +29,15 @@ const select = {
 
 type Row = Omit<CitizenRecord, "locale"> & { locale: string | null };
 const toRecord = (row: Row): CitizenRecord => ({ ...row, locale: isLocale(row.locale) ? row.locale : null });
-const orNull = (row: Row | null) => (row ? toRecord(row) : null);
+const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
+const fromRows = ([row]: CitizenRow[]): CitizenRecord | null =>
+  row
+    ? toRecord({
+        ...row,
+        telegramUserId: bigintOrNull(row.telegramUserId),
+        telegramChatId: bigintOrNull(row.telegramChatId),
+      })
+    : null;
 
 export class CitizenService {
   private readonly sql: SqlExecutor;
@@ -41,16 +49,16 @@ export class CitizenService {
     this.sql = sql ?? prismaSql(prisma);
   }
 
-  findById(id: number) {
-    return this.prisma.citizen.findUnique({ where: { id }, select }).then(orNull);
+  async findById(id: number): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_ID, [id]));
   }
 
-  findByPhone(phone: string) {
-    return this.prisma.citizen.findUnique({ where: { phone }, select }).then(orNull);
+  async findByPhone(phone: string): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_PHONE, [phone]));
   }
 
-  findByTelegram(telegramUserId: bigint) {
-    return this.prisma.citizen.findUnique({ where: { telegramUserId }, select }).then(orNull);
+  async findByTelegram(telegramUserId: bigint): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_TELEGRAM, [telegramUserId.toString()]));
   }
 
   /** Creates the citizen for a phone number seen for the first time (concurrent first steps are safe). */
