@@ -103,7 +103,12 @@ const OWNERS: Record<string, string[]> = {
   "appeal.ts": ["core/opendata/source.ts"],
   "application.ts": ["core/opendata/source.ts", "core/services/applications.ts"],
   "benefit-type.ts": ["core/services/contacts.ts"],
-  "citizen.ts": ["core/engine/redis-session-store.ts", "core/reference/demo-activity.ts", "core/services/identity.ts"],
+  "citizen.ts": [
+    "core/engine/redis-session-store.ts",
+    "core/reference/demo-activity.ts",
+    "core/services/citizens.ts",
+    "core/services/identity.ts",
+  ],
   "conversation-session.ts": ["core/engine/session-store.ts"],
   "district.ts": ["core/services/contacts.ts"],
   "draft.ts": ["core/services/drafts.ts"],

@@ -98,3 +98,25 @@ describe("a status check by a caller the service already knows", () => {
     expect(phone.screen).toContain("belgilangan chegaradan");
   });
 });
+
+describe("a visit booking's reads by a caller the service already knows", () => {
+  it("costs two statements for the reasons (reference data is cached) and three for the free slots", async () => {
+    const mahalla = await t.db.prisma.mahalla.findFirstOrThrow({ where: { active: true }, orderBy: { id: "asc" } });
+    const caller = async () => {
+      const phone = new UssdPhone(t.app, nextPhone());
+      await createCitizen(t.db.prisma, { phone: phone.phoneNumber, locale: "uz", mahallaId: mahalla.id });
+      return phone;
+    };
+    // A first caller fills the caches (the reasons, the working calendar) as any earlier caller would.
+    const first = await caller();
+    await first.dial("4");
+    await first.send("1");
+
+    const phone = await caller();
+    expect(await statementsOf(() => phone.dial("4"))).toBe(2);
+    expect(phone.screen).toContain(shown("uz", "visit.choose_reason"));
+    // Session read, the places taken in the coming days, session write.
+    expect(await statementsOf(() => phone.send("1"))).toBe(3);
+    expect(phone.screen).toMatch(/\d\d\.\d\d\.\d{4}/);
+  });
+});

@@ -26,9 +26,18 @@ const TASHKENT_OFFSET_MS = 5 * 3_600_000;
 /** dd.mm.yyyy in Tashkent time: the form used on Uzbek documents in every language. */
 export function formatDate(value: string | Date): string {
   const date = typeof value === "string" ? new Date(value) : value;
-  const [y, m, d] = new Date(date.getTime() + TASHKENT_OFFSET_MS).toISOString().slice(0, 10).split("-");
+  const local = new Date(date.getTime() + TASHKENT_OFFSET_MS);
+  const year = local.getUTCFullYear();
+  // Years of four digits (every real one) without building the ISO string; others (and an
+  // invalid date, which throws) as toISOString writes them.
+  if (year >= 0 && year <= 9999) {
+    return `${two(local.getUTCDate())}.${two(local.getUTCMonth() + 1)}.${String(year).padStart(4, "0")}`;
+  }
+  const [y, m, d] = local.toISOString().slice(0, 10).split("-");
   return `${d}.${m}.${y}`;
 }
+
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 
 /** The calendar date in Tashkent as YYYY-MM-DD. */
 export function tashkentDay(value: Date): string {

@@ -15,16 +15,32 @@ const extensionSet = new Set(EXTENSION);
 
 export const isGsmChar = (ch: string): boolean => basicSet.has(ch) || extensionSet.has(ch);
 
+/*
+ * Every USSD screen is measured and transliterated on every step, so the three functions below
+ * read UTF-16 code units against tables instead of iterating code points through Sets. Both
+ * alphabets lie in the Basic Multilingual Plane: a surrogate is never in them.
+ */
+const GSM_UNIT = new Uint8Array(0x10000);
+for (const ch of BASIC) GSM_UNIT[ch.charCodeAt(0)] = 1;
+for (const ch of EXTENSION) GSM_UNIT[ch.charCodeAt(0)] = 2;
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+const isLowSurrogate = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
+
 /** True when every character of `text` can be sent in the 7-bit alphabet. */
 export function isGsm7(text: string): boolean {
-  for (const ch of text) if (!isGsmChar(ch)) return false;
+  for (let i = 0; i < text.length; i++) if (GSM_UNIT[text.charCodeAt(i)] === 0) return false;
   return true;
 }
 
 /** Length in septets, as the network counts a 7-bit message (extension characters count twice). */
 export function gsmLength(text: string): number {
   let n = 0;
-  for (const ch of text) n += extensionSet.has(ch) ? 2 : 1;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A pair of surrogates is one character, counted once (at its second half).
+    if (isHighSurrogate(unit) && isLowSurrogate(text.charCodeAt(i + 1))) continue;
+    n += GSM_UNIT[unit] === 2 ? 2 : 1;
+  }
   return n;
 }
 
@@ -121,6 +137,9 @@ function cyrillic(ch: string): string | undefined {
  * stripped, Cyrillic transliterated; anything else that cannot be written is dropped.
  */
 export function toGsm7(text: string): string {
+  // Most of a Latin screen is in the alphabet already; text in it is also in NFC (every character
+  // of the alphabet is composed), so it comes out as it went in.
+  if (isGsm7(text)) return text;
   let out = "";
   for (const ch of text.normalize("NFC")) {
     if (basicSet.has(ch) || extensionSet.has(ch)) {

@@ -23,8 +23,17 @@ export function loadResources(dir = localesDir): Record<Locale, Resources> {
  */
 export class Translator {
   private readonly i18n: i18n;
+  /*
+   * Resources never change after construction, and every USSD and Telegram screen translates its
+   * texts on every step: each lookup i18next would repeat is kept once it has been made.
+   */
   /** Texts without parameters, once translated: most of a screen, on every step. */
   private readonly plain = new Map<string, string>();
+  /** Templates cut at their placeholders, for texts with parameters. */
+  private readonly templates = new Map<string, Template>();
+  private readonly known = new Map<string, boolean>();
+  /** Plural texts (i18next chooses the form) by their values; bounded, since values vary. */
+  private readonly plurals = new Map<string, string>();
 
   constructor(resources: Record<Locale, Resources> = loadResources()) {
     this.i18n = i18next.createInstance();
@@ -44,10 +53,14 @@ export class Translator {
     if (params) {
       const values = this.resolveParams(locale, params);
       // Plural forms are i18next's to choose; any other text is its template with the values in.
-      if ("count" in values) return this.i18n.t(key, { lng: locale, ...values }) as string;
-      return this.t(locale, key).replace(PLACEHOLDER, (placeholder, name: string) =>
-        Object.hasOwn(values, name) ? String(values[name]) : placeholder,
-      );
+      if ("count" in values) return this.plural(locale, key, values);
+      const { literals, names, raw } = this.template(locale, key);
+      let out = literals[0] as string;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
+        out += (Object.hasOwn(values, name) ? String(values[name]) : (raw[i] as string)) + (literals[i + 1] as string);
+      }
+      return out;
     }
     const cacheKey = `${locale}:${key}`;
     let value = this.plain.get(cacheKey);
@@ -63,7 +76,34 @@ export class Translator {
   }
 
   has(locale: Locale, key: string): boolean {
-    return this.i18n.exists(key, { lng: locale, fallbackLng: false });
+    const cacheKey = `${locale}:${key}`;
+    let value = this.known.get(cacheKey);
+    if (value === undefined) {
+      value = this.i18n.exists(key, { lng: locale, fallbackLng: false });
+      this.known.set(cacheKey, value);
+    }
+    return value;
+  }
+
+  private plural(locale: Locale, key: string, values: Record<string, string | number>): string {
+    const cacheKey = JSON.stringify([locale, key, values]);
+    let value = this.plurals.get(cacheKey);
+    if (value === undefined) {
+      value = this.i18n.t(key, { lng: locale, ...values }) as string;
+      if (this.plurals.size >= 1_000) this.plurals.clear();
+      this.plurals.set(cacheKey, value);
+    }
+    return value;
+  }
+
+  private template(locale: Locale, key: string): Template {
+    const cacheKey = `${locale}:${key}`;
+    let value = this.templates.get(cacheKey);
+    if (value === undefined) {
+      value = parseTemplate(this.t(locale, key));
+      this.templates.set(cacheKey, value);
+    }
+    return value;
   }
 
   private resolveParams(locale: Locale, params: Params | undefined): Record<string, string | number> {
@@ -80,4 +120,26 @@ export class Translator {
     if ("names" in value) return value.names[locale];
     return this.t(locale, value.t, value.params);
   }
+}
+
+/** A template as literal text between its placeholders: `names[i]` (written `raw[i]`) follows `literals[i]`. */
+interface Template {
+  literals: string[];
+  names: string[];
+  raw: string[];
+}
+
+function parseTemplate(template: string): Template {
+  const literals: string[] = [];
+  const names: string[] = [];
+  const raw: string[] = [];
+  let last = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    literals.push(template.slice(last, match.index));
+    raw.push(match[0]);
+    names.push(match[1] as string);
+    last = match.index + match[0].length;
+  }
+  literals.push(template.slice(last));
+  return { literals, names, raw };
 }

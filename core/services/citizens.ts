@@ -1,4 +1,7 @@
-import type { PrismaClient } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, prismaSql } from "../db/database.js";
+import { BY_ID, BY_PHONE, BY_TELEGRAM, type CitizenRow, HAS_PINFL } from "../db/sql/citizen.js";
+import { run } from "../db/sql/statement.js";
 import type { Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
 
@@ -26,21 +29,36 @@ const select = {
 
 type Row = Omit<CitizenRecord, "locale"> & { locale: string | null };
 const toRecord = (row: Row): CitizenRecord => ({ ...row, locale: isLocale(row.locale) ? row.locale : null });
-const orNull = (row: Row | null) => (row ? toRecord(row) : null);
+const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
+const fromRows = ([row]: CitizenRow[]): CitizenRecord | null =>
+  row
+    ? toRecord({
+        ...row,
+        telegramUserId: bigintOrNull(row.telegramUserId),
+        telegramChatId: bigintOrNull(row.telegramChatId),
+      })
+    : null;
 
 export class CitizenService {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: SqlExecutor;
 
-  findById(id: number) {
-    return this.prisma.citizen.findUnique({ where: { id }, select }).then(orNull);
+  constructor(
+    private readonly prisma: PrismaClient,
+    sql?: SqlExecutor,
+  ) {
+    this.sql = sql ?? prismaSql(prisma);
   }
 
-  findByPhone(phone: string) {
-    return this.prisma.citizen.findUnique({ where: { phone }, select }).then(orNull);
+  async findById(id: number): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_ID, [id]));
   }
 
-  findByTelegram(telegramUserId: bigint) {
-    return this.prisma.citizen.findUnique({ where: { telegramUserId }, select }).then(orNull);
+  async findByPhone(phone: string): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_PHONE, [phone]));
+  }
+
+  async findByTelegram(telegramUserId: bigint): Promise<CitizenRecord | null> {
+    return fromRows(await run(this.sql, BY_TELEGRAM, [telegramUserId.toString()]));
   }
 
   /** Creates the citizen for a phone number seen for the first time (concurrent first steps are safe). */
@@ -101,7 +119,7 @@ export class CitizenService {
 
   /** Whether the citizen gave a PINFL already, so a form need not ask for it again. */
   async hasPinfl(id: number): Promise<boolean> {
-    const row = await this.prisma.citizen.findUnique({ where: { id }, select: { pinfl: true, claimedPinfl: true } });
-    return row !== null && (row.pinfl !== null || row.claimedPinfl !== null);
+    const [row] = await run(this.sql, HAS_PINFL, [id]);
+    return row?.known === true;
   }
 }

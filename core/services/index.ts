@@ -33,7 +33,7 @@ export interface ServiceOptions {
 export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {
   const sql = options.sql ?? prismaSql(prisma);
   return {
-    citizens: new CitizenService(prisma),
+    citizens: new CitizenService(prisma, sql),
     reference: new ReferenceService(prisma),
     applications: new ApplicationService(prisma, sql),
     drafts: new DraftService(sql),

@@ -27,6 +27,8 @@ export function foldForSearch(value: string): string {
  */
 export class ReferenceService {
   private cache = new Map<string, { at: number; value: unknown }>();
+  /** Loads under way: when an entry runs out under load, the requests that find it so share one query. */
+  private loading = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -36,14 +38,30 @@ export class ReferenceService {
   private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.value as T;
-    const value = await load();
-    this.cache.set(key, { at: Date.now(), value });
-    return value;
+    const pending = this.loading.get(key);
+    if (pending) return pending as Promise<T>;
+    const loaded = load().then(
+      (value) => {
+        // A load that started before an invalidation is handed to its callers but not kept.
+        if (this.loading.get(key) === loaded) {
+          this.cache.set(key, { at: Date.now(), value });
+          this.loading.delete(key);
+        }
+        return value;
+      },
+      (err: unknown) => {
+        if (this.loading.get(key) === loaded) this.loading.delete(key);
+        throw err;
+      },
+    );
+    this.loading.set(key, loaded);
+    return loaded;
   }
 
   /** Forget cached lists (after an import). */
   invalidate(): void {
     this.cache.clear();
+    this.loading.clear();
   }
 
   regions(): Promise<NamedItem[]> {

@@ -1,8 +1,9 @@
 import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
-// Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts) and
-// core/reference/demo-activity.ts (the demo load's lock), and core/engine/redis-session-store.ts (a
-// conversation's citizen when the session itself is kept in Redis).
+// Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts),
+// core/services/citizens.ts (the lookups of a citizen, whether a PINFL is known), core/reference/demo-activity.ts (the demo
+// load's lock), and core/engine/redis-session-store.ts (a conversation's citizen when the session
+// itself is kept in Redis).
 
 export interface ConflictRow {
   /** One of identity.ts's CONFLICT_KINDS (the case below yields nothing else). */
@@ -107,4 +108,62 @@ export const SESSION_CITIZEN = statement<
     cMahallaId: true,
     cQuestionOpen: true,
   },
+);
+
+/**
+ * Whether the citizen gave a PINFL, from the register or as a claim: asked when a benefit is
+ * chosen in the apply flow and when an appeal starts, so plain SQL like the other flow reads.
+ */
+export const HAS_PINFL = statement<{ known: boolean }, [citizenId: number]>(
+  "Citizen.hasPinfl",
+  `select (c.pinfl is not null or c."claimedPinfl" is not null) as known from "Citizen" c where c.id = $1`,
+  { known: true },
+);
+
+/** A citizen as CitizenService returns it (bigints as text: both drivers read them so). */
+export interface CitizenRow {
+  id: number;
+  phone: string;
+  telegramUserId: string | null;
+  telegramChatId: string | null;
+  pinfl: string | null;
+  fullName: string | null;
+  locale: string | null;
+  mahallaId: number | null;
+}
+
+const CITIZEN_COLUMNS = `c.id, c.phone, c."telegramUserId"::text as "telegramUserId",
+  c."telegramChatId"::text as "telegramChatId", c.pinfl, c."fullName", c.locale, c."mahallaId"`;
+
+const citizenColumns = {
+  id: true,
+  phone: true,
+  telegramUserId: true,
+  telegramChatId: true,
+  pinfl: true,
+  fullName: true,
+  locale: true,
+  mahallaId: true,
+} as const;
+
+/*
+ * The lookups of one citizen: by phone for every SMS and every apology to a USSD caller (many at
+ * once when the database is what is slow), by Telegram user for the bot, by id for the rest.
+ */
+export const BY_ID = statement<CitizenRow, [id: number]>(
+  "Citizen.byId",
+  `select ${CITIZEN_COLUMNS} from "Citizen" c where c.id = $1`,
+  citizenColumns,
+);
+
+export const BY_PHONE = statement<CitizenRow, [phone: string]>(
+  "Citizen.byPhone",
+  `select ${CITIZEN_COLUMNS} from "Citizen" c where c.phone = $1`,
+  citizenColumns,
+);
+
+export const BY_TELEGRAM = statement<CitizenRow, [telegramUserId: string]>(
+  "Citizen.byTelegram",
+  `select ${CITIZEN_COLUMNS} from "Citizen" c where c."telegramUserId" = $1::bigint`,
+  citizenColumns,
 );
