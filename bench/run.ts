@@ -349,10 +349,16 @@ async function point(ctx: Context, base: string, s: LoadSpec, accounted: Account
   };
 }
 
+/**
+ * A figure to print; "n/a" for one that could not be measured (a NaN from the load generator
+ * arrives as null, since IPC carries JSON).
+ */
+const fixed = (n: number | null, digits: number) => (n !== null && Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
 const describePoint = (p: PointResult) =>
-  `${p.stepsPerSecond.toFixed(0)}/s, p50 ${p.latency.p50.toFixed(1)} ms, p99 ${p.latency.p99.toFixed(1)} ms, ` +
-  `max ${p.latency.max.toFixed(0)} ms, errors ${p.errors.network + p.errors.timeout + p.errors.badPrefix + p.errors.noReply + p.errors.apology + Object.values(p.errors.status).reduce((a, b) => a + b, 0)}, unexpected ${p.unexpected}, CPU/step server ${cpuPerStep(p.serverCpuSeconds, p)} ms` +
-  `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${p.generatorCpuMsPerStep.toFixed(2)} ms` +
+  `${fixed(p.stepsPerSecond, 0)}/s, p50 ${fixed(p.latency.p50, 1)} ms, p99 ${fixed(p.latency.p99, 1)} ms, ` +
+  `max ${fixed(p.latency.max, 0)} ms, errors ${p.errors.network + p.errors.timeout + p.errors.badPrefix + p.errors.noReply + p.errors.apology + Object.values(p.errors.status).reduce((a, b) => a + b, 0)}, unexpected ${p.unexpected}, CPU/step server ${cpuPerStep(p.serverCpuSeconds, p)} ms` +
+  `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${fixed(p.generatorCpuMsPerStep, 2)} ms` +
   `${p.serverApologies == null ? "" : `, server apologies ${p.serverApologies}`}`;
 
 const cpuPerStep = (seconds: number | null, p: PointResult) =>
