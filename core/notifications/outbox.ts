@@ -47,7 +47,7 @@ export function outboxData(
 }
 
 /**
- * The Outbox row for a notification as the parameters of OUTBOX_ROW_INSERT (core/db/sql/outbox.ts),
+ * The Outbox row for a notification as the parameters of OUTBOX_ROWS_INSERT (core/db/sql/outbox.ts),
  * for a statement that queues it beside the change that caused it (an application's submission):
  * the same row outboxData describes, channel and language chosen by the same rule.
  */

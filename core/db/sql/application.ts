@@ -1,4 +1,4 @@
-import { OUTBOX_ROW_INSERT, type OutboxRowParams } from "./outbox.js";
+import { OUTBOX_ROWS_INSERT, type OutboxRowParams } from "./outbox.js";
 import { statement } from "./statement.js";
 
 // Application's plain-SQL statements. Owners: core/services/applications.ts (ApplicationService) and
@@ -151,7 +151,7 @@ export const SUBMIT = statement<
     select id, 'submitted', 'citizen', $4::timestamp from app),
   drafts as (
     delete from "Draft" d where d."citizenId" = $1::int and d.kind = 'apply' and exists (select 1 from app)),
-  notice as (${OUTBOX_ROW_INSERT(10, "app")})
+  notice as (${OUTBOX_ROWS_INSERT([[10, "app"]])})
   select (select reference from open) as "openReference", (select n from recent) as "recent",
          exists (select 1 from app) as "created"`,
   { openReference: true, recent: true, created: true },
