@@ -1,7 +1,7 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
-import { BOOK, BOOK_WITH_WORKER, BOOKING_FACTS } from "../db/sql/visit-request.js";
 import { runIn } from "../db/sql/statement.js";
+import { BOOK, BOOK_WITH_WORKER, BOOKING_FACTS } from "../db/sql/visit-request.js";
 import { DomainError, NotFoundError } from "../domain/errors.js";
 import type { Slot, SlotPart } from "../domain/slots.js";
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
