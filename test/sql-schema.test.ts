@@ -119,7 +119,7 @@ const OWNERS: Record<string, string[]> = {
   "service-contact.ts": ["core/services/contacts.ts"],
   "staff.ts": ["core/services/staff-visits.ts"],
   "telegram-update.ts": ["bot/update-ledger.ts"],
-  "visit-request.ts": ["core/opendata/source.ts", "core/services/slot-capacity.ts"],
+  "visit-request.ts": ["core/opendata/source.ts", "core/services/slot-capacity.ts", "core/services/visits.ts"],
 };
 
 const SQL_DIR = "core/db/sql";

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import type { Tx } from "../db/database.js";
-import { FIGURES, type FiguresRow, PURGE_TEXTS } from "../db/sql/outbox.js";
+import { FIGURES, type FiguresRow, type OutboxRowParams, PURGE_TEXTS } from "../db/sql/outbox.js";
 import { run } from "../db/sql/statement.js";
 import type { Locale, Params } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
@@ -44,6 +44,31 @@ export function outboxData(
     params: notification.params as object,
     dedupeKey: notification.dedupeKey ?? null,
   };
+}
+
+/**
+ * The Outbox row for a notification as the parameters of OUTBOX_ROWS_INSERT (core/db/sql/outbox.ts),
+ * for a statement that queues it beside the change that caused it (an application's submission):
+ * the same row outboxData describes, channel and language chosen by the same rule.
+ */
+export function outboxRowParams(
+  recipient: Recipient,
+  ids: { citizenId?: number; staffId?: number },
+  notification: Notification,
+  preferSms = false,
+): OutboxRowParams {
+  const row = outboxData(recipient, ids, notification, preferSms);
+  return [
+    row.channel,
+    row.recipientPhone,
+    row.recipientChatId === null ? null : row.recipientChatId.toString(),
+    row.citizenId,
+    row.staffId,
+    row.locale,
+    row.templateKey,
+    JSON.stringify(row.params),
+    row.dedupeKey,
+  ];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
-import { DETAILS, LIST, LOCK_CITIZEN_SUBMISSIONS, OPEN_FOR, type SummaryRow } from "../db/sql/application.js";
-import { executeIn, run } from "../db/sql/statement.js";
+import { DETAILS, HOLD_FOR_SUBMISSION, LIST, OPEN_FOR, SUBMIT, type SummaryRow } from "../db/sql/application.js";
+import { run, runIn } from "../db/sql/statement.js";
 import { ConflictError, DomainError, IllegalTransitionError, NotFoundError } from "../domain/errors.js";
 import {
   APPEAL_WINDOW_DAYS,
@@ -10,7 +10,7 @@ import {
   OPEN_APPLICATION_STATUSES,
 } from "../domain/statuses.js";
 import type { Channel, FlowData, Locale, Names } from "../domain/vocabulary.js";
-import { audit, notifyCitizen } from "../notifications/outbox.js";
+import { audit, notifyCitizen, outboxRowParams } from "../notifications/outbox.js";
 import { askFeedback } from "./feedback.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
@@ -63,48 +63,50 @@ export class ApplicationService {
     channel: Channel;
     locale: Locale;
   }): Promise<string> {
+    const preferSms = input.channel === "ussd";
     return withFreshReference("A", (reference) =>
+      // Two statements, whatever the outcome: the lock (with what the notification needs) and one
+      // statement that decides and writes everything, so a submission costs four round trips.
       this.prisma.$transaction(async (tx) => {
         // Serialise submissions of one citizen so two quick confirmations cannot both pass the check.
-        await executeIn(tx, LOCK_CITIZEN_SUBMISSIONS, [input.citizenId]);
-        const open = await tx.application.findFirst({
-          where: {
-            citizenId: input.citizenId,
-            benefitTypeId: input.benefitTypeId,
-            status: { in: [...OPEN_APPLICATION_STATUSES] },
-          },
-          select: { reference: true },
-        });
-        if (open) throw new DomainError("DUPLICATE_APPLICATION", { key: "apply.duplicate", params: open });
-        const today = await tx.application.count({
-          where: { citizenId: input.citizenId, submittedAt: { gte: new Date(Date.now() - 86_400_000) } },
-        });
-        if (today >= MAX_APPLICATIONS_PER_DAY) {
+        const [held] = await runIn(tx, HOLD_FOR_SUBMISSION, [input.citizenId, input.benefitTypeId]);
+        if (!held || held.phone === null) throw new NotFoundError(`no citizen ${input.citizenId}`);
+        if (held.nameUz === null || held.nameUzCyrl === null || held.nameRu === null) {
+          throw new NotFoundError(`no benefit type ${input.benefitTypeId}`);
+        }
+        const recipient = {
+          phone: held.phone,
+          telegramChatId: held.telegramChatId === null ? null : BigInt(held.telegramChatId),
+          locale: held.locale,
+        };
+        const benefit = { nameUz: held.nameUz, nameUzCyrl: held.nameUzCyrl, nameRu: held.nameRu };
+        const notification = outboxRowParams(
+          recipient,
+          { citizenId: input.citizenId },
+          { templateKey: "notify.application_submitted", params: { reference, benefit: { names: namesOf(benefit) } } },
+          preferSms,
+        );
+        const [decided] = await runIn(tx, SUBMIT, [
+          input.citizenId,
+          input.benefitTypeId,
+          [...OPEN_APPLICATION_STATUSES],
+          new Date().toISOString(),
+          reference,
+          JSON.stringify(input.answers),
+          input.channel,
+          input.locale,
+          MAX_APPLICATIONS_PER_DAY,
+          ...notification,
+        ]);
+        if (decided?.openReference) {
+          throw new DomainError("DUPLICATE_APPLICATION", {
+            key: "apply.duplicate",
+            params: { reference: decided.openReference },
+          });
+        }
+        if (!decided?.created) {
           throw new DomainError("TOO_MANY_APPLICATIONS", { key: "errors.too_many_applications" });
         }
-        const created = await tx.application.create({
-          data: {
-            reference,
-            citizenId: input.citizenId,
-            benefitTypeId: input.benefitTypeId,
-            answers: input.answers,
-            status: "submitted",
-            channel: input.channel,
-            locale: input.locale,
-            history: { create: { toStatus: "submitted", actor: "citizen" } },
-          },
-          include: { benefitType: benefitNames },
-        });
-        await tx.draft.deleteMany({ where: { citizenId: input.citizenId, kind: "apply" } });
-        await notifyCitizen(
-          tx,
-          input.citizenId,
-          {
-            templateKey: "notify.application_submitted",
-            params: { reference, benefit: { names: namesOf(created.benefitType) } },
-          },
-          { preferSms: input.channel === "ussd" },
-        );
         return reference;
       }),
     );

@@ -18,9 +18,11 @@ export async function withFreshReference<T>(
 export function isUniqueViolation(err: unknown, field?: string): boolean {
   const e = err as {
     code?: string;
-    meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: unknown } } };
+    meta?: { target?: unknown; driverAdapterError?: { cause?: { constraint?: unknown; kind?: unknown } } };
   };
-  if (e?.code !== "P2002") return false;
+  // A plain-SQL statement's violation arrives as a failed raw query (P2010) with the driver's kind.
+  const raw = e?.code === "P2010" && e.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation";
+  if (e?.code !== "P2002" && !raw) return false;
   if (!field) return true;
   return JSON.stringify(e.meta ?? {}).includes(field);
 }

@@ -1,7 +1,7 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import type { Tx } from "../db/database.js";
 import { executeIn, run, runIn } from "../db/sql/statement.js";
-import { LOCK_SLOT, MAHALLA_PLACES, MAHALLA_WORKER, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
+import { LOCK_SLOT, MAHALLA_PLACES, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
 import type { WorkingCalendar } from "../domain/calendar.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
 
@@ -71,12 +71,6 @@ export async function freeSlotsInPool(
 ): Promise<Slot[]> {
   const days = nextWorkingDays(now, BOOKING_DAYS, calendar);
   return new Places(await run(sql, POOL_PLACES, [pool.mahallaId, days, pool.staffId])).free(days);
-}
-
-/** The pool a new booking in this mahalla joins, decided inside the booking's transaction. */
-export async function bookingPool(tx: Tx, mahallaId: number): Promise<SlotPool> {
-  const [worker] = await runIn(tx, MAHALLA_WORKER, [mahallaId]);
-  return { staffId: worker?.id ?? null, mahallaId };
 }
 
 /**

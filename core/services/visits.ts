@@ -1,14 +1,16 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
-import { DomainError } from "../domain/errors.js";
+import { runIn } from "../db/sql/statement.js";
+import { BOOK, BOOK_WITH_WORKER, BOOKING_FACTS } from "../db/sql/visit-request.js";
+import { DomainError, NotFoundError } from "../domain/errors.js";
 import type { Slot, SlotPart } from "../domain/slots.js";
 import { UPCOMING_VISIT_STATUSES, type VisitStatus } from "../domain/statuses.js";
 import type { Channel, Names } from "../domain/vocabulary.js";
-import { notifyCitizen, notifyStaff } from "../notifications/outbox.js";
+import { notifyStaff, outboxRowParams, type Recipient } from "../notifications/outbox.js";
 import { calendarFor } from "./calendar.js";
 import { namesOf } from "./names.js";
 import { withFreshReference } from "./references.js";
-import { bookingPool, claimPlace, freeSlotsForMahalla, whenConnectionFree } from "./slot-capacity.js";
+import { claimPlace, freeSlotsForMahalla, whenConnectionFree } from "./slot-capacity.js";
 
 export interface VisitSummary {
   reference: string;
@@ -21,6 +23,11 @@ export interface VisitSummary {
 
 const reasonNames = { select: { nameUz: true, nameUzCyrl: true, nameRu: true } } as const;
 const dayDate = (day: string) => new Date(`${day}T00:00:00Z`);
+const recipient = (phone: string, chatId: string | null, locale: string | null): Recipient => ({
+  phone,
+  telegramChatId: chatId === null ? null : BigInt(chatId),
+  locale,
+});
 
 export class VisitService {
   private readonly sql: SqlExecutor;
@@ -52,45 +59,56 @@ export class VisitService {
 
   private bookOnce(input: Parameters<VisitService["book"]>[0]): Promise<string> {
     return withFreshReference("V", (reference) =>
+      // Three statements whatever the outcome: who is told (and the worker), the half-day's lock
+      // and count (claimPlace), then one statement writing the visit, its history and the notices.
       this.prisma.$transaction(async (tx) => {
         // The worker is chosen and the place claimed in this transaction, so the last free place of
         // a worker's half-day goes to one booking only, whichever of their mahallas it comes from.
-        const pool = await bookingPool(tx, input.mahallaId);
+        const [facts] = await runIn(tx, BOOKING_FACTS, [input.mahallaId, input.citizenId, input.reasonId]);
+        if (!facts || facts.citizenPhone === null) throw new NotFoundError(`no citizen ${input.citizenId}`);
+        if (facts.nameUz === null || facts.nameUzCyrl === null || facts.nameRu === null) {
+          throw new NotFoundError(`no visit reason ${input.reasonId}`);
+        }
+        const pool = { staffId: facts.staffId, mahallaId: input.mahallaId };
         if (!(await claimPlace(tx, pool, input.slot))) {
           throw new DomainError("SLOT_FULL", { key: "visit.slot_full" });
         }
-        const visit = await tx.visitRequest.create({
-          data: {
-            reference,
-            citizenId: input.citizenId,
-            mahallaId: input.mahallaId,
-            reasonId: input.reasonId,
-            slotDate: dayDate(input.slot.date),
-            slotPart: input.slot.part,
-            address: input.address,
-            latitude: input.location?.latitude ?? null,
-            longitude: input.location?.longitude ?? null,
-            status: "requested",
-            assignedStaffId: pool.staffId,
-            channel: input.channel,
-            history: { create: { toStatus: "requested", actor: "citizen" } },
-          },
-          include: { reason: reasonNames },
-        });
         const params = {
           reference,
-          reason: { names: namesOf(visit.reason) },
+          reason: { names: namesOf({ nameUz: facts.nameUz, nameUzCyrl: facts.nameUzCyrl, nameRu: facts.nameRu }) },
           date: { date: input.slot.date },
           part: { t: `visit.part.${input.slot.part}` },
         };
-        if (pool.staffId !== null)
-          await notifyStaff(tx, pool.staffId, { templateKey: "notify.visit_requested_staff", params });
-        await notifyCitizen(
-          tx,
+        const visit = [
+          reference,
           input.citizenId,
+          input.mahallaId,
+          input.reasonId,
+          input.slot.date,
+          input.slot.part,
+          input.address,
+          input.location?.latitude ?? null,
+          input.location?.longitude ?? null,
+          pool.staffId,
+          input.channel,
+          new Date().toISOString(),
+        ] as const;
+        const citizenNotice = outboxRowParams(
+          recipient(facts.citizenPhone, facts.citizenChatId, facts.citizenLocale),
+          { citizenId: input.citizenId },
           { templateKey: "notify.visit_booked", params },
-          { preferSms: input.channel === "ussd" },
+          input.channel === "ussd",
         );
+        if (pool.staffId === null || facts.staffPhone === null) {
+          await runIn(tx, BOOK, [...visit, ...citizenNotice]);
+        } else {
+          const staffNotice = outboxRowParams(
+            recipient(facts.staffPhone, facts.staffChatId, facts.staffLocale),
+            { staffId: pool.staffId },
+            { templateKey: "notify.visit_requested_staff", params },
+          );
+          await runIn(tx, BOOK_WITH_WORKER, [...visit, ...staffNotice, ...citizenNotice]);
+        }
         return reference;
       }),
     );

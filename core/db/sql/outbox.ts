@@ -2,6 +2,47 @@ import { type NoRow, statement } from "./statement.js";
 
 // Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
 // the figures /metrics reports); core/services/imports/payments.ts inserts its batches' rows.
+// OUTBOX_ROWS_INSERT is how another table's statement queues notifications beside its own write
+// (a data-modifying CTE), with the values core/notifications/outbox.ts outboxRowParams builds.
+
+/**
+ * The parameters of one Outbox row, in the order OUTBOX_ROWS_INSERT numbers them. The row's rules
+ * (channel, locale) are decided in TypeScript by core/notifications/outbox.ts, not here.
+ */
+export type OutboxRowParams = [
+  channel: string,
+  recipientPhone: string | null,
+  recipientChatId: string | null,
+  citizenId: number | null,
+  staffId: number | null,
+  locale: string,
+  templateKey: string,
+  params: string,
+  dedupeKey: string | null,
+];
+
+/**
+ * Inserts notifications beside the enclosing statement's own write (a data-modifying CTE): for
+ * each `[first, source]`, one row (parameters $first … $first+8, OutboxRowParams) per row of
+ * `source`, a CTE of that statement, so none when the change it reports was not made. Rows are
+ * inserted in the order given. A dedupeKey already queued is skipped, as notifyCitizen's upsert
+ * skips it. Timestamps are UTC, as Prisma writes them.
+ */
+export const OUTBOX_ROWS_INSERT = (rows: [first: number, source: string][]) => {
+  const row = ([first, source]: [number, string]) => {
+    const p = (i: number, type: string) => `$${first + i}::${type}`;
+    return `
+  select ${p(0, "text")}, ${p(1, "text")}, ${p(2, "bigint")}, ${p(3, "int")}, ${p(4, "int")}, ${p(5, "text")},
+         ${p(6, "text")}, ${p(7, "jsonb")}, ${p(8, "text")},
+         now() at time zone 'UTC', now() at time zone 'UTC', now() at time zone 'UTC'
+    from ${source}`;
+  };
+  return `
+  insert into "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "staffId", "locale",
+    "templateKey", "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
+  ${rows.map(row).join("\n  union all")}
+  on conflict ("dedupeKey") do nothing`;
+};
 
 /**
  * Notifications that will never be sent again (sent, logged, delivered, finally failed, dead),

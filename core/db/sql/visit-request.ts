@@ -1,8 +1,10 @@
+import { OUTBOX_ROWS_INSERT, type OutboxRowParams } from "./outbox.js";
 import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
 // VisitRequest's plain-SQL statements. Owners: core/services/slot-capacity.ts, the only place that
-// counts half-day places (free-slot lists, booking and rescheduling all go through it), and
-// core/opendata/source.ts (open data reads).
+// counts half-day places (free-slot lists, booking and rescheduling all go through it),
+// core/services/visits.ts (a booking's own reads and writes) and core/opendata/source.ts (open
+// data reads).
 
 /** The worker who takes a mahalla's new visits: the first active social worker serving it ($1). */
 const MAHALLA_WORKER_SQL = `
@@ -41,10 +43,99 @@ export interface PlacesRow {
 
 const placesColumns = { day: true, part: true, taken: true, capacity: true, staffId: true } as const;
 
-export const MAHALLA_WORKER = statement<{ id: number; capacity: number }, [mahallaId: number]>(
-  "VisitRequest.mahallaWorker",
-  MAHALLA_WORKER_SQL,
-  { id: true, capacity: true },
+export interface BookingFactsRow {
+  staffId: number | null;
+  staffPhone: string | null;
+  staffChatId: string | null;
+  staffLocale: string | null;
+  citizenPhone: string | null;
+  citizenChatId: string | null;
+  citizenLocale: string | null;
+  nameUz: string | null;
+  nameUzCyrl: string | null;
+  nameRu: string | null;
+}
+
+/**
+ * A booking's first statement, in its transaction: the worker a new visit in mahalla $1 goes to
+ * (none: the mahalla's unassigned pool), who is told (that worker and citizen $2: phone, Telegram
+ * chat, language) and the names of visit reason $3, in one round trip. Always one row.
+ */
+export const BOOKING_FACTS = statement<BookingFactsRow, [mahallaId: number, citizenId: number, reasonId: number]>(
+  "VisitRequest.bookingFacts",
+  `
+  with worker as (${MAHALLA_WORKER_SQL})
+  select w.id as "staffId", s.phone as "staffPhone", s."telegramChatId"::text as "staffChatId",
+         s.locale as "staffLocale", c.phone as "citizenPhone", c."telegramChatId"::text as "citizenChatId",
+         c.locale as "citizenLocale", r."nameUz", r."nameUzCyrl", r."nameRu"
+    from (select 1) one
+    left join worker w on true
+    left join "Staff" s on s.id = w.id
+    left join "Citizen" c on c.id = $2::int
+    left join "VisitReason" r on r.id = $3::int`,
+  {
+    staffId: true,
+    staffPhone: true,
+    staffChatId: true,
+    staffLocale: true,
+    citizenPhone: true,
+    citizenChatId: true,
+    citizenLocale: true,
+    nameUz: true,
+    nameUzCyrl: true,
+    nameRu: true,
+  },
+);
+
+type VisitParams = [
+  reference: string,
+  citizenId: number,
+  mahallaId: number,
+  reasonId: number,
+  slotDate: string,
+  slotPart: string,
+  address: string | null,
+  latitude: number | null,
+  longitude: number | null,
+  assignedStaffId: number | null,
+  channel: string,
+  now: string,
+];
+
+/**
+ * A booked visit (parameters VisitParams, the place already claimed under its half-day's lock),
+ * its first history row and its notifications (OutboxRowParams from $13: the worker's first when
+ * there is one, then the citizen's), written in one statement.
+ */
+const bookSql = (notices: [number, string][]) => `
+  with visit as (
+    insert into "VisitRequest" ("reference", "citizenId", "mahallaId", "reasonId", "slotDate", "slotPart", "address",
+      "latitude", "longitude", "status", "assignedStaffId", "channel", "createdAt", "updatedAt")
+    values ($1::text, $2::int, $3::int, $4::int, $5::date, $6::text, $7::text, $8::float8, $9::float8, 'requested',
+      $10::int, $11::text, $12::timestamp, $12::timestamp)
+    returning id),
+  history as (
+    insert into "VisitStatusChange" ("visitId", "toStatus", "actor", "createdAt")
+    select id, 'requested', 'citizen', $12::timestamp from visit),
+  notices as (${OUTBOX_ROWS_INSERT(notices)})
+  select id from visit`;
+
+export const BOOK = statement<{ id: number }, [...VisitParams, ...citizenNotice: OutboxRowParams]>(
+  "VisitRequest.book",
+  bookSql([[13, "visit"]]),
+  { id: true },
+);
+
+export const BOOK_WITH_WORKER = statement<
+  { id: number },
+  [...VisitParams, ...staffNotice: OutboxRowParams, ...citizenNotice: OutboxRowParams]
+>(
+  "VisitRequest.bookWithWorker",
+  bookSql([
+    [13, "visit"],
+    [22, "visit"],
+  ]),
+  { id: true },
 );
 
 export const MAHALLA_PLACES = statement<PlacesRow, [mahallaId: number, days: string[]]>(

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SUBMIT } from "../core/db/sql/application.js";
+import { runIn } from "../core/db/sql/statement.js";
+import { OPEN_APPLICATION_STATUSES } from "../core/domain/statuses.js";
+import { outboxRowParams } from "../core/notifications/outbox.js";
+import { MAX_APPLICATIONS_PER_DAY } from "../core/services/applications.js";
+import { createServices } from "../core/services/index.js";
+import { isUniqueViolation, withFreshReference } from "../core/services/references.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { createCitizen, nextPinfl, setupWorld } from "./support/fixtures.js";
+
+// The submission is two plain-SQL statements (core/db/sql/application.ts): these pin that it still
+// writes exactly what the Prisma version wrote, and nothing when it refuses.
+
+let db: TestDatabase;
+let benefits: { id: number; nameUz: string; nameUzCyrl: string; nameRu: string }[];
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await setupWorld(db.prisma);
+  benefits = await db.prisma.benefitType.findMany({ orderBy: { sortOrder: "asc" } });
+});
+afterAll(() => db?.close());
+
+const services = () => createServices(db.prisma, { sql: db.sql });
+const benefit = (i: number) => benefits[i] as (typeof benefits)[number];
+
+describe("a submission", () => {
+  it("queues the notice on the citizen's Telegram chat with the reference and benefit names, on SMS when made by USSD", async () => {
+    const citizen = await createCitizen(db.prisma, { locale: "ru", pinfl: nextPinfl() });
+    await db.prisma.citizen.update({ where: { id: citizen.id }, data: { telegramChatId: 900_000_000_123n } });
+    await db.prisma.draft.create({ data: { citizenId: citizen.id, kind: "apply", data: { step: "summary" } } });
+    const b = benefit(0);
+    const telegram = await services().applications.submit({
+      citizenId: citizen.id,
+      benefitTypeId: b.id,
+      answers: { household_size: 4 },
+      channel: "telegram",
+      locale: "ru",
+    });
+    const ussd = await services().applications.submit({
+      citizenId: citizen.id,
+      benefitTypeId: benefit(1).id,
+      answers: {},
+      channel: "ussd",
+      locale: "ru",
+    });
+    const rows = await db.prisma.outbox.findMany({ where: { citizenId: citizen.id }, orderBy: { id: "asc" } });
+    expect(rows.map((r) => [r.channel, r.recipientChatId, r.recipientPhone, r.locale, r.status, r.staffId])).toEqual([
+      ["telegram", 900_000_000_123n, citizen.phone, "ru", "pending", null],
+      ["sms", null, citizen.phone, "ru", "pending", null],
+    ]);
+    expect(rows[0]?.templateKey).toBe("notify.application_submitted");
+    expect(rows[0]?.params).toEqual({
+      reference: telegram,
+      benefit: { names: { uz: b.nameUz, "uz-Cyrl": b.nameUzCyrl, ru: b.nameRu } },
+    });
+    expect(rows[1]?.params).toMatchObject({ reference: ussd });
+
+    const app = await db.prisma.application.findUniqueOrThrow({
+      where: { reference: telegram },
+      include: { history: true },
+    });
+    expect(app).toMatchObject({
+      status: "submitted",
+      channel: "telegram",
+      locale: "ru",
+      answers: { household_size: 4 },
+    });
+    expect(app.history.map((h) => [h.fromStatus, h.toStatus, h.actor])).toEqual([[null, "submitted", "citizen"]]);
+    // Stored as UTC like every timestamp Prisma writes: within a minute of now, not hours off.
+    expect(Math.abs(app.submittedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    expect(await db.prisma.draft.count({ where: { citizenId: citizen.id } })).toBe(0);
+  });
+
+  it("writes nothing when refused as a duplicate or past the daily limit, and keeps the draft", async () => {
+    const citizen = await createCitizen(db.prisma, { locale: "uz", pinfl: nextPinfl() });
+    const submit = (i: number) =>
+      services().applications.submit({
+        citizenId: citizen.id,
+        benefitTypeId: benefit(i).id,
+        answers: {},
+        channel: "ussd",
+        locale: "uz",
+      });
+    const first = await submit(0);
+    await db.prisma.draft.create({ data: { citizenId: citizen.id, kind: "apply", data: {} } });
+    await expect(submit(0)).rejects.toMatchObject({
+      code: "DUPLICATE_APPLICATION",
+      text: { key: "apply.duplicate", params: { reference: first } },
+    });
+    for (let i = 1; i < MAX_APPLICATIONS_PER_DAY; i++) await submit(i);
+    await db.prisma.draft.create({ data: { citizenId: citizen.id, kind: "apply", data: {} } });
+    await expect(submit(MAX_APPLICATIONS_PER_DAY)).rejects.toMatchObject({
+      code: "TOO_MANY_APPLICATIONS",
+      text: { key: "errors.too_many_applications" },
+    });
+    expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(MAX_APPLICATIONS_PER_DAY);
+    expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(MAX_APPLICATIONS_PER_DAY);
+    expect(await db.prisma.draft.count({ where: { citizenId: citizen.id } })).toBe(1);
+  });
+
+  it("fails on a taken reference with a unique violation withFreshReference retries, having written nothing", async () => {
+    const citizen = await createCitizen(db.prisma, { locale: "uz", pinfl: nextPinfl() });
+    const taken = await services().applications.submit({
+      citizenId: citizen.id,
+      benefitTypeId: benefit(0).id,
+      answers: {},
+      channel: "ussd",
+      locale: "uz",
+    });
+    const statement = (reference: string) =>
+      db.prisma.$transaction((tx) =>
+        runIn(tx, SUBMIT, [
+          citizen.id,
+          benefit(1).id,
+          [...OPEN_APPLICATION_STATUSES],
+          new Date().toISOString(),
+          reference,
+          "{}",
+          "ussd",
+          "uz",
+          MAX_APPLICATIONS_PER_DAY,
+          ...outboxRowParams(
+            { phone: citizen.phone, telegramChatId: null, locale: "uz" },
+            { citizenId: citizen.id },
+            { templateKey: "notify.application_submitted", params: { reference } },
+          ),
+        ]),
+      );
+    const failure = await statement(taken).catch((err: unknown) => err);
+    expect(isUniqueViolation(failure, "reference")).toBe(true);
+    expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(1);
+    expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(1);
+
+    // The first attempt is handed the taken reference: withFreshReference tries a fresh one.
+    const tried: string[] = [];
+    const reference = await withFreshReference("A", async (fresh) => {
+      const use = tried.length === 0 ? taken : fresh;
+      tried.push(use);
+      await statement(use);
+      return use;
+    });
+    expect(tried).toHaveLength(2);
+    expect(reference).not.toBe(taken);
+    expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(2);
+    expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(2);
+  });
+});
