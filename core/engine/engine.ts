@@ -63,8 +63,6 @@ export interface StepRequest {
   sessionKey: string;
   identity: Identity;
   event: ConversationEvent | ((previous: PreviousTurn | undefined) => ChannelDecision);
-  /** The channel's own bookkeeping, not a person's action: not counted against the step limit. */
-  bookkeeping?: boolean;
 }
 
 export interface StepReply {
@@ -114,7 +112,7 @@ export class ConversationEngine {
     const now = this.clock();
     // A Telegram user is one person whether or not this update carries their phone (a shared contact).
     const person = input.identity.telegramUserId?.toString() ?? input.identity.phone;
-    const limiter = input.bookkeeping ? undefined : this.options.stepLimiter;
+    const limiter = this.options.stepLimiter;
     if (person && limiter && !(await limiter.hit(person, now.getTime()))) {
       // Answered without touching the database: the point is to shed load.
       return {
