@@ -1,19 +1,18 @@
 import { setPriority } from "node:os";
 import { Registry } from "prom-client";
-import { createTelegram, type Polling, startPolling } from "../bot/index.js";
+import { type Polling, startPolling } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
 import { metricsRegistry, startProcessMetrics } from "../core/metrics.js";
 import { type ClusterMetrics, onPrimaryShutdown, readyToListen } from "./cluster.js";
 import type { AppConfig } from "./config.js";
-import { createAppCore } from "./core.js";
 import { startDataRetention } from "./data-retention.js";
 import { startDeadlineTick } from "./deadline-tick.js";
-import { createLimits } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { statementCounters } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
 import { closeOnSignals } from "./process.js";
 import { startSessionRetention } from "./session-retention.js";
+import { createWorkerCore } from "./worker-core.js";
 
 /**
  * The duties worker of `npm start` (app/cluster.ts): the work of which one must run per machine —
@@ -42,26 +41,8 @@ export async function runDuties(config: AppConfig, log: Logger, db: Database, cl
   statementCounters(local, db, () => 0);
   cluster?.share([metricsRegistry, local]);
 
-  const limits = createLimits({
-    stepsPerMinute: config.stepsPerMinute,
-    redisUrl: config.redisUrl,
-    clusterWorker: true,
-    logger: log,
-  });
-  const core = createAppCore(config, db, undefined, limits.steps);
   // The bot here sends the relay's notices and, without a webhook, is the one getUpdates consumer.
-  const telegram = config.telegram.enabled
-    ? createTelegram({
-        config: config.telegram,
-        prisma: db.prisma,
-        sql: db.sql,
-        logger: log,
-        engine: core.engine,
-        staffVisits: core.staffVisits,
-        feedback: core.services.feedback,
-        citizens: core.services.citizens,
-      })
-    : undefined;
+  const { limits, core, telegram } = createWorkerCore(config, log, db);
   const notifications =
     config.notifications.worker === "inline"
       ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)

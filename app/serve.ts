@@ -1,12 +1,11 @@
-import { createTelegram } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
 import { type ClusterMetrics, isClusterWorker, onPrimaryShutdown, readyToListen } from "./cluster.js";
 import type { AppConfig } from "./config.js";
-import { createAppCore } from "./core.js";
-import { createLimits } from "./limits.js";
+import type { Core } from "./core.js";
 import type { Logger } from "./logger.js";
 import { closeOnSignals } from "./process.js";
 import { buildServer } from "./server.js";
+import { createWorkerCore } from "./worker-core.js";
 
 /**
  * What a server worker runs: imported by app/main.ts only there,
@@ -18,7 +17,7 @@ import { buildServer } from "./server.js";
  * menu needs; paid before it takes callers (a lone process pays it while seeding). Best effort:
  * a failure here is the first step's to report.
  */
-async function warmUp(core: ReturnType<typeof createAppCore>): Promise<void> {
+async function warmUp(core: Core): Promise<void> {
   const reference = core.services.reference;
   await Promise.all([reference.regions(), reference.benefitTypes(new Date()), reference.visitReasons()]).catch(
     () => undefined,
@@ -35,25 +34,7 @@ export async function serve(
   db: Database,
   role: { cluster: ClusterMetrics | undefined; onListening?: () => void },
 ) {
-  const limits = createLimits({
-    stepsPerMinute: config.stepsPerMinute,
-    redisUrl: config.redisUrl,
-    clusterWorker: isClusterWorker(),
-    logger: log,
-  });
-  const core = createAppCore(config, db, undefined, limits.steps);
-  const telegram = config.telegram.enabled
-    ? createTelegram({
-        config: config.telegram,
-        prisma: db.prisma,
-        sql: db.sql,
-        logger: log,
-        engine: core.engine,
-        staffVisits: core.staffVisits,
-        feedback: core.services.feedback,
-        citizens: core.services.citizens,
-      })
-    : undefined;
+  const { limits, core, telegram } = createWorkerCore(config, log, db);
   const app = await buildServer({ config, db, logger: log, telegram, core, limits, cluster: role.cluster });
   const shutdown = closeOnSignals(log, "shutting down: finishing in-flight requests", async () => {
     await app.close();
