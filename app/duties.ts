@@ -15,6 +15,13 @@ import { startSessionRetention } from "./session-retention.js";
 import { createWorkerCore } from "./worker-core.js";
 
 /**
+ * Below the servers, not far below: at nice 10 (a tenth of a server's CPU share) a saturated
+ * machine starved the duties worker until its connection handshakes and its answers to /metrics
+ * timed out; at 5 it gets about a third of a server's share when both want the CPU.
+ */
+const DUTIES_NICE = 5;
+
+/**
  * The duties worker of `npm start` (app/cluster.ts): the work of which one must run per machine —
  * the notification relay, Telegram long polling, the periodic jobs — in a process that serves no
  * HTTP, below the servers' CPU priority (nice 5). On payment day the relay drains tens of thousands of
@@ -22,13 +29,6 @@ import { createWorkerCore } from "./worker-core.js";
  * caller's step waited behind a batch of sends. Apart and niced, the kernel runs a step first and
  * the relay in what is left, so the drain slows a little instead of every caller.
  */
-/**
- * Below the servers, not far below: at nice 10 (a tenth of a server's CPU share) a saturated
- * machine starved the duties worker until its connection handshakes and its answers to /metrics
- * timed out; at 5 it gets about a third of a server's share when both want the CPU.
- */
-const DUTIES_NICE = 5;
-
 export async function runDuties(config: AppConfig, log: Logger, db: Database, cluster: ClusterMetrics | undefined) {
   try {
     setPriority(0, DUTIES_NICE);
