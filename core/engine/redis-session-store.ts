@@ -5,7 +5,7 @@ import { SESSION_CITIZEN } from "../db/sql/citizen.js";
 import { run } from "../db/sql/statement.js";
 import type { Channel, JsonValue, Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
-import type { CitizenRecord } from "../services/citizens.js";
+import { type CitizenRecord, citizenFromTextIds } from "../services/citizens.js";
 import {
   type ClaimAttempt,
   citizenOfRow,
@@ -134,7 +134,7 @@ export class RedisSessionStore extends LeasedSessionStore implements KeptSession
     if (reply[0] !== 1) return undefined;
     const stored = parse(reply[1]);
     if (stored?.citizen) {
-      return { session: toStored(stored), citizen: fromStored(stored.citizen) };
+      return { session: toStored(stored), citizen: citizenFromTextIds(stored.citizen) };
     }
     // The session's first step (or the first after a change to the citizen): one read.
     const [row] = await run(this.sql, SESSION_CITIZEN, [channel, stored?.citizenId ?? null, phone ?? null]);
@@ -200,11 +200,4 @@ const toStoredCitizen = (c: CitizenRecord): StoredCitizen => ({
   ...c,
   telegramUserId: c.telegramUserId?.toString() ?? null,
   telegramChatId: c.telegramChatId?.toString() ?? null,
-});
-
-const fromStored = (c: StoredCitizen): CitizenRecord => ({
-  ...c,
-  telegramUserId: c.telegramUserId === null ? null : BigInt(c.telegramUserId),
-  telegramChatId: c.telegramChatId === null ? null : BigInt(c.telegramChatId),
-  locale: isLocale(c.locale) ? c.locale : null,
 });

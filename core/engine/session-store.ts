@@ -15,7 +15,7 @@ import { run } from "../db/sql/statement.js";
 import { SessionBusyError, SessionLeaseLostError } from "../domain/errors.js";
 import type { Channel, FlowData, JsonValue, Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
-import type { CitizenRecord } from "../services/citizens.js";
+import { type CitizenRecord, citizenFromTextIds } from "../services/citizens.js";
 import type { Screen } from "./types.js";
 
 /** What the engine keeps between two steps of one conversation. */
@@ -100,8 +100,6 @@ export interface SessionStore {
   save(session: SessionWrite, lease: string): Promise<void>;
   release(channel: Channel, sessionKey: string, lease: string): Promise<void>;
 }
-
-const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
 
 /** How long a claim holds the session: longer than any step runs (each statement times out at 10 s). */
 const LEASE_SECONDS = 30;
@@ -296,16 +294,16 @@ type StoredState = SessionState & { view?: JsonValue };
 export function citizenOfRow(row: CitizenColumns): CitizenRecord | null {
   return row.cId === null || row.cPhone === null
     ? null
-    : {
+    : citizenFromTextIds({
         id: row.cId,
         phone: row.cPhone,
-        telegramUserId: bigintOrNull(row.cTelegramUserId),
-        telegramChatId: bigintOrNull(row.cTelegramChatId),
+        telegramUserId: row.cTelegramUserId,
+        telegramChatId: row.cTelegramChatId,
         pinfl: row.cPinfl,
         fullName: row.cFullName,
-        locale: isLocale(row.cLocale) ? row.cLocale : null,
+        locale: row.cLocale,
         mahallaId: row.cMahallaId,
-      };
+      });
 }
 
 type CitizenColumns = Pick<

@@ -30,14 +30,15 @@ const select = {
 type Row = Omit<CitizenRecord, "locale"> & { locale: string | null };
 const toRecord = (row: Row): CitizenRecord => ({ ...row, locale: isLocale(row.locale) ? row.locale : null });
 const bigintOrNull = (value: string | null) => (value === null ? null : BigInt(value));
-const fromRows = ([row]: CitizenRow[]): CitizenRecord | null =>
-  row
-    ? toRecord({
-        ...row,
-        telegramUserId: bigintOrNull(row.telegramUserId),
-        telegramChatId: bigintOrNull(row.telegramChatId),
-      })
-    : null;
+
+/** A citizen whose Telegram ids travel as text (plain SQL reads, stored sessions) made a record: their one mapping. */
+export const citizenFromTextIds = (row: CitizenRow): CitizenRecord =>
+  toRecord({
+    ...row,
+    telegramUserId: bigintOrNull(row.telegramUserId),
+    telegramChatId: bigintOrNull(row.telegramChatId),
+  });
+const fromRows = ([row]: CitizenRow[]): CitizenRecord | null => (row ? citizenFromTextIds(row) : null);
 
 export class CitizenService {
   private readonly sql: SqlExecutor;
