@@ -49,13 +49,9 @@ export async function runDuties(config: AppConfig, log: Logger, db: Database, cl
       : undefined;
   if (!notifications) log.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;
-  const retention = startSessionRetention({ sessions: core.sessions, logger: log });
-  const dataRetention = startDataRetention({ sql: db.sql, logger: log, periods: config.retention });
-  const deadlineTick = startDeadlineTick({ escalations: core.escalations, logger: log });
+  let periodic: { stop(): void }[] = [];
   const shutdown = closeOnSignals(log, "duties worker stopping: finishing sends in progress", async () => {
-    retention.stop();
-    dataRetention.stop();
-    deadlineTick.stop();
+    for (const job of periodic) job.stop();
     await polling?.stop();
     await notifications?.stop();
     await limits.close();
@@ -65,6 +61,13 @@ export async function runDuties(config: AppConfig, log: Logger, db: Database, cl
   // Released with the first generation of server workers: the duties' first rounds (purges, the
   // relay's backlog) must not take the CPU from workers still building, nor their connections.
   await readyToListen();
+  // Each runs its first round now: started before the release, a restart's purges met workers
+  // still compiling on a busy machine and gave up on a 2 s connection timeout.
+  periodic = [
+    startSessionRetention({ sessions: core.sessions, logger: log }),
+    startDataRetention({ sql: db.sql, logger: log, periods: config.retention }),
+    startDeadlineTick({ escalations: core.escalations, logger: log }),
+  ];
   await notifications?.start();
   if (telegram && config.telegram.enabled && !config.telegram.webhookSecret) {
     // The other channels keep serving if Telegram cannot be reached.
