@@ -18,7 +18,8 @@ import { freePort, spawnEntry, waitForHttp } from "./support/spawn.js";
 describe("migrations", () => {
   let db: TestDatabase;
   beforeAll(async () => {
-    db = await createTestDatabase();
+    // The migrations are this file's subject: replayed here on an empty database, not copied.
+    db = await createTestDatabase({ fromEmpty: true });
   });
   afterAll(() => db.close());
 

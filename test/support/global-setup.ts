@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { embeddedBinDir, startEmbeddedServer } from "../../core/db/embedded-server.js";
+import { createTemplateDatabase, TEMPLATE_ENV } from "./database.js";
 import { postgresBinDir } from "./servers.js";
 
 /**
@@ -14,7 +15,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   // Tests that start clusters of their own (scripts/pg-cluster.sh) use the shipped binaries when
   // the machine has no PostgreSQL installed.
   if (!postgresBinDir()) process.env.PG_BIN = await embeddedBinDir();
-  if (process.env.DATABASE_URL) return undefined;
+  if (process.env.DATABASE_URL) return withTemplate(process.env.DATABASE_URL);
   const dir = await mkdtemp(join(tmpdir(), "mc-test-pg-"));
   const server = await startEmbeddedServer({
     dataDir: dir,
@@ -25,8 +26,17 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   // The forked test workers inherit this environment.
   process.env.DATABASE_URL = server.adminUrl;
   process.env.MC_TEST_EMBEDDED_SERVER = "1";
+  const dropTemplate = await withTemplate(server.adminUrl);
   return async () => {
+    await dropTemplate();
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   };
+}
+
+/** The migrated template every test file's database is copied from (test/support/database.ts). */
+async function withTemplate(serverUrl: string): Promise<() => Promise<void>> {
+  const template = await createTemplateDatabase(serverUrl);
+  process.env[TEMPLATE_ENV] = template.name;
+  return () => template.drop();
 }
