@@ -120,7 +120,7 @@ postgres.describe("npm start with WEB_CONCURRENCY=2 on PostgreSQL", () => {
     );
     await waitForHttp(`${base}/healthz`, 180_000, proc);
     // Both workers listen before the summary's last line; until then one may not take connections yet.
-    await waitUntil(async () => proc?.output().includes("back-office API") ?? false, 60_000, 100);
+    await waitUntil(async () => proc?.output().includes('"msg":"back-office API:') ?? false, 60_000, 100);
   }, 240_000);
   afterAll(async () => {
     await stop(proc);

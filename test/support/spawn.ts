@@ -16,11 +16,21 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-/** Starts `tsx <entry>` as `npm start` does, with a clean environment plus `env`. */
+/**
+ * Starts `tsx <entry>` as `npm start` does, with a clean environment plus `env`. One server worker
+ * unless `env` says otherwise: a cold start costs every worker's module loading, and only the tests
+ * about the cluster (test/cluster.test.ts, test/first-start.test.ts) need more than one.
+ */
 export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): RunningProcess {
   const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "warn", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      LOG_LEVEL: "warn",
+      WEB_CONCURRENCY: "1",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
