@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongFirstSequencer from "./test/support/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -8,6 +9,7 @@ export default defineConfig({
     // One embedded PostgreSQL for the run when DATABASE_URL is unset (test/support/global-setup.ts).
     globalSetup: ["test/support/global-setup.ts"],
     maxWorkers: 2,
+    sequence: { sequencer: LongFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: { NODE_ENV: "test" },
