@@ -54,6 +54,11 @@ const isMessage = (value: unknown): value is { mc: string } =>
  * worker with one connection fewer makes callers' confirmations queue.
  */
 const DUTIES_POOL_SIZE = 4;
+/**
+ * Nobody waits on the duties' connections, and at nice 5 on a saturated machine a handshake can
+ * take longer than a server's 2 s: a restart's first purge gave up on it.
+ */
+const DUTIES_CONNECT_TIMEOUT_MS = 15_000;
 
 /** Shortest life after which a worker's death counts as a crash, not a crash loop. */
 const HEALTHY_AFTER_MS = 10_000;
@@ -94,7 +99,11 @@ export async function runPrimary<P extends Prepared>(options: PrimaryOptions<P>)
 
   const fork = (index: number, duties: boolean): Worker => {
     const worker = cluster.fork({
-      [ENV_TARGET]: JSON.stringify(duties ? { ...prepared.target, poolSize: DUTIES_POOL_SIZE } : prepared.target),
+      [ENV_TARGET]: JSON.stringify(
+        duties
+          ? { ...prepared.target, poolSize: DUTIES_POOL_SIZE, connectTimeoutMs: DUTIES_CONNECT_TIMEOUT_MS }
+          : prepared.target,
+      ),
       [ENV_DUTIES]: duties ? "1" : "0",
       [ENV_INDEX]: String(index),
     });
@@ -227,12 +236,13 @@ export function workerRole(env: NodeJS.ProcessEnv = process.env): WorkerRole {
 
 function parseTarget(raw: string | undefined): DatabaseTarget | undefined {
   if (raw === undefined) return undefined;
-  const value = JSON.parse(raw) as Partial<{ kind: string; url: string; poolSize: number }>;
+  const value = JSON.parse(raw) as Partial<{ kind: string; url: string; poolSize: number; connectTimeoutMs: number }>;
   if (value.kind === "postgres" && typeof value.url === "string") {
     return {
       kind: "postgres",
       url: value.url,
       ...(typeof value.poolSize === "number" ? { poolSize: value.poolSize } : {}),
+      ...(typeof value.connectTimeoutMs === "number" ? { connectTimeoutMs: value.connectTimeoutMs } : {}),
     };
   }
   throw new Error(`${ENV_TARGET} is not a database target`);

@@ -14,6 +14,11 @@ export interface DatabaseTarget {
   kind: "postgres";
   url: string;
   poolSize?: number;
+  /**
+   * Longest wait for a connection, a new one's handshake included (default 2 s, inside the USSD
+   * step deadline). Work no caller waits for may wait longer on a busy machine.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Statements sent to the database by this process: for the /metrics endpoint and benchmarks. */
@@ -90,7 +95,7 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.poolSize ?? 10,
-    connectionTimeoutMillis: 2_000,
+    connectionTimeoutMillis: target.connectTimeoutMs ?? 2_000,
     // A stopped server must not leave requests waiting on sockets for long.
     query_timeout: 10_000,
   });
