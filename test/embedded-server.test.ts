@@ -353,6 +353,41 @@ describe.skipIf(!onEmbeddedTestServer())("two processes starting on one DATA_DIR
     }
   });
 
+  it("stopping the owner while another process starts: the other shares it before the stop or starts its own after, and postgres.owner names whoever runs it", {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "mc-embedded-stop-"));
+    dirs.push(dataDir);
+    const pgdata = join(dataDir, "postgres");
+    for (let round = 1; round <= 2; round++) {
+      const owner = await startEmbeddedServer({ dataDir, ...TEST_ONLY });
+      expect(owner.how).toBe("started");
+      const other = await starter(dataDir);
+      other.send("go");
+      const [outcome] = await Promise.all([other.line().then((l) => JSON.parse(l) as Outcome), owner.stop()]);
+      if ("error" in outcome) throw new Error(`round ${round}: the start failed: ${outcome.error}`);
+      expect(["shared", "started"], `round ${round}`).toContain(outcome.how);
+      const running = postgresProcessesOf(pgdata).length > 0;
+      const recorded = existsSync(join(dataDir, "postgres.owner"))
+        ? Number((await readFile(join(dataDir, "postgres.owner"), "utf8")).trim())
+        : undefined;
+      if (outcome.how === "started") {
+        // Started after the stop: its own server, and it is the owner on record.
+        expect(running).toBe(true);
+        expect(recorded).toBe(other.proc.pid);
+        expect(await count(outcome.url, "select 1")).toBe(1);
+      } else {
+        // Shared before the stop: the owner's stop ended it, as any sharer's server ends.
+        expect(running).toBe(false);
+        expect(recorded).toBeUndefined();
+      }
+      other.send("stop");
+      expect(await other.line()).toBe('{"stopped":true}');
+      await other.exited;
+      expect(postgresProcessesOf(pgdata)).toEqual([]);
+    }
+  });
+
   it("is not blocked for good by the lock of a process SIGKILLed while it held it (during initdb)", {
     // Well under a start-up's wait for a live holder (7 minutes): only the lock's staleness lets this pass.
     timeout: 90_000,
