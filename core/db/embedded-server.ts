@@ -33,7 +33,7 @@ import lockfile from "proper-lockfile";
  *   postgres.password   the superuser's password, generated once, 0600, readable by the product only
  *   postgres.log        the server's own log (start-up, crash recovery, errors)
  *   postgres.owner      the pid of the product process that stops the server on its shutdown
- *   postgres.lock/      present while a process decides about the server (start-up, stop): see dataDirLock
+ *   postgres.lock/      present while a process decides about the server (start-up, stop): see lockDataDir
  */
 
 /** Settings a caller may add on top of the product's (tests turn durability off; the product never does). */
