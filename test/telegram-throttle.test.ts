@@ -1,7 +1,13 @@
 import { Api } from "grammy";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLimits, type Limits } from "../app/limits.js";
+import { createLogger } from "../app/logger.js";
 import { configureApi } from "../bot/client.js";
 import { TELEGRAM_LIMITS } from "../bot/settings.js";
+import { waitUntil } from "./support/faults.js";
+import { startTestRedis, type TestRedis } from "./support/redis.js";
+import { requireServer } from "./support/servers.js";
 import { BOT_TOKEN } from "./support/telegram-app.js";
 import { TelegramDouble } from "./support/telegram-double.js";
 
@@ -63,5 +69,104 @@ describe("the Bot API throttle", () => {
     };
     for (const gap of gaps(one)) expect(gap).toBeGreaterThanOrEqual(950);
     for (const gap of gaps(group)) expect(gap).toBeGreaterThanOrEqual(2950);
+  });
+});
+
+/**
+ * The most calls of `times` (ms, any order) within one second, less room for what lies between a
+ * call's point and its arrival (timers, the event loop, the HTTP stack of a loaded machine).
+ */
+function busiestSecond(times: number[], roomMs = 50): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[last] as number) - (sorted[first] as number) >= 1000 - roomMs) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
+const redisServer = requireServer("redis");
+
+redisServer.describe("the bot's overall rate with REDIS_URL", () => {
+  let redis: TestRedis;
+  const opened: Limits[] = [];
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    for (const limits of opened) await limits.close();
+    await redis?.close();
+  });
+
+  let probes = 0;
+  /**
+   * What one instance builds: its own limits on the shared Redis and its own Api for the bot, once
+   * its limits count in Redis (until their connection is up they count in memory, as a running
+   * instance's do only while Redis is away): a probe key's point reaches Redis.
+   */
+  async function instance(keyPrefix: string, token = BOT_TOKEN) {
+    const limits = createLimits({
+      stepsPerMinute: 0,
+      redisUrl: redis.url,
+      clusterWorker: false,
+      logger: createLogger("silent"),
+      keyPrefix,
+    });
+    opened.push(limits);
+    const probe = `probe${++probes}`;
+    const client = new Redis(redis.url);
+    try {
+      const counted = await waitUntil(async () => {
+        await limits.telegram.consume(probe).catch(() => {});
+        return (await client.exists(`${keyPrefix}:telegram:${probe}`)) === 1;
+      }, 10_000, 20);
+      expect(counted).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+    const api = configureApi(new Api(token, { apiRoot: double.url }), {
+      throttle: TELEGRAM_LIMITS,
+      overallLimiter: limits.telegram,
+    });
+    return { limits, api };
+  }
+
+  redisServer.it(
+    "lets at most 30 calls a second through overall between two instances sending as one bot, each exactly once",
+    async () => {
+      const keyPrefix = redis.prefix();
+      const senders = await Promise.all([instance(keyPrefix), instance(keyPrefix)]);
+      expect(senders.map((s) => s.limits.mode)).toEqual(["redis", "redis"]);
+      // Connections opened first, as a running bot's are: calls without a chat are not throttled.
+      // Set up during the burst, they would spread its arrivals by up to ~200 ms of TCP set-up.
+      await Promise.all(senders.flatMap((s) => Array.from({ length: 40 }, () => s.api.getMe())));
+      const chats = Array.from({ length: 75 }, (_, i) => 7_300_000 + i);
+      const arrivedBefore = double.arrivals.length;
+      await Promise.all(chats.map((chat, i) => senders[i % 2]?.api.sendMessage(chat, `to ${chat}`)));
+
+      const arrived = double.arrivals.slice(arrivedBefore).filter((a) => a.method === "sendMessage");
+      expect(arrived).toHaveLength(75);
+      for (const chat of chats) expect(double.sentTexts(chat)).toEqual([`to ${chat}`]);
+      // Arrivals, not departures: each instance takes its points one store round trip after another,
+      // so a second's 30 arrive spread over up to ~150 ms here; 100 ms of room against that spread.
+      expect(busiestSecond(arrived.map((a) => a.at), 100)).toBeLessThanOrEqual(30);
+    },
+  );
+
+  redisServer.it("counts each bot under its numeric id, never under its token", async () => {
+    const keyPrefix = redis.prefix();
+    const tokens = ["111111:first-secret", "222222:second-secret"];
+    const [first, second] = (await Promise.all(tokens.map((token) => instance(keyPrefix, token)))).map((s) => s.api);
+    await Promise.all([first?.sendMessage(7_400_001, "one"), second?.sendMessage(7_400_002, "two")]);
+
+    const client = new Redis(redis.url);
+    try {
+      const keys = (await client.keys(`${keyPrefix}:*`)).filter((k) => !k.includes(":probe")).sort();
+      expect(keys).toEqual([`${keyPrefix}:telegram:bot111111`, `${keyPrefix}:telegram:bot222222`]);
+    } finally {
+      client.disconnect();
+    }
   });
 });
