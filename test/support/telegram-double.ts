@@ -181,7 +181,7 @@ export class TelegramDouble {
    * and answered like any other, flagged `viaWebhookReply`.
    */
   async replyCall(method: string, payload: Payload): Promise<void> {
-    this.arrivals.push({ method, payload, at });
+    this.arrivals.push({ method, payload, at: performance.now() });
     const body = await this.answer(method, payload);
     this.calls.push({
       method,
