@@ -17,22 +17,92 @@ export interface OverallRate {
   key?: string;
 }
 
-/**
- * Waits for a point of `limiter` under `key`. Over the limit, it waits what the limiter says and
- * tries again. A store that fails outright (the shared store and its insurance both) lets the call
- * through: an uncounted message beats a dropped one, and Telegram's own 429s are retried anyway.
- */
-async function point(limiter: OverallLimiter, key: string): Promise<void> {
+/** Waits for a point of `limiter` under `key` (one waiter per key: the chat's chain). */
+async function point(limiter: RateLimiterMemory, key: string): Promise<void> {
   for (;;) {
     try {
       await limiter.consume(key);
       return;
     } catch (err) {
-      if (!(err instanceof RateLimiterRes)) return;
-      // At least 1 ms: a window that ends this very millisecond must not spin the loop.
-      await sleep(Math.max(1, err.msBeforeNext));
+      if (!(err instanceof RateLimiterRes)) throw err;
+      await sleep(err.msBeforeNext);
     }
   }
+}
+
+/** A point of the bot's overall rate this process took: when its call went out. */
+interface Slot {
+  at: number;
+}
+
+/**
+ * The bot's overall rate as a line, as rate-limiter-flexible's RateLimiterQueue keeps it (which
+ * cannot take a store behind RLWrapperTimeouts: it checks the limiter's own `points`, 0 there): a
+ * call with nobody waiting asks for its point at once; refused, it joins the line, whose head waits
+ * what the store said and asks again, so none waits behind later ones. A store that fails outright
+ * (the shared one and its insurance both) lets the call through: an uncounted message beats a
+ * dropped one, and Telegram's own 429s are retried anyway.
+ *
+ * The store counts in fixed windows from a second's first point, and a second's points are taken
+ * at once while the calls go out one after another (each send's own work delays the next), so the
+ * next window's burst could follow this one's last calls closely: this process also keeps its own
+ * calls to `perSecond` in any sliding second, counted from when each went out.
+ */
+function overallGate(limiter: OverallLimiter, key: string, perSecond: number): () => Promise<Slot | undefined> {
+  /** Calls in line, the last one's turn, and when the head may ask again (performance.now()). */
+  let waiting = 0;
+  let line: Promise<void> = Promise.resolve();
+  let resumeAt = 0;
+  /** This process's last `perSecond` points, oldest first. */
+  const recent: Slot[] = [];
+  /** A slot: the point is taken (or cannot be counted); a number: how long to wait before asking again. */
+  const take = async (): Promise<Slot | number> => {
+    const now = performance.now();
+    const slot: Slot = { at: now };
+    if (perSecond > 0) {
+      if (recent.length >= perSecond) {
+        const free = (recent[0] as Slot).at + 1000 - now;
+        if (free > 0) return free;
+        recent.shift();
+      }
+      // Held before the store answers, so calls asking at once cannot all see a free slot.
+      recent.push(slot);
+    }
+    try {
+      await limiter.consume(key);
+      return slot;
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) return slot;
+      const held = recent.indexOf(slot);
+      if (held >= 0) recent.splice(held, 1);
+      // At least 1 ms: a window that ends this very millisecond must not spin the loop.
+      return Math.max(1, err.msBeforeNext);
+    }
+  };
+  const turn = async (): Promise<Slot> => {
+    for (;;) {
+      const pause = resumeAt - performance.now();
+      if (pause > 0) await sleep(pause);
+      const taken = await take();
+      if (typeof taken !== "number") return taken;
+      resumeAt = performance.now() + taken;
+    }
+  };
+  return async () => {
+    if (waiting === 0) {
+      const taken = await take();
+      if (typeof taken !== "number") return taken;
+      resumeAt = Math.max(resumeAt, performance.now() + taken);
+    }
+    waiting++;
+    const mine = line.then(turn);
+    line = mine.then(() => {});
+    try {
+      return await mine;
+    } finally {
+      waiting--;
+    }
+  };
 }
 
 /**
@@ -45,21 +115,15 @@ async function point(limiter: OverallLimiter, key: string): Promise<void> {
  * (rate-limiter-flexible) for the overall rate and the groups' minute.
  *
  * The overall rate is the bot's, across every process sending as it (`overall.limiter`: app/limits.ts
- * counts it in Redis or in the cluster's primary); the calls of this process take its points one at
- * a time in the order they were made, so none waits behind later ones. The per-chat interval and
- * the group minute stay in this process: a chat's messages come from the process handling its
- * update (or the one relay sending its notifications), so no other process adds to its count.
+ * counts it in Redis or in the cluster's primary, keyed by the bot's id); this process's calls over
+ * it wait in one line, in the order they were made. The per-chat interval and the group minute stay
+ * in this process: a chat's messages come from the process handling its update (or the one relay
+ * sending its notifications), so no other process adds to its count.
  */
 export function telegramThrottle(settings: ThrottleSettings, overall: OverallRate = {}): Transformer {
   const limiter = overall.limiter ?? new RateLimiterMemory({ points: settings.globalPerSecond, duration: 1 });
   const overallKey = overall.key ?? "bot";
-  /** The last call waiting for an overall point: the next one asks after it got its point. */
-  let overallTail: Promise<void> = Promise.resolve();
-  const overallPoint = () => {
-    const turn = overallTail.then(() => point(limiter, overallKey));
-    overallTail = turn;
-    return turn;
-  };
+  const overallPoint = overallGate(limiter, overallKey, settings.globalPerSecond);
   const groupMinute = new RateLimiterMemory({ points: 20, duration: 60 });
   const GROUP_INTERVAL_MS = 3000;
   /** The last call queued per chat: the next one starts after it settles. */
@@ -88,8 +152,10 @@ export function telegramThrottle(settings: ThrottleSettings, overall: OverallRat
         if (wait > 0) await sleep(wait);
       }
       if (group) await point(groupMinute, key);
-      await overallPoint();
+      const slot = await overallPoint();
       const now = performance.now();
+      // The call goes out now, after whatever this process sent since its point was taken.
+      if (slot) slot.at = now;
       lastSent.set(key, now);
       if (++sentSincePrune >= 10_000) {
         sentSincePrune = 0;
