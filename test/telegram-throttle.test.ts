@@ -73,6 +73,19 @@ describe("the Bot API throttle", () => {
   });
 });
 
+describe("the bot's overall rate when its store fails", () => {
+  it("sends every call once, without an error, when neither the shared store nor its insurance can count", async () => {
+    const broken = { consume: () => Promise.reject(new Error("Redis and the insurance limiter both down")) };
+    const api = configureApi(new Api(BOT_TOKEN, { apiRoot: double.url }), {
+      throttle: TELEGRAM_LIMITS,
+      overallLimiter: broken,
+    });
+    const chats = [7_600_001, 7_600_002, 7_600_003];
+    await Promise.all(chats.map((chat) => api.sendMessage(chat, `to ${chat}`)));
+    for (const chat of chats) expect(double.sentTexts(chat)).toEqual([`to ${chat}`]);
+  });
+});
+
 /**
  * How many calls arrived (at `times`, ms, any order) sooner than Telegram's 30 a second allows when
  * counted from `start`, a moment before the first call took its point: the (30n+1)-th to arrive
