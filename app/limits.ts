@@ -8,6 +8,7 @@ import {
   RateLimiterRes,
   RLWrapperTimeouts,
 } from "rate-limiter-flexible";
+import { TELEGRAM_LIMITS } from "../bot/index.js";
 import { MemoryRateLimiter, type RateLimiter } from "../core/engine/rate-limit.js";
 import { SnapshotStore } from "./api/rate-store.js";
 import type { Logger } from "./logger.js";
@@ -35,6 +36,11 @@ export interface Limits {
   sms: RateLimiter;
   /** The @fastify/rate-limit store of the back-office API's per-IP limits. */
   apiStore: FastifyRateLimitStoreCtor;
+  /**
+   * The Telegram bot's overall rate (bot/throttle.ts consumes a point per call, keyed by the bot):
+   * Telegram counts every message the bot sends, whichever process or instance sends it.
+   */
+  telegram: RateLimiterAbstract;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,8 @@ export interface LimitsOptions {
   keyPrefix?: string;
   /** The SMS answer limit (default 5 in 10 minutes, as ussd/sms-inbound.ts's own). */
   sms?: { points: number; durationSeconds: number };
+  /** The bot's overall Bot API calls per second (default Telegram's 30, as bot/settings.ts's). */
+  telegramPerSecond?: number;
   /** Longest a shared store may take for one hit before the insurance limiter answers (default 250 ms). */
   timeoutMs?: number;
 }
@@ -159,12 +167,18 @@ export function createLimits(options: LimitsOptions): Limits {
           onError,
         );
   const apiStore = mode === "memory" ? SnapshotStore : flexibleStore(shared);
+  const telegramPerSecond = options.telegramPerSecond ?? TELEGRAM_LIMITS.globalPerSecond;
+  const telegram =
+    mode === "memory"
+      ? new RateLimiterMemory({ points: telegramPerSecond, duration: 1 })
+      : shared({ keyPrefix: "telegram", points: telegramPerSecond, durationSeconds: 1 });
 
   return {
     mode,
     steps,
     sms: smsLimiter,
     apiStore,
+    telegram,
     close: async () => {
       if (redis) redis.disconnect();
     },

@@ -23,8 +23,11 @@ export interface ServerDeps {
    * (createAppCore in app/core.ts): one engine, one reference-data cache, one step limit.
    */
   core: Core;
-  /** Where the SMS answer limit and the API's per-IP limits count (app/limits.ts); default: memory. */
-  limits?: Pick<Limits, "sms" | "apiStore">;
+  /**
+   * Where the SMS answer limit, the API's per-IP limits and (for a bot built here) the bot's overall
+   * rate count (app/limits.ts); default: memory.
+   */
+  limits?: Pick<Limits, "sms" | "apiStore"> & Partial<Pick<Limits, "telegram">>;
   /** In a node:cluster worker: /metrics answers every worker's figures added up. */
   cluster?: ClusterMetrics | undefined;
 }
@@ -93,6 +96,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           staffVisits: core.staffVisits,
           feedback: core.services.feedback,
           citizens: core.services.citizens,
+          ...(limits?.telegram ? { overallLimiter: limits.telegram } : {}),
         }),
       secret: telegram.webhookSecret,
     });

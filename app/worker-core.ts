@@ -29,6 +29,8 @@ export function createWorkerCore(config: AppConfig, log: Logger, db: Database) {
         staffVisits: core.staffVisits,
         feedback: core.services.feedback,
         citizens: core.services.citizens,
+        // Every worker sends as the same bot: Telegram's 30 a second is one count between them.
+        overallLimiter: limits.telegram,
       })
     : undefined;
   return { limits, core, telegram };

@@ -3,6 +3,7 @@ import { openDatabase } from "../core/db/database.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
 import type { AppConfig } from "./config.js";
 import { startDatabase } from "./database.js";
+import { createLimits } from "./limits.js";
 import { createLogger, prettyDestination, wantsPrettyLogs } from "./logger.js";
 import { buildWorkerMetricsServer } from "./metrics.js";
 import { notificationEngineFromConfig } from "./notifications.js";
@@ -17,9 +18,20 @@ async function main(config: AppConfig) {
   const logger = createLogger(config.logLevel, wantsPrettyLogs(config.env) ? prettyDestination() : undefined);
   const database = await startDatabase(config.database, logger);
   const db = await openDatabase(database.target);
-  // Only sending here: updates are handled by the web instances, so no conversation engine.
+  // Only sending here: updates are handled by the web instances, so no conversation engine. It
+  // sends as the same bot as they do: with REDIS_URL, Telegram's overall rate is one count with theirs.
+  const limits = createLimits({
+    stepsPerMinute: 0,
+    redisUrl: config.redisUrl,
+    clusterWorker: false,
+    logger,
+  });
   const telegram = config.telegram.enabled
-    ? createBotSender({ config: config.telegram, staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }) })
+    ? createBotSender({
+        config: config.telegram,
+        staffVisits: new StaffVisitService(db.prisma, { sql: db.sql }),
+        overallLimiter: limits.telegram,
+      })
     : undefined;
   const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram);
   const metrics = config.metrics.port ? await buildWorkerMetricsServer({ config, db, logger }) : undefined;
@@ -30,6 +42,7 @@ async function main(config: AppConfig) {
   closeOnSignals(logger, "notification worker stopping: finishing sends in progress", async () => {
     await metrics?.close();
     await engine.stop();
+    await limits.close();
     await db.close();
     await database.stop();
   });

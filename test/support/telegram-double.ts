@@ -60,8 +60,11 @@ export const BOT_INFO: UserFromGetMe = {
  */
 export class TelegramDouble {
   readonly calls: RecordedCall[] = [];
-  /** Every call as it arrives, before holds and failures (calls records it when answered). */
-  readonly arrivals: { method: string; payload: Payload }[] = [];
+  /**
+   * Every call as it arrives, before holds and failures (calls records it when answered), with
+   * when its request began to arrive (performance.now(), the test process's clock).
+   */
+  readonly arrivals: { method: string; payload: Payload; at: number }[] = [];
   private readonly messages = new Map<number, Map<number, ShownMessage>>();
   private readonly nextId = new Map<number, number>();
   private readonly failures: Failure[] = [];
@@ -178,7 +181,7 @@ export class TelegramDouble {
    * and answered like any other, flagged `viaWebhookReply`.
    */
   async replyCall(method: string, payload: Payload): Promise<void> {
-    this.arrivals.push({ method, payload });
+    this.arrivals.push({ method, payload, at: performance.now() });
     const body = await this.answer(method, payload);
     this.calls.push({
       method,
@@ -195,12 +198,13 @@ export class TelegramDouble {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    const at = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
     const method = (req.url ?? "").split("/").pop() ?? "";
     const payload = (raw ? JSON.parse(raw) : {}) as Payload;
-    this.arrivals.push({ method, payload });
+    this.arrivals.push({ method, payload, at });
     if (this.hangMs > 0 && !(await this.outlasts(res, this.hangMs))) {
       this.abandoned++;
       return;
