@@ -10,6 +10,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  */
 const LONG_FIRST = [
   "test/foundation.test.ts",
+  "test/open-heap.test.ts",
   "test/first-start.test.ts",
   "test/faults-kill.test.ts",
   "test/embedded-server.test.ts",
