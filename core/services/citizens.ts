@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
-import { BY_ID, BY_PHONE, BY_TELEGRAM, type CitizenRow, HAS_PINFL } from "../db/sql/citizen.js";
+import { BY_ID, BY_PHONE, BY_TELEGRAM, type CitizenRow, citizenColumns, HAS_PINFL } from "../db/sql/citizen.js";
 import { run } from "../db/sql/statement.js";
 import type { Locale } from "../domain/vocabulary.js";
 import { isLocale } from "../domain/vocabulary.js";
@@ -16,16 +16,8 @@ export interface CitizenRecord {
   mahallaId: number | null;
 }
 
-const select = {
-  id: true,
-  phone: true,
-  telegramUserId: true,
-  telegramChatId: true,
-  pinfl: true,
-  fullName: true,
-  locale: true,
-  mahallaId: true,
-} as const;
+/** The columns of a record, the same for Prisma's writes as for the plain-SQL reads. */
+const select = citizenColumns;
 
 type Row = Omit<CitizenRecord, "locale"> & { locale: string | null };
 const toRecord = (row: Row): CitizenRecord => ({ ...row, locale: isLocale(row.locale) ? row.locale : null });

@@ -135,7 +135,8 @@ export interface CitizenRow {
 const CITIZEN_COLUMNS = `c.id, c.phone, c."telegramUserId"::text as "telegramUserId",
   c."telegramChatId"::text as "telegramChatId", c.pinfl, c."fullName", c.locale, c."mahallaId"`;
 
-const citizenColumns = {
+/** A citizen record's columns: the plain-SQL lookups' declaration, and the service's Prisma `select`. */
+export const citizenColumns = {
   id: true,
   phone: true,
   telegramUserId: true,
