@@ -18,20 +18,23 @@ import { freePort, projectRoot, type RunningProcess, spawnEntry, waitForHttp } f
  */
 const TOKEN = "embedded-test-token-0123456789";
 
-/** Live postgres processes whose command line names this PGDATA (the postmaster and its children by pid). */
-function postgresProcessesOf(pgdata: string): number[] {
+/** Live processes whose command line (argv) `matches`. */
+function processesWhere(matches: (argv: string[]) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (argv.some((a) => a.endsWith("/postgres")) && argv.includes(pgdata)) pids.push(Number(entry));
+      if (matches(readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0"))) pids.push(Number(entry));
     } catch {
       // Gone between listing and reading.
     }
   }
   return pids;
 }
+
+/** Live postgres processes whose command line names this PGDATA (the postmaster and its children by pid). */
+const postgresProcessesOf = (pgdata: string) =>
+  processesWhere((argv) => argv.some((a) => a.endsWith("/postgres")) && argv.includes(pgdata));
 
 async function count(url: string, sql: string, values: unknown[] = []): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -277,19 +280,8 @@ type Outcome = { how: string; pid: number; port: number; url: string } | { error
 const initDirsOf = (dataDir: string) => readdirSync(dataDir).filter((name) => name.startsWith("postgres.init"));
 
 /** Live initdb processes working under `dataDir` (an orphan keeps running after its Node parent's SIGKILL). */
-function initdbProcessesOf(dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (argv[0]?.endsWith("initdb") && argv.some((a) => a.includes(dataDir))) pids.push(Number(entry));
-    } catch {
-      // Gone between listing and reading.
-    }
-  }
-  return pids;
-}
+const initdbProcessesOf = (dataDir: string) =>
+  processesWhere((argv) => (argv[0]?.endsWith("initdb") ?? false) && argv.some((a) => a.includes(dataDir)));
 
 const TEST_ONLY = {
   initNoSync: true,
