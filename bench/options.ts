@@ -28,6 +28,12 @@ export interface BenchOptions {
   scaling: boolean;
   profileSeconds: number;
   profileConcurrency: number;
+  /**
+   * Pause between a profiled session's steps (0: closed loop). V8 samples on the wall clock: with
+   * every core busy, time a worker spends preempted inside a syscall (pg's socket write wakes
+   * PostgreSQL on the same core) is charged to that syscall. Paced, the samples are CPU.
+   */
+  profileThinkMs: number;
   out: string;
   keep: boolean;
   help: boolean;
@@ -54,6 +60,9 @@ export const USAGE = `npm run bench -- [flags]
   --profile / --no-profile CPU profile of the server at --profile-concurrency (default: on, off in quick)
   --profile-seconds S      (default 10)
   --profile-concurrency N  (default 200)
+  --profile-think-ms MS    pause between a profiled session's steps (default 1000, as people pause;
+                           0: closed loop, where every core is busy and samples also count time a
+                           worker waited for a core)
   --out FILE               report file (default BENCHMARKS.md)
   --keep                   keep the temporary directory (logs, profile, data)
 `;
@@ -85,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scaling: !quick,
     profileSeconds: 10,
     profileConcurrency: 200,
+    profileThinkMs: 1_000,
     out: "BENCHMARKS.md",
     keep: false,
     help: false,
@@ -162,6 +172,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--profile-concurrency":
         o.profileConcurrency = Math.round(positive(flag, value()));
         break;
+      case "--profile-think-ms": {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} needs a number of milliseconds, 0 or more`);
+        o.profileThinkMs = n;
+        break;
+      }
       case "--out":
         o.out = value();
         break;

@@ -94,6 +94,8 @@ export type ProfileReport =
   | {
       backend: BackendId;
       concurrency: number;
+      /** Pause between a session's steps while profiled (0: closed loop). */
+      thinkMs: number;
       stepsPerSecond: number;
       summary: ProfileSummary;
       /** The Telegram point run after the USSD one in the same profiled process. */
@@ -690,7 +692,10 @@ export function renderReport(r: BenchReport): string {
     else {
       const p = r.profile;
       line(
-        `\`node --cpu-prof\` on the ${p.backend} server at ${p.concurrency} concurrent USSD sessions ` +
+        `\`node --cpu-prof\` on the ${p.backend} server at ${p.concurrency} concurrent USSD sessions` +
+          (p.thinkMs > 0
+            ? ` pausing ${int(p.thinkMs)} ms between steps (cores not saturated, so wall-clock samples are CPU) `
+            : " closed-loop (every core busy: samples include time spent waiting for a core) ") +
           `(${int(p.stepsPerSecond)} steps/s while profiled; the ${p.summary.seconds.toFixed(0)} s measured window ` +
           `only, start-up excluded; busy ${pct(p.summary.busyPercent)} of samples). Percentages are of busy ` +
           "samples; *self* is time in the function itself, *total* includes what it calls.",

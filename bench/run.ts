@@ -543,7 +543,11 @@ async function measureBackend(
       const telegram: TelegramPoint = { ...tg, botApiCalls, botApiCallsPerSecond: callTotal / tg.statementSeconds };
       report.telegram = telegram;
       say(
-        `${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}, Bot API ${telegram.botApiCallsPerSecond.toFixed(1)} calls/s`,
+        `${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}, Bot API ${telegram.botApiCallsPerSecond.toFixed(1)} calls/s (` +
+          Object.entries(botApiCalls)
+            .map(([method, n]) => `${method} ${n}`)
+            .join(", ") +
+          ")",
       );
       if (ctx.opts.paymentDay > 0 && id === PAYMENT_DAY_BACKEND) {
         report.paymentDay = await paymentDay(ctx, base, ready, offsets, accounted).catch((err: unknown) => {
@@ -822,12 +826,13 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
       const p = await point(
         ctx,
         base,
-        spec(ctx, base, "ussd", ctx.opts.profileConcurrency, offsets, { durationMs }),
+        spec(ctx, base, "ussd", ctx.opts.profileConcurrency, offsets, { durationMs, thinkMs: ctx.opts.profileThinkMs }),
         accounted,
       );
       stepsPerSecond = p.stepsPerSecond;
       window = p.windowMicros;
-      say(`profile ${id} USSD ${ctx.opts.profileConcurrency}: ${describePoint(p)}`);
+      const paced = ctx.opts.profileThinkMs > 0 ? ` pausing ${ctx.opts.profileThinkMs} ms` : "";
+      say(`profile ${id} USSD ${ctx.opts.profileConcurrency}${paced}: ${describePoint(p)}`);
       // Then the Telegram point in the same process, apart in time: its own window, its own summary.
       const tg = await point(
         ctx,
@@ -859,6 +864,7 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
     return {
       backend: id,
       concurrency: ctx.opts.profileConcurrency,
+      thinkMs: ctx.opts.profileThinkMs,
       stepsPerSecond,
       summary: summarise(profile, ROOT, window),
       ...(telegram

@@ -232,6 +232,13 @@ describe("benchmark options", () => {
     expect(parseOptions(["--quick", "--backends", "embedded"]).backends).toEqual(["embedded"]);
   });
 
+  it("profiles with people's pauses unless told to profile closed-loop", () => {
+    expect(parseOptions([]).profileThinkMs).toBe(1_000);
+    expect(parseOptions(["--profile-think-ms", "0"]).profileThinkMs).toBe(0);
+    expect(() => parseOptions(["--profile-think-ms", "-5"])).toThrow(UsageError);
+    expect(() => parseOptions(["--profile-think-ms", "soon"])).toThrow(UsageError);
+  });
+
   it("refuses unknown flags and populations too small for the concurrency", () => {
     expect(() => parseOptions(["--fast"])).toThrow(UsageError);
     expect(() => parseOptions(["--backends", "mysql"])).toThrow(UsageError);
