@@ -194,12 +194,14 @@ export function metricValue(text: string, name: string): number | null {
 const TICKS_PER_SECOND = 100;
 
 /** utime, stime, cutime, cstime of /proc/<pid>/stat, in seconds (fields 14–17). */
-async function times(pid: number): Promise<{ ppid: number; own: number; reaped: number } | null> {
+async function times(
+  pid: number,
+): Promise<{ ppid: number; own: number; ownSystem: number; reaped: number; reapedSystem: number } | null> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
   if (!stat) return null;
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const n = (i: number) => Number(fields[i - 3] ?? 0) / TICKS_PER_SECOND;
-  return { ppid: Number(fields[1]), own: n(14) + n(15), reaped: n(16) + n(17) };
+  return { ppid: Number(fields[1]), own: n(14) + n(15), ownSystem: n(15), reaped: n(16) + n(17), reapedSystem: n(17) };
 }
 
 /** CPU seconds a process has used so far (user + system). */
@@ -245,12 +247,22 @@ export async function nodeTree(root: number | undefined): Promise<number[]> {
  * (its time would then land in the primary's reaped figure).
  */
 export async function serverCpuSeconds(root: number | undefined): Promise<number | null> {
+  return (await serverCpuSplit(root))?.total ?? null;
+}
+
+/** The same, with the part spent in the kernel (system time: syscalls, the loopback network). */
+export async function serverCpuSplit(root: number | undefined): Promise<{ total: number; system: number } | null> {
   if (!root) return null;
   const self = await times(root);
   if (!self) return null;
   let total = self.own + self.reaped;
-  for (const pid of (await nodeTree(root)).slice(1)) total += (await times(pid))?.own ?? 0;
-  return total;
+  let system = self.ownSystem + self.reapedSystem;
+  for (const pid of (await nodeTree(root)).slice(1)) {
+    const t = await times(pid);
+    total += t?.own ?? 0;
+    system += t?.ownSystem ?? 0;
+  }
+  return { total, system };
 }
 
 /** Peak and current RSS of the busiest Node process of a server (a worker, under node:cluster). */

@@ -27,6 +27,7 @@ import {
   resetServerPeak,
   run,
   serverCpuSeconds,
+  serverCpuSplit,
   serverMemory,
   start,
   stop,
@@ -532,6 +533,7 @@ async function measureBackend(
       say(`${id} USSD ${concurrency} pausing ${thinkMs} ms: ${describePoint(paced)}`);
       report.ussd.push(paced);
       const calls = new Map(ctx.api.calls);
+      const removalsBefore = ctx.api.keyboardRemovals;
       const tg = await point(ctx, base, spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, offsets), accounted);
       offsets = tg.taken;
       const botApiCalls: Record<string, number> = {};
@@ -540,7 +542,12 @@ async function measureBackend(
         if (delta > 0) botApiCalls[method] = delta;
       }
       const callTotal = Object.values(botApiCalls).reduce((s, n) => s + n, 0);
-      const telegram: TelegramPoint = { ...tg, botApiCalls, botApiCallsPerSecond: callTotal / tg.statementSeconds };
+      const telegram: TelegramPoint = {
+        ...tg,
+        botApiCalls,
+        botApiCallsPerSecond: callTotal / tg.statementSeconds,
+        keyboardRemovals: ctx.api.keyboardRemovals - removalsBefore,
+      };
       report.telegram = telegram;
       say(
         `${id} Telegram ${ctx.opts.telegramConcurrency}: ${describePoint(tg)}, Bot API ${telegram.botApiCallsPerSecond.toFixed(1)} calls/s (` +
@@ -818,11 +825,13 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
     const single = { ...ready, env: { ...ready.env, WEB_CONCURRENCY: "1" } };
     const { server, base } = await startServer(ctx, `${id}-profile`, single, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
     let stepsPerSecond = Number.NaN;
+    let systemPercent = Number.NaN;
     let window: { from: number; to: number } | undefined;
     let telegram: { updatesPerSecond: number; window: { from: number; to: number } | undefined } | undefined;
     try {
       const accounted = { serverPid: server.proc.pid, postmasterPid: await postmasterPid(ready.pgDir) };
       const durationMs = ctx.opts.profileSeconds * 1000;
+      const cpuBefore = await serverCpuSplit(server.proc.pid);
       const p = await point(
         ctx,
         base,
@@ -831,6 +840,10 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
       );
       stepsPerSecond = p.stepsPerSecond;
       window = p.windowMicros;
+      const cpuAfter = await serverCpuSplit(server.proc.pid);
+      if (cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total) {
+        systemPercent = (100 * (cpuAfter.system - cpuBefore.system)) / (cpuAfter.total - cpuBefore.total);
+      }
       const paced = ctx.opts.profileThinkMs > 0 ? ` pausing ${ctx.opts.profileThinkMs} ms` : "";
       say(`profile ${id} USSD ${ctx.opts.profileConcurrency}${paced}: ${describePoint(p)}`);
       // Then the Telegram point in the same process, apart in time: its own window, its own summary.
@@ -865,6 +878,7 @@ async function profileRun(ctx: Context, id: BackendId, prepared: Prepared, offse
       backend: id,
       concurrency: ctx.opts.profileConcurrency,
       thinkMs: ctx.opts.profileThinkMs,
+      systemPercent,
       stepsPerSecond,
       summary: summarise(profile, ROOT, window),
       ...(telegram
@@ -903,7 +917,8 @@ async function main() {
   await chmod(tmp, 0o755);
   if (!opts.keep) onCleanup(() => rm(tmp, { recursive: true, force: true }));
   say(`working in ${tmp}`);
-  const api = await new BenchBotApi().start();
+  const translator = new Translator();
+  const api = await new BenchBotApi(new Set(LOCALES.map((l) => translator.t(l, "bot.received")))).start();
   onCleanup(() => api.close());
   const notes: string[] = [];
   // The build and the seeding are independent: they share the cores instead of taking turns.

@@ -27,10 +27,18 @@ type Payload = Record<string, unknown>;
  */
 export class BenchBotApi {
   readonly calls = new Map<string, number>();
+  /**
+   * Messages that only take a reply keyboard away before a screen with buttons (bot/citizen.ts):
+   * Telegram gives a message one keyboard, so that removal cannot ride on the screen itself.
+   */
+  keyboardRemovals = 0;
   onScreen: ((event: ScreenEvent) => void) | undefined;
   private nextMessageId = 1_000;
   private server: Server | undefined;
   url = "";
+
+  /** `removalNotices`: the bot's "received" line in every language, as the locale files have it. */
+  constructor(private readonly removalNotices: ReadonlySet<string> = new Set()) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -80,6 +88,10 @@ export class BenchBotApi {
         return BENCH_BOT;
       case "sendMessage":
       case "sendLocation": {
+        const markup = p.reply_markup as { remove_keyboard?: boolean } | undefined;
+        if (markup?.remove_keyboard === true && typeof p.text === "string" && this.removalNotices.has(p.text)) {
+          this.keyboardRemovals++;
+        }
         const messageId = ++this.nextMessageId;
         this.report(chatId, messageId, p.reply_markup, p.text);
         return { message_id: messageId, date, chat: { id: chatId, type: "private" }, from: BENCH_BOT, text: p.text };
