@@ -1,5 +1,7 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StaffChatStore } from "../bot/staff/state.js";
+import { CLAIM, SAVE } from "../core/db/sql/conversation-session.js";
 import { SqlSessionStore } from "../core/engine/session-store.js";
 import { recordSessionEnd } from "../ussd/events.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -16,6 +18,41 @@ const row = (channel: string, sessionKey: string) =>
   db.prisma.conversationSession.findUnique({ where: { channel_sessionKey: { channel, sessionKey } } });
 
 describe("the session store as ConversationSession's one writer", () => {
+  it("commits a lease claim without waiting for the disk, and only the claim: the step's save stays durable", async () => {
+    const client = new pg.Client({ connectionString: db.target.url });
+    await client.connect();
+    const setting = async () =>
+      ((await client.query("show synchronous_commit")).rows[0] as { synchronous_commit: string }).synchronous_commit;
+    try {
+      // As PostgreSQL ships (the test servers run with it off).
+      await client.query("set synchronous_commit = on");
+      await client.query("begin");
+      const claimed = await client.query(CLAIM.text, ["ussd", "ATUid_async", null, "lease-a", 30, null]);
+      expect(claimed.rows[0]).toMatchObject({ claimed: true });
+      expect(await setting()).toBe("off");
+      await client.query("commit");
+      // Nothing after the claim's own transaction on that connection commits asynchronously.
+      expect(await setting()).toBe("on");
+      const expires = "2026-11-25T12:10:00.000";
+      const saved = await client.query(SAVE.text, [
+        "ussd",
+        "ATUid_async",
+        null,
+        "{}",
+        1,
+        "{}",
+        expires,
+        expires,
+        "lease-a",
+      ]);
+      expect(saved.rows).toEqual([{ saved: 1 }]);
+      expect(await setting()).toBe("on");
+    } finally {
+      await client.end();
+    }
+    expect((await row("ussd", "ATUid_async"))?.leaseToken).toBeNull();
+  });
+
   it("keeps a staff chat's state in one row, read back as written, expiring 30 days on", async () => {
     const store = new StaffChatStore(db.sql, () => now);
     expect(await store.load(101)).toEqual({ mode: "staff", pendingNote: null });

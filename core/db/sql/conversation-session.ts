@@ -36,6 +36,13 @@ export interface ClaimRow {
  * session is held like any other; a row whose lease is held and not yet run out is left alone, and
  * `claimed` is false, unless the lease is $6: one this process took and could not give back. Lease times are the database's clock: instances (and a test's fake clock)
  * need not agree on the time.
+ *
+ * The claim commits without waiting for its WAL to reach the disk (`synchronous_commit` off for
+ * this statement's own transaction only): a lease lost in a crash is one nobody holds, since the
+ * steps holding it lose their connections with the server, and a placeholder row lost is made
+ * again by the next claim. The step's save, what the citizen is told, commits durably, and its
+ * flush carries the claim's record with it. A step waits for one flush instead of two (its effect
+ * on the paced p99: BENCHMARKS.md).
  */
 export const CLAIM = statement<
   ClaimRow,
@@ -70,7 +77,7 @@ export const CLAIM = statement<
          c.locale as "cLocale", c."mahallaId" as "cMahallaId",
          ($1 = 'ussd' and exists (select 1 from "Feedback" f
             where f."citizenId" = c.id and f.score is null and f."ussdOfferedAt" is null)) as "cQuestionOpen"
-    from (select 1) as one
+    from (select set_config('synchronous_commit', 'off', true)) as one
     left join claimed s on true
     left join "Citizen" c on c.id = coalesce(s."citizenId", (select id from "Citizen" where phone = $3))`,
   {
