@@ -80,6 +80,8 @@ export interface BackendReport {
   paymentDay?: PaymentDayReport | { failed: string };
   scaling?: ScalingReport | { failed: string };
   calibration?: NonNullable<LoadResult["calibration"]>;
+  /** Server CPU seconds per second with no request (polling, timers), measured once it is up. */
+  idleServerCpuPerSecond?: number;
   ussd: PointResult[];
   telegram?: TelegramPoint;
   serverErrorCount: number;
@@ -217,6 +219,13 @@ export function targets(b: BackendReport): Verdict[] {
   const server = perStepMs(p200?.serverCpuSeconds, p200);
   const db = perStepMs(p200?.dbCpuSeconds, p200);
   const tgCpu = perStepMs(b.telegram?.serverCpuSeconds, b.telegram);
+  // Telegram's point runs at the bot's 30 calls a second, where the idle server's own polling is a
+  // visible share of each update's CPU; it is taken out (USSD points run twenty times faster).
+  const idle = b.idleServerCpuPerSecond;
+  const tgNet =
+    b.telegram && idle !== undefined && Number.isFinite(idle)
+      ? perStepMs((b.telegram.serverCpuSeconds ?? Number.NaN) - idle * b.telegram.statementSeconds, b.telegram)
+      : tgCpu;
   const calls = callsPerUpdate(b.telegram);
   const perScreen = callsPerScreen(b.telegram);
   const known = (n: number) => Number.isFinite(n);
@@ -251,8 +260,12 @@ export function targets(b: BackendReport): Verdict[] {
     },
     {
       target: "Telegram: ≤ 2 ms server CPU per update",
-      measured: known(tgCpu) ? `${tgCpu.toFixed(2)} ms` : "not measured",
-      met: known(tgCpu) ? tgCpu <= 2 : null,
+      measured: known(tgCpu)
+        ? tgNet !== tgCpu && known(tgNet)
+          ? `${tgNet.toFixed(2)} ms (${tgCpu.toFixed(2)} ms with the idle server's ${((idle ?? 0) * 1000).toFixed(0)} ms a second)`
+          : `${tgCpu.toFixed(2)} ms`
+        : "not measured",
+      met: known(tgNet) ? tgNet <= 2 : null,
     },
     {
       target: "Telegram: one Bot API call per screen",

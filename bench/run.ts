@@ -322,6 +322,21 @@ async function postmasterPid(pgDir: string | undefined): Promise<number | undefi
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
+/**
+ * CPU seconds per second the server spends with no request at all (the relay's and the update
+ * queue's polling, timers, metrics): over a few seconds once it is up.
+ */
+async function idleCpuRate(pid: number | undefined): Promise<number | undefined> {
+  const before = await serverCpuSeconds(pid);
+  const startedAt = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const after = await serverCpuSeconds(pid);
+  if (before === null || after === null) return undefined;
+  return (after - before) / ((performance.now() - startedAt) / 1000);
+}
+
+const IDLE_SECONDS = 4;
+
 const delta = (before: number | null, after: number | null) =>
   before === null || after === null ? null : after - before;
 
@@ -516,6 +531,7 @@ async function measureBackend(
     const accounted: Accounted = { serverPid: pid, postmasterPid: await postmasterPid(ready.pgDir) };
     try {
       const atStart = await serverMemory(pid);
+      report.idleServerCpuPerSecond = await idleCpuRate(pid);
       say(`${id}: up in ${startupSeconds.toFixed(1)} s; calibrating statements per step…`);
       const calibration = await load(ctx, spec(ctx, base, "calibrate", 1, offsets));
       offsets = calibration.taken;
