@@ -2,10 +2,10 @@ import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * The files that start processes (`npm start`, PostgreSQL, Chromium) or run thousands of generated
- * cases: each takes 20–90 s where most files take a few. Vitest runs the longest first when its
+ * The files that start processes (`npm start`, PostgreSQL, Chromium), run thousands of generated
+ * cases or wait out real outages: each takes 10–60 s where most files take a few. Vitest runs the longest first when its
  * cache remembers durations; a fresh clone (CI) has no cache and would run them by size, so a run
- * could end on one of them alone while the other worker idles. Only the order depends on this
+ * could end on one of them alone while the other workers idle. Only the order depends on this
  * list: a file missing from it still runs, later.
  */
 const LONG_FIRST = [
@@ -21,6 +21,8 @@ const LONG_FIRST = [
   "test/import-memory.test.ts",
   "test/fuzz-ussd.test.ts",
   "test/open-page.test.ts",
+  "test/ussd-budget.test.ts",
+  "test/notifications-outage.test.ts",
   "test/setup-commands.test.ts",
 ];
 
