@@ -80,7 +80,7 @@ export interface BackendReport {
   paymentDay?: PaymentDayReport | { failed: string };
   scaling?: ScalingReport | { failed: string };
   calibration?: NonNullable<LoadResult["calibration"]>;
-  /** Server CPU seconds per second with no request (polling, timers), measured once it is up. */
+  /** Server CPU seconds per second with no request (polling, timers), measured before the Telegram point. */
   idleServerCpuPerSecond?: number;
   ussd: PointResult[];
   telegram?: TelegramPoint;
@@ -747,7 +747,7 @@ export function renderReport(r: BenchReport): string {
       line(
         `\`node --cpu-prof\` on the ${p.backend} server at ${p.concurrency} concurrent USSD sessions` +
           (p.thinkMs > 0
-            ? ` pausing ${int(p.thinkMs)} ms between steps (cores not saturated, so wall-clock samples are CPU) `
+            ? ` pausing ${int(p.thinkMs)} ms between steps (the load people make; the cores are not saturated) `
             : " closed-loop (every core busy: samples include time spent waiting for a core) ") +
           `(${int(p.stepsPerSecond)} steps/s while profiled; the ${p.summary.seconds.toFixed(0)} s measured window ` +
           `only, start-up excluded; busy ${pct(p.summary.busyPercent)} of samples). Percentages are of busy ` +
