@@ -108,12 +108,6 @@ export interface LoadResult {
   totalSteps: number;
   /** Telegram: Bot API methods carried in webhook answers (made by Telegram, not requested). */
   webhookReplyCalls?: number;
-  /**
-   * Telegram: messages the bot sent or edited in a chat between an update's post and its screen,
-   * over every update (its screen included): what one update cost in that chat, apart from the
-   * notifications the relay sends between sessions.
-   */
-  messagesPerUpdate?: number;
   /** CPU the generator itself spent per step inside the measured window (ms). */
   generatorCpuMsPerStep: number;
   /** The measured window on the monotonic clock (µs, as process.hrtime), to cut a CPU profile. */
@@ -148,8 +142,6 @@ class Meter {
   slowAfterWarmup = 0;
   /** Telegram: webhook answers that carried a Bot API method for Telegram to make. */
   webhookReplyCalls = 0;
-  /** Telegram: messages that reached a chat while one of its updates waited for its screen. */
-  pendingMessages = 0;
   stopping = false;
 
   inWindow(at: number) {
@@ -323,15 +315,8 @@ class Screens {
   /** Chats whose latest note was the "temporarily unavailable" apology. */
   private readonly apologised = new Set<number>();
   private readonly waiters = new Map<number, () => void>();
-  /** Messages sent or edited per chat, screens and notes alike. */
-  private readonly messages = new Map<number, number>();
-
-  messagesTo(chatId: number): number {
-    return this.messages.get(chatId) ?? 0;
-  }
 
   onScreen(event: ScreenEvent) {
-    this.messages.set(event.chatId, this.messagesTo(event.chatId) + 1);
     if (event.kind === "note") {
       if (!isApology(`END ${event.text}`)) return;
       this.apologised.add(event.chatId);
@@ -391,7 +376,6 @@ async function telegramSession(
       return steps;
     }
     const seq = shown?.seq ?? 0;
-    const messagesBefore = screens.messagesTo(user.id);
     const sent = await timedStep(
       meter,
       () =>
@@ -408,7 +392,6 @@ async function telegramSession(
     if (sent.answer.body.includes('"method"')) meter.webhookReplyCalls++;
     const reply = await screens.newer(user.id, seq, tg.replyTimeoutMs);
     meter.record(sent.startedAt, performance.now());
-    meter.pendingMessages += screens.messagesTo(user.id) - messagesBefore;
     if (reply !== "screen") {
       meter.error(performance.now(), (e) => (reply === "apology" ? e.apology++ : e.noReply++));
       return steps;
@@ -548,9 +531,6 @@ function result(spec: LoadSpec, meter: Meter, pool: Record<SessionKind, PoolCurs
     sessionsCompleted: meter.completed,
     totalSteps: meter.totalSteps,
     webhookReplyCalls: meter.webhookReplyCalls,
-    ...(spec.mode === "telegram" && meter.totalSteps > 0
-      ? { messagesPerUpdate: meter.pendingMessages / meter.totalSteps }
-      : {}),
     taken: Object.fromEntries(SESSION_KINDS.map((k) => [k, pool[k].taken])) as Record<SessionKind, number>,
     wrapped: SESSION_KINDS.filter((k) => pool[k].wrapped),
   };

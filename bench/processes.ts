@@ -174,18 +174,29 @@ export async function resetPeak(pid: number | undefined): Promise<boolean> {
  */
 export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
 
-/** Reads one metric of the server's /metrics, summed over its label sets; null when absent. */
-export async function readMetric(base: string, name: string, token = BENCH_METRICS_TOKEN): Promise<number | null> {
+/** Reads one metric of the server's /metrics, summed over its label sets (those with `labels`); null when absent. */
+export async function readMetric(
+  base: string,
+  name: string,
+  labels: Record<string, string> = {},
+  token = BENCH_METRICS_TOKEN,
+): Promise<number | null> {
   const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
   if (!res?.ok) return null;
-  return metricValue(await res.text(), name);
+  return metricValue(await res.text(), name, labels);
 }
 
-/** One metric of a Prometheus text exposition, summed over its label sets; null when absent. */
-export function metricValue(text: string, name: string): number | null {
+/**
+ * One metric of a Prometheus text exposition, summed over its label sets (those with every one of
+ * `labels`); null when absent.
+ */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | null {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   let total: number | null = null;
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+    const labelText = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.indexOf("}")) : "";
+    if (!wanted.every((pair) => labelText.split(",").includes(pair))) continue;
     total = (total ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return total;

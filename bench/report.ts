@@ -38,6 +38,8 @@ export interface TelegramPoint extends PointResult {
   botApiCallsPerSecond: number;
   /** Of the calls: messages that only take a reply keyboard away before a screen with buttons. */
   keyboardRemovals?: number;
+  /** Of the calls: notifications the relay sent by Telegram meanwhile (the server's own count; null: unread). */
+  notificationsSent?: number | null;
 }
 
 export interface PaymentDayChannel {
@@ -193,25 +195,16 @@ export function callsPerUpdate(p: TelegramPoint | undefined): number {
   return Object.values(p.botApiCalls).reduce((s, n) => s + n, 0) / p.totalSteps;
 }
 
-const MESSAGE_METHODS = new Set(["sendMessage", "sendLocation", "editMessageText"]);
-
 /**
- * Calls one update costs: the messages its chat received while it waited for its screen (the
- * generator counts them), plus every call that is not a message (an answerCallbackQuery Telegram
- * was not given to make, say), all counted against the screens. Left out: notifications the relay
- * sends a chat between sessions (an application's receipt), and the reply-keyboard removals:
- * Telegram gives a message one keyboard, so after the contact (or location) keyboard a screen with
- * buttons needs a message of its own before it. Without the generator's count: all calls, less the
- * removals.
+ * Bot API calls per screen: every call over the point, less the notifications the relay sent
+ * meanwhile (an application's receipt: a call, but not a screen; the server counts them) and the
+ * reply-keyboard removals: Telegram gives a message one keyboard, so after the contact (or
+ * location) keyboard a screen with buttons needs a message of its own before it.
  */
 export function callsPerScreen(p: TelegramPoint | undefined): number {
   if (!p || p.totalSteps === 0) return Number.NaN;
-  const removals = (p.keyboardRemovals ?? 0) / p.totalSteps;
-  if (p.messagesPerUpdate === undefined) return callsPerUpdate(p) - removals;
-  const others = Object.entries(p.botApiCalls)
-    .filter(([method]) => !MESSAGE_METHODS.has(method))
-    .reduce((s, [, n]) => s + n, 0);
-  return p.messagesPerUpdate + others / p.totalSteps - removals;
+  const calls = Object.values(p.botApiCalls).reduce((s, n) => s + n, 0);
+  return (calls - (p.notificationsSent ?? 0) - (p.keyboardRemovals ?? 0)) / p.totalSteps;
 }
 
 const perStepMs = (seconds: number | null | undefined, p: PointResult | undefined) =>
@@ -242,7 +235,9 @@ export function targets(b: BackendReport): Verdict[] {
   const tgNet = net > 0 ? net : tgCpu;
   const calls = callsPerUpdate(b.telegram);
   const perScreen = callsPerScreen(b.telegram);
-  const removalsPerUpdate = b.telegram?.totalSteps ? (b.telegram.keyboardRemovals ?? 0) / b.telegram.totalSteps : 0;
+  const per = (n: number | null | undefined) => (b.telegram?.totalSteps ? (n ?? 0) / b.telegram.totalSteps : 0);
+  const removalsPerUpdate = per(b.telegram?.keyboardRemovals);
+  const notificationsPerUpdate = per(b.telegram?.notificationsSent);
   const known = (n: number) => Number.isFinite(n);
   return [
     {
@@ -285,9 +280,9 @@ export function targets(b: BackendReport): Verdict[] {
     {
       target: "Telegram: one Bot API call per screen",
       measured: known(calls)
-        ? `${calls.toFixed(2)} calls per update over the point; ${perScreen.toFixed(2)} per screen in its own chat, ` +
-          `without ${removalsPerUpdate.toFixed(2)} reply-keyboard removals per update (a message Telegram requires ` +
-          "before a screen with buttons) and the notifications sent between sessions"
+        ? `${calls.toFixed(2)} calls per update; ${perScreen.toFixed(2)} per screen, without the relay's ` +
+          `notifications (${notificationsPerUpdate.toFixed(2)} per update) and the reply-keyboard removals ` +
+          `(${removalsPerUpdate.toFixed(2)}), a message Telegram requires before a screen with buttons`
         : "not measured",
       met: known(perScreen) ? perScreen < 1.005 : null,
     },
@@ -643,37 +638,37 @@ export function renderReport(r: BenchReport): string {
       "from the update's post to its screen reaching the Bot API double (the webhook itself answers once the " +
       "update is recorded). Bot API calls per update are the requests the double received over the point, " +
       "divided by the updates (each update is one screen); a button's answerCallbackQuery travels in the " +
-      "webhook's answer instead, for Telegram to make (its own column). *Calls per screen in its chat* count " +
-      "what reached the chat while an update waited for its screen, and every call that is not a message; the " +
-      "difference to calls per update is notifications sent between sessions. *Keyboard removals* are the " +
-      "messages that take the contact keyboard away once the contact is shared: Telegram gives a message one " +
-      "keyboard, so the next screen's buttons cannot replace it; calls per screen leave them out.",
+      "webhook's answer instead, for Telegram to make (its own column). *Calls per screen* leave out the " +
+      "notifications the relay sent by Telegram meanwhile (an application's receipt, counted by the server) and " +
+      "the *keyboard removals*: the messages that take the contact keyboard away once the contact is shared, " +
+      "since Telegram gives a message one keyboard and the next screen's buttons cannot replace it.",
   );
   line();
   line(
-    "| back end | chats | updates/s | × ceiling | p50 ms | p95 ms | p99 ms | max ms | Bot API calls/s | calls/update | calls/screen in its chat | keyboard removals/update | in webhook answers/update | errors | unexpected | server CPU ms/update |",
+    "| back end | chats | updates/s | × ceiling | p50 ms | p95 ms | p99 ms | max ms | Bot API calls/s | calls/update | calls/screen | notifications/update | keyboard removals/update | in webhook answers/update | errors | unexpected | server CPU ms/update |",
   );
   line(
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
   );
   const tgCeiling = r.ceiling.telegram?.stepsPerSecond;
   if (r.ceiling.telegram) {
     const p = r.ceiling.telegram;
     line(
       `| ceiling (bare Fastify) | ${p.concurrency} | ${int(p.stepsPerSecond)} | — | ${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ` +
-        `${ms(p.latency.p99)} | ${ms(p.latency.max)} | — | — | — | — | — | ${errorText(p)} | — | ${cpuMs(p.serverCpuSeconds, p)} |`,
+        `${ms(p.latency.p99)} | ${ms(p.latency.max)} | — | — | — | — | — | — | ${errorText(p)} | — | ${cpuMs(p.serverCpuSeconds, p)} |`,
     );
   }
   for (const b of measured) {
     const p = b.telegram;
     if (!p) {
-      line(`| ${b.label} | — | not measured | | | | | | | | | | | | | |`);
+      line(`| ${b.label} | — | not measured | | | | | | | | | | | | | | |`);
       continue;
     }
     line(
       `| ${b.label} | ${p.concurrency} | ${p.stepsPerSecond.toFixed(1)} | ${ratio(p.stepsPerSecond, tgCeiling)} | ` +
         `${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} | ` +
         `${p.botApiCallsPerSecond.toFixed(1)} | ${callsPerUpdate(p).toFixed(2)} | ${callsPerScreen(p).toFixed(2)} | ` +
+        `${p.totalSteps ? ((p.notificationsSent ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ` +
         `${p.totalSteps ? ((p.keyboardRemovals ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ` +
         `${p.totalSteps ? ((p.webhookReplyCalls ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ${errorText(p)} | ${int(p.unexpected)} | ${cpuMs(p.serverCpuSeconds, p)} |`,
     );

@@ -56,6 +56,8 @@ const TELEGRAM_SECRET = "bench-webhook-secret";
 const QUERIES = "mc_db_queries_total";
 /** The server's own count of the apologies it answered (every reason), beside what the generator saw. */
 const APOLOGIES = "mc_ussd_apologies_total";
+const DELIVERIES = "mc_notification_deliveries_total";
+const TELEGRAM_SENT = { channel: "telegram", outcome: "sent" };
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const LABELS: Record<BackendId, string> = {
@@ -558,7 +560,9 @@ async function measureBackend(
       report.idleServerCpuPerSecond = await idleCpuRate(pid);
       const calls = new Map(ctx.api.calls);
       const removalsBefore = ctx.api.keyboardRemovals;
+      const notificationsBefore = await readMetric(base, DELIVERIES, TELEGRAM_SENT);
       const tg = await point(ctx, base, spec(ctx, base, "telegram", ctx.opts.telegramConcurrency, offsets), accounted);
+      const notificationsAfter = await readMetric(base, DELIVERIES, TELEGRAM_SENT);
       offsets = tg.taken;
       const botApiCalls: Record<string, number> = {};
       for (const [method, n] of ctx.api.calls) {
@@ -571,6 +575,8 @@ async function measureBackend(
         botApiCalls,
         botApiCallsPerSecond: callTotal / tg.statementSeconds,
         keyboardRemovals: ctx.api.keyboardRemovals - removalsBefore,
+        // The relay's messages to the chats (an application's receipt): Bot API calls, not screens.
+        notificationsSent: delta(notificationsBefore ?? 0, notificationsAfter),
       };
       report.telegram = telegram;
       say(
