@@ -30,8 +30,9 @@ export interface BenchOptions {
   profileConcurrency: number;
   /**
    * Pause between a profiled session's steps (0: closed loop). V8 samples on the wall clock: with
-   * every core busy, time a worker spends preempted inside a syscall (pg's socket write wakes
-   * PostgreSQL on the same core) is charged to that syscall. Paced, the samples are CPU.
+   * every core busy, a worker waiting for a core is sampled as busy, inside whatever call it was
+   * preempted in. Paced, the profile is of the load people make, with the cores not saturated; the
+   * report gives the kernel's share of the server's CPU beside it.
    */
   profileThinkMs: number;
   out: string;
