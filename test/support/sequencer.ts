@@ -3,10 +3,10 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * The files that start processes (`npm start`, PostgreSQL, Chromium), run thousands of generated
- * cases or wait out real outages: each takes 10–60 s where most files take a few. Vitest runs the longest first when its
- * cache remembers durations; a fresh clone (CI) has no cache and would run them by size, so a run
- * could end on one of them alone while the other workers idle. Only the order depends on this
- * list: a file missing from it still runs, later.
+ * cases or wait out real outages: each takes 10–60 s where most files take a few. Vitest runs the
+ * longest first when its cache remembers durations; a fresh clone (CI) has no cache and would run
+ * them by size, so a run could end on one of them alone while the other workers idle. Only the
+ * order depends on this list: a file missing from it still runs, later.
  */
 const LONG_FIRST = [
   "test/foundation.test.ts",
