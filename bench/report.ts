@@ -189,10 +189,15 @@ export interface Verdict {
   met: boolean | null;
 }
 
-/** Bot API calls per Telegram update (each update is one screen), over the Telegram point. */
-export function callsPerUpdate(p: TelegramPoint | undefined): number {
+/** A count over the Telegram point, per update (each update is one screen); NaN without updates. */
+export function perTelegramUpdate(p: TelegramPoint | undefined, n: number | null | undefined): number {
   if (!p || p.totalSteps === 0) return Number.NaN;
-  return Object.values(p.botApiCalls).reduce((s, n) => s + n, 0) / p.totalSteps;
+  return (n ?? 0) / p.totalSteps;
+}
+
+/** Bot API calls per Telegram update, over the Telegram point. */
+export function callsPerUpdate(p: TelegramPoint | undefined): number {
+  return perTelegramUpdate(p, p ? Object.values(p.botApiCalls).reduce((s, n) => s + n, 0) : 0);
 }
 
 /**
@@ -202,10 +207,13 @@ export function callsPerUpdate(p: TelegramPoint | undefined): number {
  * location) keyboard a screen with buttons needs a message of its own before it.
  */
 export function callsPerScreen(p: TelegramPoint | undefined): number {
-  if (!p || p.totalSteps === 0) return Number.NaN;
-  const calls = Object.values(p.botApiCalls).reduce((s, n) => s + n, 0);
-  return (calls - (p.notificationsSent ?? 0) - (p.keyboardRemovals ?? 0)) / p.totalSteps;
+  return callsPerUpdate(p) - perTelegramUpdate(p, p?.notificationsSent) - perTelegramUpdate(p, p?.keyboardRemovals);
 }
+
+const perUpdateText = (p: TelegramPoint, n: number | null | undefined) => {
+  const value = perTelegramUpdate(p, n);
+  return Number.isFinite(value) ? value.toFixed(2) : "n/a";
+};
 
 const perStepMs = (seconds: number | null | undefined, p: PointResult | undefined) =>
   seconds === null || seconds === undefined || !p || p.totalSteps === 0 ? Number.NaN : (1000 * seconds) / p.totalSteps;
@@ -235,9 +243,8 @@ export function targets(b: BackendReport): Verdict[] {
   const tgNet = net > 0 ? net : tgCpu;
   const calls = callsPerUpdate(b.telegram);
   const perScreen = callsPerScreen(b.telegram);
-  const per = (n: number | null | undefined) => (b.telegram?.totalSteps ? (n ?? 0) / b.telegram.totalSteps : 0);
-  const removalsPerUpdate = per(b.telegram?.keyboardRemovals);
-  const notificationsPerUpdate = per(b.telegram?.notificationsSent);
+  const removalsPerUpdate = perTelegramUpdate(b.telegram, b.telegram?.keyboardRemovals);
+  const notificationsPerUpdate = perTelegramUpdate(b.telegram, b.telegram?.notificationsSent);
   const known = (n: number) => Number.isFinite(n);
   return [
     {
@@ -668,9 +675,8 @@ export function renderReport(r: BenchReport): string {
       `| ${b.label} | ${p.concurrency} | ${p.stepsPerSecond.toFixed(1)} | ${ratio(p.stepsPerSecond, tgCeiling)} | ` +
         `${ms(p.latency.p50)} | ${ms(p.latency.p95)} | ${ms(p.latency.p99)} | ${ms(p.latency.max)} | ` +
         `${p.botApiCallsPerSecond.toFixed(1)} | ${callsPerUpdate(p).toFixed(2)} | ${callsPerScreen(p).toFixed(2)} | ` +
-        `${p.totalSteps ? ((p.notificationsSent ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ` +
-        `${p.totalSteps ? ((p.keyboardRemovals ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ` +
-        `${p.totalSteps ? ((p.webhookReplyCalls ?? 0) / p.totalSteps).toFixed(2) : "n/a"} | ${errorText(p)} | ${int(p.unexpected)} | ${cpuMs(p.serverCpuSeconds, p)} |`,
+        `${perUpdateText(p, p.notificationsSent)} | ${perUpdateText(p, p.keyboardRemovals)} | ` +
+        `${perUpdateText(p, p.webhookReplyCalls)} | ${errorText(p)} | ${int(p.unexpected)} | ${cpuMs(p.serverCpuSeconds, p)} |`,
     );
   }
   line();
