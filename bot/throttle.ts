@@ -48,7 +48,7 @@ interface Slot {
  * next window's burst could follow this one's last calls closely: this process also keeps its own
  * calls to `perSecond` in any sliding second, counted from when each went out.
  */
-function overallGate(limiter: OverallLimiter, key: string, perSecond: number): () => Promise<Slot | undefined> {
+function overallGate(limiter: OverallLimiter, key: string, perSecond: number): () => Promise<Slot> {
   /** Calls in line, the last one's turn, and when the head may ask again (performance.now()). */
   let waiting = 0;
   let line: Promise<void> = Promise.resolve();
@@ -155,7 +155,7 @@ export function telegramThrottle(settings: ThrottleSettings, overall: OverallRat
       const slot = await overallPoint();
       const now = performance.now();
       // The call goes out now, after whatever this process sent since its point was taken.
-      if (slot) slot.at = now;
+      slot.at = now;
       lastSent.set(key, now);
       if (++sentSincePrune >= 10_000) {
         sentSincePrune = 0;
