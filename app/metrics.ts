@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Counter, Gauge, Registry } from "prom-client";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import type { Database } from "../core/db/database.js";
 import { metricsRegistry, startProcessMetrics } from "../core/metrics.js";
 import { outboxFigures } from "../core/notifications/outbox.js";
@@ -9,7 +10,7 @@ import type { AppConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 
 export interface MetricsOptions {
-  db: Pick<Database, "sql" | "queryCount">;
+  db: Pick<Database, "queryCount"> & { sql: SqlExecutor };
   config: Pick<AppConfig, "env" | "metrics">;
   /** Which process serves them (the web instances or `npm run worker`). */
   role?: "app" | "worker";
@@ -161,7 +162,7 @@ export async function metricsRoutes(app: FastifyInstance, options: MetricsOption
  */
 export async function buildWorkerMetricsServer(deps: {
   config: Pick<AppConfig, "env" | "metrics">;
-  db: Pick<Database, "sql" | "queryCount" | "ping">;
+  db: Pick<Database, "queryCount" | "ping"> & { sql: SqlExecutor };
   logger: Logger;
 }): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, forceCloseConnections: "idle" });

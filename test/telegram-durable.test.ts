@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storableJson } from "../bot/update-ledger.js";
 import { chatOfUpdate } from "../bot/update-queue.js";
+import type { SqlDatabase, SqlExecutor } from "../core/db/adapters.js";
 import type { Database, PrismaClient } from "../core/db/database.js";
 import { registeredStatements } from "../core/db/sql/index.js";
 import { Translator } from "../core/i18n/index.js";
@@ -92,11 +93,15 @@ describe("statements per citizen update", () => {
     // A bot on the same database whose plain SQL and Prisma calls are both watched.
     const names = new Map(registeredStatements().map((s) => [s.text, s.name]));
     const seen: string[] = [];
-    const sql = {
+    const watching = (on: SqlExecutor): SqlExecutor => ({
       query: <Row>(text: string, values: unknown[]) => {
         seen.push(names.get(text) ?? text);
-        return db.sql.query<Row>(text, values);
+        return on.query<Row>(text, values);
       },
+    });
+    const sql: SqlDatabase = {
+      ...watching(db.sql),
+      transaction: (work) => db.sql.transaction((tx) => work(watching(tx))),
     };
     const prisma = db.prisma.$extends({
       query: {

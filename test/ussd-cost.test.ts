@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCore } from "../app/core.js";
-import { createCitizen } from "./support/fixtures.js";
+import type { PrismaClient } from "../core/db/database.js";
+import { createCitizen, nextPinfl } from "./support/fixtures.js";
 import { nextPhone, shown, startApp, type TestApp, UssdPhone } from "./ussd-support.js";
 
 /**
@@ -118,5 +119,65 @@ describe("a visit booking's reads by a caller the service already knows", () => 
     // Session read, the places taken in the coming days, session write.
     expect(await statementsOf(() => phone.send("1"))).toBe(3);
     expect(phone.screen).toMatch(/\d\d\.\d\d\.\d{4}/);
+  });
+});
+
+describe("the steps that write: a submission and a booking by a caller the service already knows", () => {
+  /** The same app on the same database, with every Prisma operation it runs written down. */
+  let watched: TestApp;
+  const prismaCalls: string[] = [];
+
+  beforeAll(async () => {
+    const prisma = t.db.prisma.$extends({
+      query: {
+        $allOperations({ model, operation, args, query }) {
+          prismaCalls.push(`${model ?? ""}.${operation}`);
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+    watched = await startApp({ NOTIFY_WORKER: "off", USSD_MAX_CHARS_UCS2: "182" }, { ...t.db, prisma });
+  });
+  afterAll(() => watched.close());
+
+  /** Statements and Prisma operations of the server while `action` runs. */
+  async function costOf(action: () => Promise<unknown>): Promise<{ statements: number; prisma: string[] }> {
+    prismaCalls.length = 0;
+    const statements = await statementsOf(action);
+    return { statements, prisma: [...prismaCalls] };
+  }
+
+  it("submits an application in plain SQL: no Prisma, six statements with the transaction's begin and commit", async () => {
+    const phone = new UssdPhone(watched.app, nextPhone());
+    const mahalla = await t.db.prisma.mahalla.findFirstOrThrow({ where: { active: true }, orderBy: { id: "asc" } });
+    const citizen = await createCitizen(t.db.prisma, {
+      phone: phone.phoneNumber,
+      locale: "uz",
+      mahallaId: mahalla.id,
+      pinfl: nextPinfl(),
+    });
+    await phone.dial("1");
+    for (const input of ["1", "4", "2", "1500000"]) await phone.send(input);
+    expect(phone.ended).toBe(false);
+
+    // Session read, begin, the citizen's lock, the decision and its writes, commit, session write.
+    expect(await costOf(() => phone.send("1"))).toEqual({ statements: 6, prisma: [] });
+    expect(phone.ended).toBe(true);
+    expect(await t.db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(1);
+    expect(await t.db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(1);
+  });
+
+  it("books a visit in plain SQL: no Prisma, the half-day locked and counted inside the transaction", async () => {
+    const mahalla = await t.db.prisma.mahalla.findFirstOrThrow({ where: { active: true }, orderBy: { id: "asc" } });
+    const phone = new UssdPhone(watched.app, nextPhone());
+    const citizen = await createCitizen(t.db.prisma, { phone: phone.phoneNumber, locale: "uz", mahallaId: mahalla.id });
+    await phone.dial("4");
+    for (const input of ["1", "1", "Navoiy ko'chasi 12"]) await phone.send(input);
+    expect(phone.ended).toBe(false);
+
+    // Session read, begin, who is told, the half-day's lock, its count, the visit with its notices, commit, session write.
+    expect(await costOf(() => phone.send("1"))).toEqual({ statements: 8, prisma: [] });
+    expect(phone.ended).toBe(true);
+    expect(await t.db.prisma.visitRequest.count({ where: { citizenId: citizen.id } })).toBe(1);
   });
 });

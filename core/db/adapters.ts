@@ -35,6 +35,18 @@ export interface SqlExecutor {
   query<Row>(text: string, values: unknown[]): Promise<Row[]>;
 }
 
+/**
+ * Plain SQL with transactions: what a flow's writes need (a booking's lock, count and insert on
+ * one connection), without Prisma's interactive transaction and its per-statement cost.
+ */
+export interface SqlDatabase extends SqlExecutor {
+  /**
+   * Runs `work` on one connection between `begin` and `commit`; rolls back and rethrows if it
+   * throws. `begin` and `commit` are round trips and count as statements.
+   */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+}
+
 /** A json/jsonb column as read by plain SQL: both drivers parse it; text is accepted in case one does not. */
 export const jsonColumn = <T>(value: T | string): T => (typeof value === "string" ? (JSON.parse(value) as T) : value);
 
@@ -42,7 +54,7 @@ export interface DriverHandle {
   readonly target: DatabaseTarget;
   readonly factory: SqlMigrationAwareDriverAdapterFactory;
   readonly counter: QueryCounter;
-  readonly sql: SqlExecutor;
+  readonly sql: SqlDatabase;
   /** A cheap round trip, used by /healthz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -90,6 +102,17 @@ function statementName(text: string): string {
   return name;
 }
 
+async function namedQuery<Row>(
+  on: pg.Pool | pg.PoolClient,
+  counter: QueryCounter,
+  text: string,
+  values: unknown[],
+): Promise<Row[]> {
+  counter.queries++;
+  // Named, so each connection parses and analyses it once rather than on every step.
+  return (await on.query({ name: statementName(text), text, values })).rows as Row[];
+}
+
 export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> {
   const counter: QueryCounter = { queries: 0 };
   const pool = new pg.Pool({
@@ -106,10 +129,28 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
     factory: counting(new PrismaPg(pool), counter),
     counter,
     sql: {
-      query: async <Row>(text: string, values: unknown[]) => {
-        counter.queries++;
-        // Named, so each connection parses and analyses it once rather than on every step.
-        return (await pool.query({ name: statementName(text), text, values })).rows as Row[];
+      query: (text, values) => namedQuery(pool, counter, text, values),
+      transaction: async (work) => {
+        const client = await pool.connect();
+        // A connection whose rollback failed is in an unknown state: the pool must not reuse it.
+        let broken: Error | undefined;
+        try {
+          counter.queries++;
+          await client.query("begin");
+          const result = await work({ query: (text, values) => namedQuery(client, counter, text, values) });
+          counter.queries++;
+          await client.query("commit");
+          return result;
+        } catch (err) {
+          try {
+            await client.query("rollback");
+          } catch (failed) {
+            broken = failed instanceof Error ? failed : new Error(String(failed));
+          }
+          throw err;
+        } finally {
+          client.release(broken);
+        }
       },
     },
     ping: async () => {

@@ -1,5 +1,5 @@
 import { PrismaClient } from "../../generated/prisma/client.js";
-import { type DatabaseTarget, type DriverHandle, openDriver, type SqlExecutor } from "./adapters.js";
+import { type DatabaseTarget, type DriverHandle, openDriver, type SqlDatabase, type SqlExecutor } from "./adapters.js";
 import { applyPendingMigrations } from "./migrations.js";
 
 export type { Prisma, PrismaClient } from "../../generated/prisma/client.js";
@@ -12,8 +12,8 @@ export interface Database {
   ping(): Promise<void>;
   /** Statements sent since the database was opened. */
   queryCount(): number;
-  /** Plain SQL beside Prisma, for the hottest statements only. */
-  readonly sql: SqlExecutor;
+  /** Plain SQL beside Prisma, for the hottest statements and the flows' writes. */
+  readonly sql: SqlDatabase;
   close(): Promise<void>;
 }
 
@@ -40,8 +40,16 @@ function databaseOver(driver: DriverHandle): Database {
  * The plain-SQL executor over a Prisma client, for code that holds only the client (it pays
  * Prisma's raw-query cost; `Database.sql` is the fast path).
  */
-export function prismaSql(prisma: PrismaClient): SqlExecutor {
-  return { query: <Row>(text: string, values: unknown[]) => prisma.$queryRawUnsafe<Row[]>(text, ...values) };
+export function prismaSql(prisma: PrismaClient): SqlDatabase {
+  return {
+    ...txSql(prisma),
+    transaction: (work) => prisma.$transaction((tx) => work(txSql(tx))),
+  };
+}
+
+/** The plain-SQL executor inside a Prisma interactive transaction (or over a client). */
+export function txSql(tx: Tx | PrismaClient): SqlExecutor {
+  return { query: <Row>(text: string, values: unknown[]) => tx.$queryRawUnsafe<Row[]>(text, ...values) };
 }
 
 /**

@@ -1,7 +1,7 @@
-import { jsonColumn as json, type SqlExecutor } from "../db/adapters.js";
+import { jsonColumn as json, type SqlDatabase } from "../db/adapters.js";
 import { type PrismaClient, prismaSql, type Tx } from "../db/database.js";
 import { DETAILS, HOLD_FOR_SUBMISSION, LIST, OPEN_FOR, SUBMIT, type SummaryRow } from "../db/sql/application.js";
-import { run, runIn } from "../db/sql/statement.js";
+import { run } from "../db/sql/statement.js";
 import { ConflictError, DomainError, IllegalTransitionError, NotFoundError } from "../domain/errors.js";
 import {
   APPEAL_WINDOW_DAYS,
@@ -41,11 +41,11 @@ const summaryOf = (row: SummaryRow): ApplicationSummary => ({
 export const MAX_APPLICATIONS_PER_DAY = 5;
 
 export class ApplicationService {
-  private readonly sql: SqlExecutor;
+  private readonly sql: SqlDatabase;
 
   constructor(
     private readonly prisma: PrismaClient,
-    sql?: SqlExecutor,
+    sql?: SqlDatabase,
   ) {
     this.sql = sql ?? prismaSql(prisma);
   }
@@ -67,9 +67,9 @@ export class ApplicationService {
     return withFreshReference("A", (reference) =>
       // Two statements, whatever the outcome: the lock (with what the notification needs) and one
       // statement that decides and writes everything, so a submission costs four round trips.
-      this.prisma.$transaction(async (tx) => {
+      this.sql.transaction(async (tx) => {
         // Serialise submissions of one citizen so two quick confirmations cannot both pass the check.
-        const [held] = await runIn(tx, HOLD_FOR_SUBMISSION, [input.citizenId, input.benefitTypeId]);
+        const [held] = await run(tx, HOLD_FOR_SUBMISSION, [input.citizenId, input.benefitTypeId]);
         if (!held || held.phone === null) throw new NotFoundError(`no citizen ${input.citizenId}`);
         if (held.nameUz === null || held.nameUzCyrl === null || held.nameRu === null) {
           throw new NotFoundError(`no benefit type ${input.benefitTypeId}`);
@@ -86,7 +86,7 @@ export class ApplicationService {
           { templateKey: "notify.application_submitted", params: { reference, benefit: { names: namesOf(benefit) } } },
           preferSms,
         );
-        const [decided] = await runIn(tx, SUBMIT, [
+        const [decided] = await run(tx, SUBMIT, [
           input.citizenId,
           input.benefitTypeId,
           [...OPEN_APPLICATION_STATUSES],

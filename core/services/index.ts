@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../db/adapters.js";
+import type { SqlDatabase } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
 import { AppealService } from "./appeals.js";
 import { ApplicationService } from "./applications.js";
@@ -27,7 +27,7 @@ export interface Services {
 
 export interface ServiceOptions {
   /** Plain SQL on the same database, for the statements payment day runs most (default: through Prisma). */
-  sql?: SqlExecutor;
+  sql?: SqlDatabase;
 }
 
 export function createServices(prisma: PrismaClient, options: ServiceOptions = {}): Services {

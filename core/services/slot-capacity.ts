@@ -1,6 +1,5 @@
 import type { SqlExecutor } from "../db/adapters.js";
-import type { Tx } from "../db/database.js";
-import { executeIn, run, runIn } from "../db/sql/statement.js";
+import { run } from "../db/sql/statement.js";
 import { LOCK_SLOT, MAHALLA_PLACES, type PlacesRow, POOL_PLACES } from "../db/sql/visit-request.js";
 import type { WorkingCalendar } from "../domain/calendar.js";
 import { nextWorkingDays, SLOT_PARTS, type Slot, slotKey } from "../domain/slots.js";
@@ -81,11 +80,11 @@ export async function freeSlotsInPool(
  * Only one such lock is taken per transaction, so they cannot deadlock. The key is a hash: a
  * collision only makes two unrelated half-days wait for each other.
  */
-export async function claimPlace(tx: Tx, pool: SlotPool, slot: Slot): Promise<boolean> {
+export async function claimPlace(tx: SqlExecutor, pool: SlotPool, slot: Slot): Promise<boolean> {
   const owner = pool.staffId !== null ? `staff:${pool.staffId}` : `mahalla:${pool.mahallaId}`;
-  await executeIn(tx, LOCK_SLOT, [`visit-slot:${owner}:${slotKey(slot)}`]);
+  await run(tx, LOCK_SLOT, [`visit-slot:${owner}:${slotKey(slot)}`]);
   // Counted after the lock is held: read committed, this statement sees every earlier holder's visit.
-  const rows = await runIn(tx, POOL_PLACES, [pool.mahallaId, [slot.date], pool.staffId]);
+  const rows = await run(tx, POOL_PLACES, [pool.mahallaId, [slot.date], pool.staffId]);
   return new Places(rows).hasRoom(slot);
 }
 

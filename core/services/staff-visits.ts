@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { SqlExecutor } from "../db/adapters.js";
-import type { PrismaClient, Tx } from "../db/database.js";
+import { type PrismaClient, type Tx, txSql } from "../db/database.js";
 import { BY_TELEGRAM, type StaffRow } from "../db/sql/staff.js";
 import { run } from "../db/sql/statement.js";
 import { DomainError, ForbiddenError, NotFoundError } from "../domain/errors.js";
@@ -307,7 +307,7 @@ export class StaffVisitService {
   /** A place for the visit's half-day in another worker's diary, or a refusal saying it is full. */
   private async claimFor(tx: Tx, staffId: number, visit: NonNullable<VisitRow>): Promise<void> {
     const slot = { date: day(visit.slotDate), part: visit.slotPart as SlotPart };
-    if (!(await claimPlace(tx, { staffId, mahallaId: visit.mahallaId }, slot))) {
+    if (!(await claimPlace(txSql(tx), { staffId, mahallaId: visit.mahallaId }, slot))) {
       throw new DomainError("DIARY_FULL", { key: "staff.refused.diary_full" });
     }
   }
@@ -353,7 +353,7 @@ export class StaffVisitService {
       slotKey(slot),
       async (tx, visit) => {
         // The same claim as booking, on the diary the visit stays in, read in this transaction.
-        if (!(await claimPlace(tx, poolOfVisit(visit), slot))) {
+        if (!(await claimPlace(txSql(tx), poolOfVisit(visit), slot))) {
           throw new DomainError("SLOT_UNAVAILABLE", { key: "staff.refused.slot_unavailable" });
         }
       },

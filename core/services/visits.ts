@@ -1,6 +1,6 @@
-import type { SqlExecutor } from "../db/adapters.js";
+import type { SqlDatabase } from "../db/adapters.js";
 import { type PrismaClient, prismaSql } from "../db/database.js";
-import { runIn } from "../db/sql/statement.js";
+import { run } from "../db/sql/statement.js";
 import { BOOK, BOOK_WITH_WORKER, BOOKING_FACTS } from "../db/sql/visit-request.js";
 import { DomainError, NotFoundError } from "../domain/errors.js";
 import type { Slot, SlotPart } from "../domain/slots.js";
@@ -30,11 +30,11 @@ const recipient = (phone: string, chatId: string | null, locale: string | null):
 });
 
 export class VisitService {
-  private readonly sql: SqlExecutor;
+  private readonly sql: SqlDatabase;
 
   constructor(
     private readonly prisma: PrismaClient,
-    sql?: SqlExecutor,
+    sql?: SqlDatabase,
   ) {
     this.sql = sql ?? prismaSql(prisma);
   }
@@ -61,10 +61,10 @@ export class VisitService {
     return withFreshReference("V", (reference) =>
       // Three statements whatever the outcome: who is told (and the worker), the half-day's lock
       // and count (claimPlace), then one statement writing the visit, its history and the notices.
-      this.prisma.$transaction(async (tx) => {
+      this.sql.transaction(async (tx) => {
         // The worker is chosen and the place claimed in this transaction, so the last free place of
         // a worker's half-day goes to one booking only, whichever of their mahallas it comes from.
-        const [facts] = await runIn(tx, BOOKING_FACTS, [input.mahallaId, input.citizenId, input.reasonId]);
+        const [facts] = await run(tx, BOOKING_FACTS, [input.mahallaId, input.citizenId, input.reasonId]);
         if (!facts || facts.citizenPhone === null) throw new NotFoundError(`no citizen ${input.citizenId}`);
         if (facts.nameUz === null || facts.nameUzCyrl === null || facts.nameRu === null) {
           throw new NotFoundError(`no visit reason ${input.reasonId}`);
@@ -100,14 +100,14 @@ export class VisitService {
           input.channel === "ussd",
         );
         if (pool.staffId === null || facts.staffPhone === null) {
-          await runIn(tx, BOOK, [...visit, ...citizenNotice]);
+          await run(tx, BOOK, [...visit, ...citizenNotice]);
         } else {
           const staffNotice = outboxRowParams(
             recipient(facts.staffPhone, facts.staffChatId, facts.staffLocale),
             { staffId: pool.staffId },
             { templateKey: "notify.visit_requested_staff", params },
           );
-          await runIn(tx, BOOK_WITH_WORKER, [...visit, ...staffNotice, ...citizenNotice]);
+          await run(tx, BOOK_WITH_WORKER, [...visit, ...staffNotice, ...citizenNotice]);
         }
         return reference;
       }),

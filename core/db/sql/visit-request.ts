@@ -1,5 +1,5 @@
 import { OUTBOX_ROWS_INSERT, type OutboxRowParams } from "./outbox.js";
-import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
+import { statement } from "./statement.js";
 
 // VisitRequest's plain-SQL statements. Owners: core/services/slot-capacity.ts, the only place that
 // counts half-day places (free-slot lists, booking and rescheduling all go through it),
@@ -150,11 +150,15 @@ export const POOL_PLACES = statement<PlacesRow, [mahallaId: number, days: string
   placesColumns,
 );
 
-/** Holds one pool's half-day (a hash of its key) until the transaction ends. */
-export const LOCK_SLOT = statement<LockRow, [key: string]>(
+/**
+ * Holds one pool's half-day (a hash of its key) until the transaction ends. It returns a boolean
+ * rather than the lock's void, which Prisma cannot read: bookings run it on plain SQL, a
+ * staff reschedule inside a Prisma transaction.
+ */
+export const LOCK_SLOT = statement<{ locked: boolean }, [key: string]>(
   "VisitRequest.lockSlot",
-  `select pg_advisory_xact_lock(hashtextextended($1, 0))`,
-  LOCK_COLUMNS,
+  `select true as "locked" from pg_advisory_xact_lock(hashtextextended($1, 0))`,
+  { locked: true },
 );
 
 export interface VisitOpenDataRow {
