@@ -47,7 +47,7 @@ new Gauge({
   },
 });
 
-/** Buckets around the USSD deadlines: the 0.9 s answer budget of admission, the 1.5 s step deadline. */
+/** Buckets around the USSD deadlines: the 0.6 s admission wait, the 1.5 s step deadline. */
 const STEP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5];
 
 export const stepDuration = new Histogram({

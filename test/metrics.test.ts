@@ -146,7 +146,7 @@ describe("conversation step metrics", () => {
   it("counts a step refused at capacity as an admission refusal and a capacity apology", async () => {
     // The engine, held at a gate: the one place is taken until the gate opens.
     const { core: held, open } = heldCore(t.db);
-    const app = await ussdOnly(t.db, held, { admission: { limit: 1, answerWithinMs: 50 } });
+    const app = await ussdOnly(t.db, held, { admission: { limit: 1, maxWaitMs: 50 } });
     try {
       const before = await scrape(t.app);
       const waiting = new UssdPhone(app, nextPhone()).dial();

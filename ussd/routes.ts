@@ -44,11 +44,11 @@ export interface UssdPluginOptions {
    */
   stepDeadlineMs?: number;
   /**
-   * Steps in progress at once, and within how long of arriving every caller is answered, with the
-   * answer or the apology (default 64 and 900 ms: past capacity, answers still come within a
-   * second, the gateway's round trip included). See Admission.
+   * Steps in progress at once, and how long a step may wait for its turn before the caller gets
+   * the apology without it being run (default 64 and 600 ms: past capacity, answers still come
+   * within a second). See Admission.
    */
-  admission?: { limit: number; answerWithinMs: number };
+  admission?: { limit: number; maxWaitMs: number };
 }
 
 const str = (max: number, extra: object = {}) => Type.String({ maxLength: max, ...extra });
@@ -115,7 +115,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   const sms = new SmsInbound(prisma, core.services, options.smsLimiter);
   const guard = tokenGuard(config.ussd.callbackToken);
   const stepDeadlineMs = options.stepDeadlineMs ?? 1_500;
-  const admission = new Admission(options.admission?.limit ?? 64, options.admission?.answerWithinMs ?? 900);
+  const admission = new Admission(options.admission?.limit ?? 64, options.admission?.maxWaitMs ?? 600);
 
   /**
    * The apology, in the caller's language when it can still be looked up (not for a step refused
@@ -164,8 +164,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
       ussdApologies.inc({ reason });
       observeStep("ussd", "apology", startedAt);
     };
-    const place = await admission.enter();
-    if (!place) {
+    if (!(await admission.enter())) {
       request.log.debug("ussd step refused: the server is at capacity");
       apologise("capacity");
       return reply
@@ -174,7 +173,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
         .send(await apology(request.body.phoneNumber, false));
     }
     // The place is given back when the step's work ends, even if the caller was answered earlier.
-    const step = channel.handle(request.body).finally(() => place.leave());
+    const step = channel.handle(request.body).finally(() => admission.leave());
     try {
       const answer = await withDeadline(step, stepDeadlineMs);
       observeStep("ussd", answer.flow, startedAt);
