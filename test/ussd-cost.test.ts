@@ -147,6 +147,41 @@ describe("the steps that write: a submission and a booking by a caller the servi
     return { statements, prisma: [...prismaCalls] };
   }
 
+  it("runs a card check, a status check and a visit's reads without Prisma once reference data is cached", async () => {
+    const mahalla = await t.db.prisma.mahalla.findFirstOrThrow({ where: { active: true }, orderBy: { id: "asc" } });
+    const phone = new UssdPhone(watched.app, nextPhone());
+    const citizen = await createCitizen(t.db.prisma, { phone: phone.phoneNumber, locale: "uz", mahallaId: mahalla.id });
+    const benefit = await t.db.prisma.benefitType.findUniqueOrThrow({ where: { code: "CHILD_ALLOWANCE" } });
+    await createCore(t.db).services.applications.submit({
+      citizenId: citizen.id,
+      benefitTypeId: benefit.id,
+      answers: { household_size: 4 },
+      channel: "ussd",
+      locale: "uz",
+    });
+    // An earlier caller's visit screens fill the caches (reasons, the working calendar).
+    const earlier = new UssdPhone(watched.app, nextPhone());
+    await createCitizen(t.db.prisma, { phone: earlier.phoneNumber, locale: "uz", mahallaId: mahalla.id });
+    await earlier.dial("4");
+    await earlier.send("1");
+
+    const status = new UssdPhone(watched.app, phone.phoneNumber);
+    const visit = new UssdPhone(watched.app, phone.phoneNumber);
+    const { statements, prisma } = await costOf(async () => {
+      await phone.dial("3");
+      await status.dial("2");
+      await status.send("1");
+      await visit.dial("4");
+      await visit.send("1");
+    });
+    expect(prisma).toEqual([]);
+    // Two for each of the five steps at least (the session's claim and save).
+    expect(statements).toBeGreaterThanOrEqual(10);
+    expect(phone.ended).toBe(true);
+    expect(status.screen).toMatch(/A-?\d/);
+    expect(visit.screen).toMatch(/\d\d\.\d\d\.\d{4}/);
+  });
+
   it("submits an application in plain SQL: no Prisma, six statements with the transaction's begin and commit", async () => {
     const phone = new UssdPhone(watched.app, nextPhone());
     const mahalla = await t.db.prisma.mahalla.findFirstOrThrow({ where: { active: true }, orderBy: { id: "asc" } });
