@@ -1,3 +1,4 @@
+import "./wasm-flags.js";
 import cluster from "node:cluster";
 import type { DatabaseTarget } from "../core/db/adapters.js";
 import { openDatabase } from "../core/db/database.js";

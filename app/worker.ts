@@ -1,3 +1,4 @@
+import "./wasm-flags.js";
 import { createBotSender } from "../bot/index.js";
 import { openDatabase } from "../core/db/database.js";
 import { StaffVisitService } from "../core/services/staff-visits.js";
