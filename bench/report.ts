@@ -218,8 +218,20 @@ const perUpdateText = (p: TelegramPoint, n: number | null | undefined) => {
 const perStepMs = (seconds: number | null | undefined, p: PointResult | undefined) =>
   seconds === null || seconds === undefined || !p || p.totalSteps === 0 ? Number.NaN : (1000 * seconds) / p.totalSteps;
 
-/** Issue 14's targets, judged on one back end (durable PostgreSQL is the reference). */
-export function targets(b: BackendReport): Verdict[] {
+/**
+ * The bare-Fastify ceiling at 200 closed-loop sessions that issue 14 measured beside its durable
+ * figures. Its targets are "ratios to the bare-Fastify ceiling measured in the same run": 2,000
+ * steps/s is this share of the ceiling, and a CPU budget per step grows as the ceiling falls (a
+ * machine that runs the bare route half as fast has twice the time for a step).
+ */
+export const ISSUE_CEILING = 31_503;
+
+/**
+ * Issue 14's targets, judged on one back end (durable PostgreSQL is the reference). With this
+ * run's ceiling at 200 sessions, throughput and CPU are judged as ratios to it; without, as the
+ * issue wrote them.
+ */
+export function targets(b: BackendReport, ceiling?: number): Verdict[] {
   const at = (c: number) => b.ussd.find((p) => p.concurrency === c && !p.thinkMs);
   const p200 = at(200);
   const p1000 = at(1000);
@@ -246,11 +258,27 @@ export function targets(b: BackendReport): Verdict[] {
   const removalsPerUpdate = perTelegramUpdate(b.telegram, b.telegram?.keyboardRemovals);
   const notificationsPerUpdate = perTelegramUpdate(b.telegram, b.telegram?.notificationsSent);
   const known = (n: number) => Number.isFinite(n);
+  // How much slower than the issue's machine this run's is: 1 without a ceiling to tell.
+  const slower = ceiling && ceiling > 0 ? ISSUE_CEILING / ceiling : 1;
+  const scaled = slower !== 1;
+  const cpu = (value: number, budget: number) =>
+    scaled
+      ? `${value.toFixed(2)} ms, within ${(budget * slower).toFixed(2)} ms at this run's ceiling (${(value / slower).toFixed(2)} ms at the issue's)`
+      : `${value.toFixed(2)} ms`;
+  const share200 = p200 && ceiling ? (100 * p200.stepsPerSecond) / ceiling : Number.NaN;
+  const targetShare = (100 * 2000) / ISSUE_CEILING;
   return [
     {
-      target: "≥ 2,000 USSD steps/s, 200 closed-loop sessions",
-      measured: p200 ? `${int(p200.stepsPerSecond)} steps/s` : "not measured",
-      met: p200 ? p200.stepsPerSecond >= 2000 && errorCount(p200) === 0 : null,
+      target: scaled
+        ? `≥ 2,000 USSD steps/s, 200 closed-loop sessions: ${targetShare.toFixed(1)} % of the ceiling (${int(ISSUE_CEILING)}/s in the issue)`
+        : "≥ 2,000 USSD steps/s, 200 closed-loop sessions",
+      measured: p200
+        ? scaled
+          ? `${int(p200.stepsPerSecond)} steps/s, ${share200.toFixed(1)} % of this run's ${int(ceiling ?? 0)}/s ` +
+            `(${int((share200 / 100) * ISSUE_CEILING)} steps/s at the issue's)`
+          : `${int(p200.stepsPerSecond)} steps/s`
+        : "not measured",
+      met: p200 ? p200.stepsPerSecond * slower >= 2000 && errorCount(p200) === 0 : null,
     },
     {
       target: `p99 < 50 ms, 200 sessions pausing about ${paced ? seconds(paced.thinkMs) : "1 s"}`,
@@ -267,22 +295,24 @@ export function targets(b: BackendReport): Verdict[] {
     },
     {
       target: "server CPU ≤ 0.5 ms per USSD step",
-      measured: known(server) ? `${server.toFixed(2)} ms` : "not measured",
-      met: known(server) ? server <= 0.5 : null,
+      measured: known(server) ? cpu(server, 0.5) : "not measured",
+      met: known(server) ? server <= 0.5 * slower : null,
     },
     {
       target: "PostgreSQL CPU ≤ 0.4 ms per USSD step",
-      measured: known(db) ? `${db.toFixed(2)} ms` : "not measured",
-      met: known(db) ? db <= 0.4 : null,
+      measured: known(db) ? cpu(db, 0.4) : "not measured",
+      met: known(db) ? db <= 0.4 * slower : null,
     },
     {
       target: "Telegram: ≤ 2 ms server CPU per update",
       measured: known(tgCpu)
         ? tgNet !== tgCpu && known(tgNet)
-          ? `${tgNet.toFixed(2)} ms (${tgCpu.toFixed(2)} ms with the idle server's ${((idle ?? 0) * 1000).toFixed(0)} ms a second)`
-          : `${tgCpu.toFixed(2)} ms`
+          ? scaled
+            ? `${cpu(tgNet, 2)}; ${tgCpu.toFixed(2)} ms with the idle server's ${((idle ?? 0) * 1000).toFixed(0)} ms a second`
+            : `${tgNet.toFixed(2)} ms (${tgCpu.toFixed(2)} ms with the idle server's ${((idle ?? 0) * 1000).toFixed(0)} ms a second)`
+          : cpu(tgCpu, 2)
         : "not measured",
-      met: known(tgNet) ? tgNet <= 2 : null,
+      met: known(tgNet) ? tgNet <= 2 * slower : null,
     },
     {
       target: "Telegram: one Bot API call per screen",
@@ -424,6 +454,7 @@ export function renderReport(r: BenchReport): string {
   const out: string[] = [];
   const line = (s = "") => out.push(s);
   const ceilingAt = (c: number) => r.ceiling.ussd.find((p) => p.concurrency === c)?.stepsPerSecond;
+  const ceiling200 = ceilingAt(200);
   const measured = r.backends.filter((b) => !b.skipped && !b.failed);
 
   line("# Benchmarks");
@@ -470,7 +501,10 @@ export function renderReport(r: BenchReport): string {
   line(
     "The issue sets them for PostgreSQL with its shipped durable settings (fsync, synchronous_commit and " +
       "full_page_writes on) on a 2-core machine, every server using every core; the other back ends are judged " +
-      "against the same figures for comparison.",
+      "against the same figures for comparison. It sets them as ratios to the bare-Fastify ceiling of the " +
+      `same run, and measured ${int(ISSUE_CEILING)}/s itself: throughput and CPU per step or update are judged ` +
+      `against that ceiling (this run's, at 200 sessions: ${ceiling200 ? `${int(ceiling200)}/s` : "not measured"}), ` +
+      "latency, apologies and memory as written.",
   );
   line();
   if (measured.length === 0) {
@@ -479,7 +513,7 @@ export function renderReport(r: BenchReport): string {
     const ordered = [...measured].sort((a, b) => (a.id === "postgres" ? -1 : b.id === "postgres" ? 1 : 0));
     line(`| target | ${ordered.map((b) => (b.id === "postgres" ? `**${b.label}**` : b.label)).join(" | ")} |`);
     line(`| --- | ${ordered.map(() => "---").join(" | ")} |`);
-    const verdicts = ordered.map((b) => targets(b));
+    const verdicts = ordered.map((b) => targets(b, ceiling200));
     (verdicts[0] ?? []).forEach((v, i) => {
       line(
         `| ${v.target} | ${verdicts.map((vs) => `${vs[i]?.measured ?? "n/a"}: ${verdictText(vs[i]?.met ?? null)}`).join(" | ")} |`,

@@ -11,6 +11,7 @@ import {
   callsPerScreen,
   callsPerUpdate,
   embeddedVerdict,
+  ISSUE_CEILING,
   type PointResult,
   paymentDayVerdicts,
   type TelegramPoint,
@@ -205,6 +206,30 @@ describe("benchmark targets", () => {
       /^1\.20 calls per update; 1\.20 per screen, without the relay.s notifications \(0\.00 per update\)/,
     );
     expect(targets(backend([point(200)], 250, null))[5]?.met).toBeNull();
+  });
+
+  it("judge throughput and CPU against this run's ceiling, as the issue sets them, when it was measured", () => {
+    // A machine half as fast as the issue's, measured by its bare-Fastify ceiling.
+    const half = ISSUE_CEILING / 2;
+    // 1,100 steps/s, 0.9 ms of server and 0.7 ms of PostgreSQL CPU a step, 3.5 ms an update.
+    const slow = () =>
+      backend(
+        [point(200, { stepsPerSecond: 1_100, serverCpuSeconds: 27, dbCpuSeconds: 21 }), paced(), point(1000)],
+        250,
+        telegram({ serverCpuSeconds: 3.5 }),
+      );
+    const verdicts = targets(slow(), half);
+    expect(verdicts.map((v) => v.met)).toEqual(Array(8).fill(true));
+    expect(verdicts[0]?.measured).toMatch(
+      /^1,100 steps\/s, 7\.0 % of this run's 15,75\d\/s \(2,200 steps\/s at the issue's\)$/,
+    );
+    expect(verdicts[3]?.measured).toBe("0.90 ms, within 1.00 ms at this run's ceiling (0.45 ms at the issue's)");
+    // On a machine as fast as the issue's, the same figures miss every one of those targets.
+    expect(
+      targets(slow(), ISSUE_CEILING)
+        .slice(0, 6)
+        .map((v) => v.met),
+    ).toEqual([false, true, true, false, false, false]);
   });
 
   it("take the idle server's own CPU out of Telegram's per-update figure, and say so", () => {
