@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SqlExecutor } from "../core/db/adapters.js";
+import { txSql } from "../core/db/database.js";
 import { SUBMIT } from "../core/db/sql/application.js";
-import { runIn } from "../core/db/sql/statement.js";
+import { run } from "../core/db/sql/statement.js";
 import { OPEN_APPLICATION_STATUSES } from "../core/domain/statuses.js";
 import { outboxRowParams } from "../core/notifications/outbox.js";
 import { MAX_APPLICATIONS_PER_DAY } from "../core/services/applications.js";
@@ -99,50 +101,58 @@ describe("a submission", () => {
     expect(await db.prisma.draft.count({ where: { citizenId: citizen.id } })).toBe(1);
   });
 
-  it("fails on a taken reference with a unique violation withFreshReference retries, having written nothing", async () => {
-    const citizen = await createCitizen(db.prisma, { locale: "uz", pinfl: nextPinfl() });
-    const taken = await services().applications.submit({
-      citizenId: citizen.id,
-      benefitTypeId: benefit(0).id,
-      answers: {},
-      channel: "ussd",
-      locale: "uz",
-    });
-    const statement = (reference: string) =>
-      db.prisma.$transaction((tx) =>
-        runIn(tx, SUBMIT, [
-          citizen.id,
-          benefit(1).id,
-          [...OPEN_APPLICATION_STATUSES],
-          new Date().toISOString(),
-          reference,
-          "{}",
-          "ussd",
-          "uz",
-          MAX_APPLICATIONS_PER_DAY,
-          ...outboxRowParams(
-            { phone: citizen.phone, telegramChatId: null, locale: "uz" },
-            { citizenId: citizen.id },
-            { templateKey: "notify.application_submitted", params: { reference } },
-          ),
-        ]),
-      );
-    const failure = await statement(taken).catch((err: unknown) => err);
-    expect(isUniqueViolation(failure, "reference")).toBe(true);
-    expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(1);
-    expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(1);
+  it.each([
+    ["on the plain-SQL path a submission takes", "sql"],
+    ["in a Prisma transaction", "prisma"],
+  ] as const)(
+    "fails on a taken reference, %s, with a unique violation withFreshReference retries, having written nothing",
+    async (_how, path) => {
+      const citizen = await createCitizen(db.prisma, { locale: "uz", pinfl: nextPinfl() });
+      const taken = await services().applications.submit({
+        citizenId: citizen.id,
+        benefitTypeId: benefit(0).id,
+        answers: {},
+        channel: "ussd",
+        locale: "uz",
+      });
+      const inTransaction = <T>(work: (tx: SqlExecutor) => Promise<T>) =>
+        path === "sql" ? db.sql.transaction(work) : db.prisma.$transaction((tx) => work(txSql(tx)));
+      const statement = (reference: string) =>
+        inTransaction((tx) =>
+          run(tx, SUBMIT, [
+            citizen.id,
+            benefit(1).id,
+            [...OPEN_APPLICATION_STATUSES],
+            new Date().toISOString(),
+            reference,
+            "{}",
+            "ussd",
+            "uz",
+            MAX_APPLICATIONS_PER_DAY,
+            ...outboxRowParams(
+              { phone: citizen.phone, telegramChatId: null, locale: "uz" },
+              { citizenId: citizen.id },
+              { templateKey: "notify.application_submitted", params: { reference } },
+            ),
+          ]),
+        );
+      const failure = await statement(taken).catch((err: unknown) => err);
+      expect(isUniqueViolation(failure, "reference")).toBe(true);
+      expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(1);
+      expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(1);
 
-    // The first attempt is handed the taken reference: withFreshReference tries a fresh one.
-    const tried: string[] = [];
-    const reference = await withFreshReference("A", async (fresh) => {
-      const use = tried.length === 0 ? taken : fresh;
-      tried.push(use);
-      await statement(use);
-      return use;
-    });
-    expect(tried).toHaveLength(2);
-    expect(reference).not.toBe(taken);
-    expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(2);
-    expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(2);
-  });
+      // The first attempt is handed the taken reference: withFreshReference tries a fresh one.
+      const tried: string[] = [];
+      const reference = await withFreshReference("A", async (fresh) => {
+        const use = tried.length === 0 ? taken : fresh;
+        tried.push(use);
+        await statement(use);
+        return use;
+      });
+      expect(tried).toHaveLength(2);
+      expect(reference).not.toBe(taken);
+      expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(2);
+      expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(2);
+    },
+  );
 });
