@@ -101,6 +101,36 @@ describe("a submission", () => {
     expect(await db.prisma.draft.count({ where: { citizenId: citizen.id } })).toBe(1);
   });
 
+  it("decides copies sent at once one at a time: one application per benefit, five a day, one notice each (5 rounds)", async () => {
+    // The citizen's lock is taken inside the plain-SQL transaction: were begin, lock and decision
+    // not on one connection, copies would pass the checks together.
+    for (let round = 0; round < 5; round++) {
+      const citizen = await createCitizen(db.prisma, { locale: "uz", pinfl: nextPinfl() });
+      const submit = (i: number) =>
+        services().applications.submit({
+          citizenId: citizen.id,
+          benefitTypeId: benefit(i).id,
+          answers: {},
+          channel: "ussd",
+          locale: "uz",
+        });
+      const codes = async (attempts: Promise<string>[]) =>
+        (await Promise.allSettled(attempts)).map((r) =>
+          r.status === "fulfilled" ? "created" : (r.reason as { code?: string }).code,
+        );
+      // A double-tap of the same benefit, eight times over.
+      const same = await codes(Array.from({ length: 8 }, () => submit(0)));
+      expect(same.filter((c) => c === "created")).toHaveLength(1);
+      expect(same.filter((c) => c === "DUPLICATE_APPLICATION")).toHaveLength(7);
+      // Five more benefits at once, where four are left of the day's five.
+      const others = await codes([1, 2, 3, 4, 5].map((i) => submit(i)));
+      expect(others.filter((c) => c === "created")).toHaveLength(MAX_APPLICATIONS_PER_DAY - 1);
+      expect(others.filter((c) => c === "TOO_MANY_APPLICATIONS")).toHaveLength(1);
+      expect(await db.prisma.application.count({ where: { citizenId: citizen.id } })).toBe(MAX_APPLICATIONS_PER_DAY);
+      expect(await db.prisma.outbox.count({ where: { citizenId: citizen.id } })).toBe(MAX_APPLICATIONS_PER_DAY);
+    }
+  });
+
   it.each([
     ["on the plain-SQL path a submission takes", "sql"],
     ["in a Prisma transaction", "prisma"],
