@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPostmasterPid, startEmbeddedServer } from "../core/db/embedded-server.js";
+import { readPostmasterPid, socketDir, startEmbeddedServer } from "../core/db/embedded-server.js";
 import { onEmbeddedTestServer } from "./support/database.js";
 import { freePort, projectRoot, type RunningProcess, spawnEntry, waitForHttp } from "./support/spawn.js";
 
@@ -217,7 +217,7 @@ describe.skipIf(!onEmbeddedTestServer())("the embedded server's start", () => {
     expect(postgresProcessesOf(pgdata)).toEqual([]);
   });
 
-  it("listens on 127.0.0.1 only, with durability as PostgreSQL ships it", async () => {
+  it("is reached through a socket in its data directory, listens on 127.0.0.1 only, durable as PostgreSQL ships it", async () => {
     const server = await startEmbeddedServer({ dataDir });
     try {
       const client = new pg.Client({ connectionString: server.url });
@@ -228,16 +228,33 @@ describe.skipIf(!onEmbeddedTestServer())("the embedded server's start", () => {
         expect(await show("fsync")).toBe("on");
         expect(await show("synchronous_commit")).toBe("on");
         expect(await show("full_page_writes")).toBe("on");
-        expect(await show("unix_socket_directories")).toBe("");
+        expect(await show("unix_socket_directories")).toBe(pgdata);
+        // The product's own connection is the Unix socket's: no TCP peer address.
+        const peer = await client.query<{ addr: string | null }>("select inet_client_addr()::text as addr");
+        expect(peer.rows[0]?.addr).toBeNull();
       } finally {
         await client.end();
       }
-      // A wrong password is refused: the server is not open to every local user.
+      // TCP on 127.0.0.1 still answers (tools, a server adopted from before sockets were used).
+      const tcp = new pg.Client({ connectionString: server.url.replace(/@[^/]+\//, `@127.0.0.1:${server.port}/`) });
+      await tcp.connect();
+      try {
+        const peer = await tcp.query<{ addr: string | null }>("select inet_client_addr()::text as addr");
+        expect(peer.rows[0]?.addr).toBe("127.0.0.1/32");
+      } finally {
+        await tcp.end();
+      }
+      // A wrong password is refused on the socket too: the server is not open to every local user.
       const intruder = new pg.Client({ connectionString: server.url.replace(/:[0-9a-f]{48}@/, ":wrong@") });
       await expect(intruder.connect()).rejects.toThrow(/password authentication failed/);
     } finally {
       await server.stop();
     }
+  });
+
+  it("keeps to TCP when the data directory is too deep for a socket's path", () => {
+    expect(socketDir("/srv/mahalla/postgres")).toBe("/srv/mahalla/postgres");
+    expect(socketDir(`/srv/${"d".repeat(90)}/postgres`)).toBeUndefined();
   });
 });
 

@@ -73,14 +73,14 @@ const DATABASE = "mahalla";
 /**
  * Small-footprint settings for a pilot district on one machine; everything else (fsync,
  * synchronous_commit, full_page_writes included) is as PostgreSQL ships it, so a commit is durable.
- * - listen on 127.0.0.1 only and no Unix socket: nothing outside this machine can reach it, and no
- *   socket path to collide with another server's in /tmp;
+ * - listen on 127.0.0.1 only, and on a Unix socket inside its own data directory (see socketDir):
+ *   nothing outside this machine can reach it, and no socket path to collide with another server's
+ *   in /tmp;
  * - shared_buffers 64 MB (ships 128 MB): a district's tables fit, and the server stays small next to Node;
  * - max_connections 100 (as shipped): a pool of DATABASE_POOL_SIZE per worker, a few for migrations.
  */
 const PRODUCT_SETTINGS: ServerSettings = {
   listen_addresses: "127.0.0.1",
-  unix_socket_directories: "",
   shared_buffers: "64MB",
   max_connections: 100,
   log_checkpoints: false,
@@ -228,6 +228,28 @@ function settingsFile(settings: ServerSettings): string {
 export interface PostmasterPid {
   pid: number;
   port: number;
+  /** The server's first Unix socket directory, if it has one. */
+  socketDir?: string;
+}
+
+/** The longest path a Unix socket may have (sun_path holds 108 bytes with the terminating NUL). */
+const SOCKET_PATH_MAX = 107;
+
+/**
+ * Where the server puts its Unix socket: its data directory, if the socket's path fits. The product
+ * talks to it there rather than over TCP on 127.0.0.1: a statement's round trip through a Unix
+ * socket skips the loopback TCP stack, which the server and PostgreSQL otherwise pay on every
+ * message, on the same cores (BENCHMARKS.md measures both). A data directory too deep for a socket
+ * path keeps TCP only.
+ */
+export function socketDir(pgdata: string): string | undefined {
+  return Buffer.byteLength(join(pgdata, ".s.PGSQL.65535")) <= SOCKET_PATH_MAX ? pgdata : undefined;
+}
+
+/** A connection URL for the server at `host` (127.0.0.1, or a socket directory) and `port`. */
+export function serverUrl(user: string, password: string, host: string, port: number, database: string): string {
+  const where = host.startsWith("/") ? encodeURIComponent(host) : host;
+  return `postgresql://${user}:${encodeURIComponent(password)}@${where}:${port}/${database}`;
 }
 
 /** postmaster.pid: pid, data directory, start time, port, socket directory, listen address, … */
@@ -236,7 +258,9 @@ export async function readPostmasterPid(pgdata: string): Promise<PostmasterPid |
     const lines = (await readFile(join(pgdata, "postmaster.pid"), "utf8")).split("\n");
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
-    return Number.isInteger(pid) && pid > 0 && Number.isInteger(port) ? { pid, port } : undefined;
+    const socketDir = lines[4]?.trim();
+    if (!(Number.isInteger(pid) && pid > 0 && Number.isInteger(port))) return undefined;
+    return socketDir ? { pid, port, socketDir } : { pid, port };
   } catch {
     return undefined;
   }
@@ -436,15 +460,20 @@ async function startLocked(
   } catch {
     throw new Error(`${files.password} is missing: the embedded database in ${pgdata} cannot be opened without it`);
   }
-  const urls = (port: number) => {
-    const base = `postgresql://${SUPERUSER}:${password}@127.0.0.1:${port}`;
-    return { url: `${base}/${DATABASE}`, adminUrl: `${base}/postgres` };
+  // Through the socket a server announces in postmaster.pid (one started before sockets were used
+  // has none, and is reached over TCP until its next start).
+  const urls = ({ port, socketDir }: PostmasterPid) => {
+    const host = socketDir ?? "127.0.0.1";
+    return {
+      url: serverUrl(SUPERUSER, password, host, port, DATABASE),
+      adminUrl: serverUrl(SUPERUSER, password, host, port, "postgres"),
+    };
   };
 
   const found = await readPostmasterPid(pgdata);
   if (found && (await isOurPostmaster(found.pid, pgdata))) {
     // Left running (the process that started it was killed, or it is still serving another process).
-    const reached = urls(found.port);
+    const reached = urls(found);
     if (await waitFor(() => answers(reached.adminUrl), 10_000)) {
       const owner = await readOwner(files.owner);
       const shared = owner !== undefined && owner !== process.pid && alive(owner);
@@ -469,7 +498,7 @@ async function startLocked(
 
   await writeOwned(
     join(pgdata, "mahalla.conf"),
-    settingsFile({ ...PRODUCT_SETTINGS, ...options.settings }),
+    settingsFile({ ...PRODUCT_SETTINGS, unix_socket_directories: socketDir(pgdata) ?? "", ...options.settings }),
     0o600,
     user,
   );
@@ -490,7 +519,7 @@ async function startLocked(
   }
   const started = await readPostmasterPid(pgdata);
   if (!started) throw new Error(`embedded database started but ${pgdata}/postmaster.pid is unreadable`);
-  const reached = urls(port);
+  const reached = urls(started);
   await ensureDatabase(reached.adminUrl);
   await writeFile(files.owner, `${process.pid}\n`, { mode: 0o600 });
   options.log?.info({ serverPid: started.pid, port, log: files.log }, "embedded database: server started");
