@@ -78,6 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(apiPlugin, {
     config: deps.config,
     prisma: deps.db.prisma,
+    sql: deps.db.sql,
     services: core.backOffice,
     ...(limits ? { rateStore: limits.apiStore } : {}),
   });

@@ -62,13 +62,20 @@ async function main() {
     }
     const runId = `BENCH-${Date.now()}`;
     const heapBefore = process.memoryUsage().heapUsed;
+    const { monitorEventLoopDelay } = await import("node:perf_hooks");
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
     const started = performance.now();
     const result = await importPayments(
-      db.prisma,
+      db,
       csvRecords(csvStream(payments, citizens, runId), PAYMENT_COLUMNS, 1 << 30),
       "bench",
     );
     const importMs = performance.now() - started;
+    h.disable();
+    console.log(
+      `loop delay: p50 ${(h.percentile(50) / 1e6).toFixed(1)} p90 ${(h.percentile(90) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms`,
+    );
     const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
     console.log(
       `import: ${result.created} payments, ${result.notifications} notifications in ${seconds(importMs)} ` +
@@ -77,7 +84,7 @@ async function main() {
 
     const again = performance.now();
     const repeat = await importPayments(
-      db.prisma,
+      db,
       csvRecords(csvStream(payments, citizens, runId), PAYMENT_COLUMNS, 1 << 30),
       "bench",
     );

@@ -11,7 +11,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   db = await createTestDatabase();
   await seedReferenceData(db.prisma, { demo: true });
-  app = await apiApp(db.prisma, { maxCsvBytes: 4 * 1024 * 1024 });
+  app = await apiApp(db.prisma, { maxCsvBytes: 4 * 1024 * 1024, sql: db.sql });
 });
 afterAll(async () => {
   await app?.close();
@@ -321,6 +321,23 @@ describe("payment import", () => {
     const audit = await db.prisma.auditLog.findMany({ where: { action: "payment.import", actor: "api:backoffice" } });
     const logged = audit.flatMap((a) => (a.after as { externalIds: string[] }).externalIds);
     expect(logged.filter((id) => id.startsWith("BULK-"))).toHaveLength(2_500);
+  });
+
+  it("writes a batch sent several times at once once: one payment and one notice per row", async () => {
+    const header = "externalId,citizenExternalId,benefitCode,amountTiyin,period,creditedAt";
+    const rows = Array.from(
+      { length: 1_500 },
+      (_, i) => `SAME-${i},P-CIT-2,LOW_INCOME_ASSISTANCE,${200_000 + i},2025-05,2025-05-05`,
+    );
+    const csv = [header, ...rows].join("\n");
+    const answers = await Promise.all(Array.from({ length: 6 }, () => postCsv("/api/v1/payments/import", csv)));
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+    const bodies = answers.map((a) => a.json() as { created: number; duplicates: number; notifications: number });
+    for (const b of bodies) expect(b.created + b.duplicates).toBe(1_500);
+    expect(bodies.reduce((sum, b) => sum + b.created, 0)).toBe(1_500);
+    expect(bodies.reduce((sum, b) => sum + b.notifications, 0)).toBe(1_500);
+    expect(await db.prisma.payment.count({ where: { externalId: { startsWith: "SAME-" } } })).toBe(1_500);
+    expect(await db.prisma.outbox.count({ where: { dedupeKey: { startsWith: "payment:SAME-" } } })).toBe(1_500);
   });
 
   it("refuses a CSV larger than the configured limit with 413", async () => {

@@ -102,12 +102,14 @@ const productSources = async () =>
 const OWNERS: Record<string, string[]> = {
   "appeal.ts": ["core/opendata/source.ts"],
   "application.ts": ["core/opendata/source.ts", "core/services/applications.ts"],
+  "audit-log.ts": ["core/notifications/outbox.ts"],
   "benefit-type.ts": ["core/services/contacts.ts"],
   "citizen.ts": [
     "core/engine/redis-session-store.ts",
     "core/reference/demo-activity.ts",
     "core/services/citizens.ts",
     "core/services/identity.ts",
+    "core/services/imports/payments.ts",
   ],
   "conversation-session.ts": ["core/engine/session-store.ts"],
   "district.ts": ["core/services/contacts.ts"],
@@ -117,6 +119,7 @@ const OWNERS: Record<string, string[]> = {
   "outbox.ts": ["core/notifications/outbox.ts", "core/services/imports/payments.ts"],
   "payment.ts": ["core/services/imports/payments.ts", "core/services/payments.ts"],
   "service-contact.ts": ["core/services/contacts.ts"],
+  "social-card.ts": ["core/services/imports/payments.ts"],
   "staff.ts": ["core/services/staff-visits.ts"],
   "telegram-update.ts": ["bot/update-ledger.ts"],
   "visit-request.ts": ["core/opendata/source.ts", "core/services/slot-capacity.ts", "core/services/visits.ts"],

@@ -1,3 +1,4 @@
+import type { SqlDatabase } from "../../core/db/adapters.js";
 import type { PrismaClient } from "../../core/db/database.js";
 import type { BackOfficeServices } from "../core.js";
 
@@ -7,6 +8,7 @@ import type { BackOfficeServices } from "../core.js";
  */
 export interface ApiContext extends BackOfficeServices {
   prisma: PrismaClient;
+  sql: SqlDatabase;
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;

@@ -2,6 +2,7 @@ import rateLimit, { type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { SqlDatabase } from "../../core/db/adapters.js";
 import type { PrismaClient } from "../../core/db/database.js";
 import type { AppConfig } from "../config.js";
 import type { BackOfficeServices } from "../core.js";
@@ -26,6 +27,8 @@ export interface ApiPluginOptions {
   config: Pick<AppConfig, "apiTokens" | "ussd"> &
     Partial<Pick<AppConfig, "apiRequestsPerMinute" | "apiAuthFailuresPerMinute">>;
   prisma: PrismaClient;
+  /** The plain-SQL path of the same database (the payment register's import writes through it). */
+  sql: SqlDatabase;
   /** The back-office services of the one core (app/core.ts), not a copy of the API's own. */
   services: BackOfficeServices;
   clock?: () => Date;
@@ -62,6 +65,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
 
   const ctx: ApiContext = {
     prisma: options.prisma,
+    sql: options.sql,
     ...options.services,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,

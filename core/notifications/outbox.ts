@@ -1,5 +1,6 @@
 import type { SqlExecutor } from "../db/adapters.js";
 import type { Tx } from "../db/database.js";
+import { INSERT_BATCH as INSERT_AUDIT } from "../db/sql/audit-log.js";
 import { FIGURES, type FiguresRow, type OutboxRowParams, PURGE_TEXTS } from "../db/sql/outbox.js";
 import { run } from "../db/sql/statement.js";
 import type { Locale, Params } from "../domain/vocabulary.js";
@@ -166,6 +167,21 @@ export async function auditMany(tx: Tx, entries: AuditEntry[]): Promise<void> {
   await tx.auditLog.createMany({
     data: entries.map(auditRow),
   });
+}
+
+/** The same on the plain-SQL path, inside a `Database.sql.transaction` (an import's batch). */
+export async function auditManySql(sql: SqlExecutor, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map(auditRow);
+  const json = (value: object | undefined) => (value === undefined ? null : JSON.stringify(value));
+  await run(sql, INSERT_AUDIT, [
+    rows.map((r) => r.actor),
+    rows.map((r) => r.action),
+    rows.map((r) => r.entity),
+    rows.map((r) => r.entityId),
+    rows.map((r) => json(r.before)),
+    rows.map((r) => json(r.after)),
+  ]);
 }
 
 /** BigInt and Date values made JSON-safe for the audit log. */

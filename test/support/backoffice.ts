@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { apiPlugin } from "../../app/api/index.js";
 import { createBackOfficeServices } from "../../app/core.js";
+import type { SqlDatabase } from "../../core/db/adapters.js";
 import { type PrismaClient, prismaSql } from "../../core/db/database.js";
 import { newReference } from "../../core/domain/reference.js";
 
@@ -11,9 +12,11 @@ export const auth = { authorization: `Bearer ${TOKEN}` };
 /** The back-office API alone on a bare Fastify, as app/server.ts mounts it. */
 export async function apiApp(
   prisma: PrismaClient,
-  options: { clock?: () => Date; callbackToken?: string; maxCsvBytes?: number } = {},
+  options: { clock?: () => Date; callbackToken?: string; maxCsvBytes?: number; sql?: SqlDatabase } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  // The database's own plain-SQL path when given (a pool, as the server has), else one over Prisma.
+  const sql = options.sql ?? prismaSql(prisma);
   await app.register(apiPlugin, {
     config: {
       apiTokens: [
@@ -23,7 +26,8 @@ export async function apiApp(
       ussd: { callbackToken: options.callbackToken, maxCharsUcs2: 182, sessionIdleSeconds: 180 },
     },
     prisma,
-    services: createBackOfficeServices({ prisma, sql: prismaSql(prisma) }, options.clock),
+    sql,
+    services: createBackOfficeServices({ prisma, sql }, options.clock),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.maxCsvBytes ? { maxCsvBytes: options.maxCsvBytes } : {}),
   });

@@ -2,8 +2,50 @@ import { LOCK_COLUMNS, type LockRow, statement } from "./statement.js";
 
 // Citizen's plain-SQL statements. Owners: core/services/identity.ts (identity conflicts),
 // core/services/citizens.ts (the lookups of a citizen, whether a PINFL is known), core/reference/demo-activity.ts (the demo
-// load's lock), and core/engine/redis-session-store.ts (a conversation's citizen when the session
-// itself is kept in Redis).
+// load's lock), core/engine/redis-session-store.ts (a conversation's citizen when the session
+// itself is kept in Redis) and core/services/imports/payments.ts (a payment batch's beneficiaries).
+
+/** A citizen one of a payment batch's rows names, and by which of its keys. */
+export interface PaymentMatchRow {
+  id: number;
+  externalId: string | null;
+  phone: string;
+  pinfl: string | null;
+  telegramChatId: string | null;
+  locale: string | null;
+  byExternalId: boolean;
+  byPhone: boolean;
+  byPinfl: boolean;
+}
+
+/**
+ * The citizens a payment batch names, by any of its keys, in one statement: the register's
+ * external id, the phone the register gave a beneficiary (a citizen without an external id is
+ * not the register's), or the register's PINFL (never a claimed one, which is kept apart).
+ */
+export const PAYMENT_MATCHES = statement<PaymentMatchRow, [externalIds: string[], phones: string[], pinfls: string[]]>(
+  "Citizen.paymentMatches",
+  `
+  select id, "externalId", phone, pinfl, "telegramChatId"::text as "telegramChatId", locale,
+         coalesce("externalId" = any($1::text[]), false) as "byExternalId",
+         coalesce("externalId" is not null and phone = any($2::text[]), false) as "byPhone",
+         coalesce(pinfl = any($3::text[]), false) as "byPinfl"
+    from "Citizen"
+   where "externalId" = any($1::text[])
+      or ("externalId" is not null and phone = any($2::text[]))
+      or pinfl = any($3::text[])`,
+  {
+    id: true,
+    externalId: true,
+    phone: true,
+    pinfl: true,
+    telegramChatId: true,
+    locale: true,
+    byExternalId: true,
+    byPhone: true,
+    byPinfl: true,
+  },
+);
 
 export interface ConflictRow {
   /** One of identity.ts's CONFLICT_KINDS (the case below yields nothing else). */

@@ -5,6 +5,7 @@
  */
 import "./appeal.js";
 import "./application.js";
+import "./audit-log.js";
 import "./benefit-type.js";
 import "./citizen.js";
 import "./conversation-session.js";
@@ -15,6 +16,7 @@ import "./mahalla.js";
 import "./outbox.js";
 import "./payment.js";
 import "./service-contact.js";
+import "./social-card.js";
 import "./staff.js";
 import "./telegram-update.js";
 import "./visit-request.js";

@@ -1,4 +1,4 @@
-import { type NoRow, statement } from "./statement.js";
+import { statement } from "./statement.js";
 
 // Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
 // the figures /metrics reports); core/services/imports/payments.ts inserts its batches' rows.
@@ -103,7 +103,7 @@ SELECT "channel",
  * so concurrent imports of one batch stay idempotent.
  */
 export const INSERT_BATCH = statement<
-  NoRow,
+  { inserted: number },
   [
     channels: string[],
     recipientPhones: string[],
@@ -117,6 +117,7 @@ export const INSERT_BATCH = statement<
 >(
   "Outbox.insertBatch",
   `
+    WITH inserted AS (
     INSERT INTO "Outbox" ("channel", "recipientPhone", "recipientChatId", "citizenId", "locale", "templateKey",
       "params", "dedupeKey", "nextAttemptAt", "createdAt", "updatedAt")
     SELECT ch, ph, chat, c, l, k, pr, d, (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC')
@@ -130,6 +131,8 @@ export const INSERT_BATCH = statement<
       $7::jsonb[],
       $8::text[]
     ) AS u(ch, ph, chat, c, l, k, pr, d)
-    ON CONFLICT ("dedupeKey") DO NOTHING`,
-  {},
+    ON CONFLICT ("dedupeKey") DO NOTHING
+    RETURNING 1)
+    SELECT count(*)::int AS inserted FROM inserted`,
+  { inserted: true },
 );

@@ -1,7 +1,35 @@
-import { type NoRow, statement } from "./statement.js";
+import { statement } from "./statement.js";
 
 // Payment's plain-SQL statements. Owners: core/services/payments.ts (the citizen's overview) and
 // core/services/imports/payments.ts (the register's batches).
+
+/** A payment already imported: what a re-sent row is compared with. */
+export interface ImportedRow {
+  externalId: string;
+  citizenId: number;
+  cardId: number | null;
+  benefitTypeId: number;
+  amountTiyin: string;
+  period: string;
+  creditedMs: number;
+}
+
+export const IMPORTED = statement<ImportedRow, [externalIds: string[]]>(
+  "Payment.imported",
+  `
+  select p."externalId", p."citizenId", p."cardId", p."benefitTypeId", p."amountTiyin"::text as "amountTiyin", p.period,
+         (extract(epoch from p."creditedAt") * 1000)::float8 as "creditedMs"
+    from "Payment" p where p."externalId" = any($1::text[])`,
+  {
+    externalId: true,
+    citizenId: true,
+    cardId: true,
+    benefitTypeId: true,
+    amountTiyin: true,
+    period: true,
+    creditedMs: true,
+  },
+);
 
 export interface OverviewRow {
   cards: { maskedNumber: string; status: string }[] | string;
@@ -39,7 +67,7 @@ export const OVERVIEW = statement<OverviewRow, [citizenId: number, limit: number
  * ISO strings and are stored as UTC, as Prisma stores them; an existing externalId is skipped.
  */
 export const INSERT_BATCH = statement<
-  NoRow,
+  { inserted: number },
   [
     externalIds: string[],
     citizenIds: number[],
@@ -52,6 +80,7 @@ export const INSERT_BATCH = statement<
 >(
   "Payment.insertBatch",
   `
+    WITH inserted AS (
     INSERT INTO "Payment" ("externalId", "citizenId", "cardId", "benefitTypeId", "amountTiyin", "period", "creditedAt")
     SELECT e, c, card, b, a, p, (t AT TIME ZONE 'UTC')
     FROM unnest(
@@ -63,6 +92,8 @@ export const INSERT_BATCH = statement<
       $6::text[],
       $7::timestamptz[]
     ) AS u(e, c, card, b, a, p, t)
-    ON CONFLICT ("externalId") DO NOTHING`,
-  {},
+    ON CONFLICT ("externalId") DO NOTHING
+    RETURNING 1)
+    SELECT count(*)::int AS inserted FROM inserted`,
+  { inserted: true },
 );

@@ -1,7 +1,10 @@
-import type { PrismaClient, Tx } from "../../db/database.js";
+import type { SqlDatabase, SqlExecutor } from "../../db/adapters.js";
+import type { PrismaClient } from "../../db/database.js";
+import { PAYMENT_MATCHES, type PaymentMatchRow } from "../../db/sql/citizen.js";
 import { INSERT_BATCH as INSERT_NOTIFICATIONS } from "../../db/sql/outbox.js";
-import { INSERT_BATCH as INSERT_PAYMENTS } from "../../db/sql/payment.js";
-import { executeIn } from "../../db/sql/statement.js";
+import { IMPORTED, INSERT_BATCH as INSERT_PAYMENTS } from "../../db/sql/payment.js";
+import { BY_EXTERNAL_IDS as CARDS } from "../../db/sql/social-card.js";
+import { run, type Statement } from "../../db/sql/statement.js";
 import type { Names } from "../../domain/vocabulary.js";
 import { type AuditEntry, outboxData, type Recipient } from "../../notifications/outbox.js";
 import { shortNamesOf } from "../names.js";
@@ -113,12 +116,17 @@ function parsePayment(record: RawRecord, r: RowReader): ParsedPayment | undefine
 
 interface CitizenRow extends Recipient {
   id: number;
-  externalId: string | null;
-  pinfl: string | null;
 }
 
+const recipientOf = (c: PaymentMatchRow): CitizenRow => ({
+  id: c.id,
+  phone: c.phone,
+  telegramChatId: c.telegramChatId === null ? null : BigInt(c.telegramChatId),
+  locale: c.locale,
+});
+
 async function paymentPart(
-  prisma: PrismaClient,
+  { prisma, sql }: { prisma: PrismaClient; sql: SqlDatabase },
   actor: string,
   result: PaymentImportResult,
 ): Promise<ImportPart<ParsedPayment, PaymentPlan>> {
@@ -166,37 +174,30 @@ async function paymentPart(
     // Each batch of rows is checked against the database as it arrives and kept only as plans.
     resolveEvery: PAYMENT_BATCH,
 
+    // Plain SQL, not Prisma: a query with a thousand values is compiled and its rows mapped on the
+    // event loop, which held the process's USSD steps for tens of milliseconds per batch.
     async resolve(current, reject) {
-      const select = {
-        id: true,
-        externalId: true,
-        phone: true,
-        pinfl: true,
-        telegramChatId: true,
-        locale: true,
-      } as const;
       const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
-      const [byExt, byPhone, byPinfl, cards, existing] = await Promise.all([
-        prisma.citizen.findMany({
-          where: { externalId: { in: unique(current.map((p) => p.citizenExternalId)) } },
-          select,
-        }),
+      const [citizens, cards, existing] = await Promise.all([
         // Only the register's links: a phone the register gave a beneficiary, the register's PINFL
         // (never one a caller typed, which is kept in claimedPinfl).
-        prisma.citizen.findMany({
-          where: { phone: { in: unique(current.map((p) => p.phone)) }, externalId: { not: null } },
-          select,
-        }),
-        prisma.citizen.findMany({ where: { pinfl: { in: unique(current.map((p) => p.pinfl)) } }, select }),
-        prisma.socialCard.findMany({
-          where: { externalId: { in: unique(current.map((p) => p.cardExternalId)) } },
-          select: { id: true, externalId: true, citizenId: true },
-        }),
-        prisma.payment.findMany({ where: { externalId: { in: current.map((p) => p.externalId) } } }),
+        run(sql, PAYMENT_MATCHES, [
+          unique(current.map((p) => p.citizenExternalId)),
+          unique(current.map((p) => p.phone)),
+          unique(current.map((p) => p.pinfl)),
+        ]),
+        run(sql, CARDS, [unique(current.map((p) => p.cardExternalId))]),
+        run(sql, IMPORTED, [current.map((p) => p.externalId)]),
       ]);
-      const extMap = new Map(byExt.map((c) => [c.externalId as string, c]));
-      const phoneMap = new Map(byPhone.map((c) => [c.phone, c]));
-      const pinflMap = new Map(byPinfl.map((c) => [c.pinfl as string, c]));
+      const extMap = new Map<string, CitizenRow>();
+      const phoneMap = new Map<string, CitizenRow>();
+      const pinflMap = new Map<string, CitizenRow>();
+      for (const c of citizens) {
+        const citizen = recipientOf(c);
+        if (c.byExternalId && c.externalId !== null) extMap.set(c.externalId, citizen);
+        if (c.byPhone) phoneMap.set(c.phone, citizen);
+        if (c.byPinfl && c.pinfl !== null) pinflMap.set(c.pinfl, citizen);
+      }
       const cardMap = new Map(cards.map((c) => [c.externalId, c]));
       const existingMap = new Map(existing.map((p) => [p.externalId, p]));
       const plans: PaymentPlan[] = [];
@@ -244,9 +245,9 @@ async function paymentPart(
           const same =
             before.citizenId === plan.citizenId &&
             before.benefitTypeId === plan.benefitTypeId &&
-            before.amountTiyin === plan.amountTiyin &&
+            before.amountTiyin === plan.amountTiyin.toString() &&
             before.period === plan.period &&
-            before.creditedAt.getTime() === plan.creditedAt.getTime() &&
+            before.creditedMs === plan.creditedAt.getTime() &&
             (plan.cardId === null || before.cardId === plan.cardId);
           if (same) result.duplicates++;
           else {
@@ -268,7 +269,8 @@ async function paymentPart(
 
     writeEvery: PAYMENT_BATCH,
 
-    async write(tx, chunk) {
+    sql,
+    async writeSql(tx, chunk) {
       const payments = await insertPayments(tx, chunk);
       const outbox = await insertNotifications(
         tx,
@@ -312,12 +314,12 @@ async function paymentPart(
  * completes it, as it is idempotent.)
  */
 export async function importPayments(
-  prisma: PrismaClient,
+  db: { prisma: PrismaClient; sql: SqlDatabase },
   records: Records,
   actor: string,
 ): Promise<PaymentImportResult> {
   const result: PaymentImportResult = { received: 0, created: 0, duplicates: 0, notifications: 0 };
-  const { received, plans } = await runImport(prisma, records, await paymentPart(prisma, actor, result));
+  const { received, plans } = await runImport(db.prisma, records, await paymentPart(db, actor, result));
   // Rows another request imported between the check and the write count as duplicates.
   result.duplicates += plans.length - result.created;
   return { ...result, received };
@@ -330,8 +332,8 @@ export async function importPayments(
  * Timestamps travel as ISO strings and are stored as UTC, as Prisma stores them. Existing rows
  * (same externalId / dedupeKey) are skipped, so concurrent imports of one batch stay idempotent.
  */
-async function insertPayments(tx: Tx, rows: PaymentPlan[]): Promise<number> {
-  return executeIn(tx, INSERT_PAYMENTS, [
+async function insertPayments(tx: SqlExecutor, rows: PaymentPlan[]): Promise<number> {
+  return inserted(tx, INSERT_PAYMENTS, [
     rows.map((r) => r.externalId),
     rows.map((r) => r.citizenId),
     rows.map((r) => r.cardId),
@@ -342,8 +344,8 @@ async function insertPayments(tx: Tx, rows: PaymentPlan[]): Promise<number> {
   ]);
 }
 
-async function insertNotifications(tx: Tx, rows: ReturnType<typeof outboxData>[]): Promise<number> {
-  return executeIn(tx, INSERT_NOTIFICATIONS, [
+async function insertNotifications(tx: SqlExecutor, rows: ReturnType<typeof outboxData>[]): Promise<number> {
+  return inserted(tx, INSERT_NOTIFICATIONS, [
     rows.map((r) => r.channel),
     rows.map((r) => r.recipientPhone),
     rows.map((r) => (r.recipientChatId === null ? null : r.recipientChatId.toString())),
@@ -353,6 +355,16 @@ async function insertNotifications(tx: Tx, rows: ReturnType<typeof outboxData>[]
     rows.map((r) => JSON.stringify(r.params)),
     rows.map((r) => r.dedupeKey),
   ]);
+}
+
+/** Runs a batch insert; returns how many rows it inserted (the rest were there already). */
+async function inserted<Params extends readonly unknown[]>(
+  tx: SqlExecutor,
+  s: Statement<{ inserted: number }, Params>,
+  params: Params,
+): Promise<number> {
+  const [row] = await run(tx, s, params);
+  return row?.inserted ?? 0;
 }
 
 /** "2025-01" → "01.2025", the way dates are written in every language of the product. */

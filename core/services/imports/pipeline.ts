@@ -1,7 +1,10 @@
+import type { SqlDatabase, SqlExecutor } from "../../db/adapters.js";
 import type { PrismaClient, Tx } from "../../db/database.js";
-import { type AuditEntry, auditMany } from "../../notifications/outbox.js";
+import { type AuditEntry, auditMany, auditManySql } from "../../notifications/outbox.js";
 import {
   IMPORT_TX,
+  nextTurn,
+  READ_TURN,
   type RawRecord,
   RowErrors,
   type RowProblem,
@@ -18,7 +21,7 @@ export type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
  * the whole import if any row is bad (nothing is written then), and otherwise writes the plans
  * batch by batch, each batch with its audit entries in one transaction.
  */
-export interface ImportPart<Row, Plan> {
+interface PartBase<Row, Plan> {
   /**
    * Reads one record, checking it alone and against the file's earlier rows. Undefined when the
    * record leaves nothing to resolve: its problems are noted on the reader, or an earlier row
@@ -38,11 +41,27 @@ export interface ImportPart<Row, Plan> {
    * parsed rows; unset: the whole file at once (when a row's check needs the rows after it).
    */
   resolveEvery?: number;
-  /** Writes one batch of plans in `tx` and returns the audit entries of what it changed. */
-  write(tx: Tx, plans: Plan[]): Promise<AuditEntry[]>;
   /** Plans per write transaction; unset: all in one. */
   writeEvery?: number;
 }
+
+/**
+ * What one entity adds to the import pipeline (see PartBase), and how it writes a batch of plans,
+ * returning the audit entries of what it changed: in a Prisma transaction (`write`), or in a
+ * plain-SQL one (`writeSql`, for the payment register's large batches: a Prisma statement with
+ * thousands of parameters is compiled and checked on the event loop, which holds every other
+ * request of the process meanwhile).
+ */
+export type ImportPart<Row, Plan> = PartBase<Row, Plan> &
+  (
+    | { write(tx: Tx, plans: Plan[]): Promise<AuditEntry[]>; writeSql?: never }
+    | {
+        /** The database's plain-SQL path, whose transactions `writeSql` runs in. */
+        sql: SqlDatabase;
+        writeSql(tx: SqlExecutor, plans: Plan[]): Promise<AuditEntry[]>;
+        write?: never;
+      }
+  );
 
 /**
  * Runs an import through its part: read → resolve → (all rows good, else ImportRejectedError
@@ -66,6 +85,11 @@ export async function runImport<Row, Plan>(
   };
   for await (const record of records) {
     received++;
+    // A CSV chunk's records arrive without a turn of the event loop between them, and reading
+    // them is the import's longest stretch on the CPU: every READ_TURN records the process's other
+    // requests (USSD steps on payment day) get the event loop, instead of waiting up to tens of
+    // milliseconds for a whole chunk.
+    if (received % READ_TURN === 0) await nextTurn();
     const reader = readerFor(record);
     const row = part.read(record, reader);
     if (row === undefined || reader.problems.length > 0) {
@@ -85,9 +109,17 @@ export async function runImport<Row, Plan>(
   for (let i = 0; i < plans.length; i += size) {
     if (i > 0) await yieldToOthers();
     const batch = plans.slice(i, i + size);
-    await prisma.$transaction(async (tx) => {
-      await auditMany(tx, await part.write(tx, batch));
-    }, IMPORT_TX);
+    if (part.writeSql) {
+      const { writeSql } = part;
+      await part.sql.transaction(async (tx) => {
+        await auditManySql(tx, await writeSql(tx, batch));
+      });
+    } else {
+      const { write } = part;
+      await prisma.$transaction(async (tx) => {
+        await auditMany(tx, await write(tx, batch));
+      }, IMPORT_TX);
+    }
   }
   return { received, plans };
 }

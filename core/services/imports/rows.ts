@@ -197,3 +197,9 @@ export const IMPORT_TX = { timeout: 120_000, maxWait: 30_000 } as const;
  * again at once, and a USSD caller waited for the whole write phase (35 s for 60,000 payments).
  */
 export const yieldToOthers = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+
+/** Records read between two turns of the event loop (see runImport). */
+export const READ_TURN = 100;
+
+/** Lets the event loop run what has arrived meanwhile (a USSD step's request), then goes on. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
