@@ -4,8 +4,8 @@ import { type AuditEntry, auditMany, auditManySql } from "../../notifications/ou
 import {
   IMPORT_TX,
   nextTurn,
-  READ_TURN,
   type RawRecord,
+  READ_TURN,
   RowErrors,
   type RowProblem,
   type RowReader,
