@@ -653,8 +653,9 @@ export function renderReport(r: BenchReport): string {
       line(
         `${overTcp.label}, ${tcp.concurrency} closed-loop USSD sessions. The server reaches a PostgreSQL on the same ` +
           "machine through its Unix socket (`DATABASE_URL=postgresql://user:password@%2Fvar%2Frun%2Fpostgresql/mahalla`; " +
-          "the embedded server's socket is in its data directory): the same point with the server on TCP to " +
-          "127.0.0.1, every statement's round trip then through the loopback TCP stack, on the same cores.",
+          "the embedded server's socket is in its data directory). The TCP row is the same point with the server " +
+          "on TCP to 127.0.0.1, every statement's round trip then through the loopback TCP stack on the same " +
+          "cores, measured just before the back end's own points on the same freshly seeded database.",
       );
       line();
       line("| connection | steps/s | × ceiling | p50 ms | p99 ms | errors | CPU ms/step: server | PostgreSQL |");

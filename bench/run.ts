@@ -529,6 +529,15 @@ async function measureBackend(
     serverErrors: [],
   };
   return withRedis(ctx, prepared, async (ready) => {
+    // First, on the database as freshly seeded as the back end's own points find it (after the
+    // payment day it holds 50,000 more payments and notices, and autovacuum is at work).
+    if (ctx.opts.scaling && ready.tcpUrl) {
+      report.overTcp = await overTcp(ctx, ready, ready.tcpUrl, offsets).catch((err: unknown) => {
+        say(`the point over TCP failed: ${(err as Error).message}`);
+        return { failed: (err as Error).message };
+      });
+      if (!("failed" in report.overTcp)) offsets = report.overTcp.taken;
+    }
     say(`${id}: starting the server…`);
     let started: Awaited<ReturnType<typeof startServer>>;
     try {
@@ -622,13 +631,6 @@ async function measureBackend(
           `The ${LABELS[id]} server logged ${errors.count} error line(s), e.g. ${errors.samples.map((s) => `"${s}"`).join("; ")}.`,
         );
       }
-    }
-    if (ctx.opts.scaling && ready.tcpUrl && !report.failed) {
-      report.overTcp = await overTcp(ctx, ready, ready.tcpUrl, offsets).catch((err: unknown) => {
-        say(`the point over TCP failed: ${(err as Error).message}`);
-        return { failed: (err as Error).message };
-      });
-      if (!("failed" in report.overTcp)) offsets = report.overTcp.taken;
     }
     if (ctx.opts.scaling && id === SCALING_BACKEND && !report.failed) {
       const scaled = await scaling(ctx, ready, offsets).catch((err: unknown) => {
