@@ -252,9 +252,11 @@ describe.skipIf(!onEmbeddedTestServer())("the embedded server's start", () => {
     }
   });
 
-  it("keeps to TCP when the data directory is too deep for a socket's path", () => {
+  it("keeps to TCP when the data directory is too deep for a socket's path or cannot be listed as one", () => {
     expect(socketDir("/srv/mahalla/postgres")).toBe("/srv/mahalla/postgres");
     expect(socketDir(`/srv/${"d".repeat(90)}/postgres`)).toBeUndefined();
+    expect(socketDir("/srv/a,b/postgres")).toBeUndefined();
+    expect(socketDir("/srv/it's/postgres")).toBeUndefined();
   });
 });
 

@@ -240,9 +240,11 @@ const SOCKET_PATH_MAX = 107;
  * talks to it there rather than over TCP on 127.0.0.1: a statement's round trip through a Unix
  * socket skips the loopback TCP stack, which the server and PostgreSQL otherwise pay on every
  * message, on the same cores (BENCHMARKS.md measures both). A data directory too deep for a socket
- * path keeps TCP only.
+ * path, or whose path has a comma or a quote (unix_socket_directories is a comma-separated list),
+ * keeps TCP only.
  */
 export function socketDir(pgdata: string): string | undefined {
+  if (/[,'"\\]/.test(pgdata)) return undefined;
   return Buffer.byteLength(join(pgdata, ".s.PGSQL.65535")) <= SOCKET_PATH_MAX ? pgdata : undefined;
 }
 
