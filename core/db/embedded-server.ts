@@ -249,7 +249,7 @@ export function socketDir(pgdata: string): string | undefined {
 }
 
 /** A connection URL for the server at `host` (127.0.0.1, or a socket directory) and `port`. */
-export function serverUrl(user: string, password: string, host: string, port: number, database: string): string {
+function serverUrl(user: string, password: string, host: string, port: number, database: string): string {
   const where = host.startsWith("/") ? encodeURIComponent(host) : host;
   return `postgresql://${user}:${encodeURIComponent(password)}@${where}:${port}/${database}`;
 }
