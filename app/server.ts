@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createTelegram, type TelegramBot, telegramWebhook } from "../bot/index.js";
 import type { Database } from "../core/db/database.js";
-import { ussdRoutes } from "../ussd/routes.js";
+import { type UssdPluginOptions, ussdRoutes } from "../ussd/routes.js";
 import { apiPlugin } from "./api/index.js";
 import type { ClusterMetrics } from "./cluster.js";
 import type { AppConfig } from "./config.js";
@@ -30,6 +30,8 @@ export interface ServerDeps {
   limits?: Pick<Limits, "sms" | "apiStore"> & Partial<Pick<Limits, "telegram">>;
   /** In a node:cluster worker: /metrics answers every worker's figures added up. */
   cluster?: ClusterMetrics | undefined;
+  /** The USSD step's deadline and admission (default: ussd/routes.ts's, which production runs). */
+  ussd?: Pick<UssdPluginOptions, "stepDeadlineMs" | "admission">;
 }
 
 /** Builds the HTTP server; channels and the API register themselves as plugins. */
@@ -74,6 +76,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     prisma: deps.db.prisma,
     core,
     ...(limits ? { smsLimiter: limits.sms } : {}),
+    ...deps.ussd,
   });
   await app.register(apiPlugin, {
     config: deps.config,

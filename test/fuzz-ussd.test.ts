@@ -43,6 +43,9 @@ beforeAll(async () => {
     config,
     db,
     core: createAppCore(config, db),
+    // Contracts, not speed: on a busy machine a step can take longer than the gateway's deadline,
+    // and its apology would read as a failure here (test/faults-database.test.ts pins the deadline down).
+    ussd: { stepDeadlineMs: 60_000 },
     logger: createLogger("error", {
       write: (line: string) => {
         errors.push(line);

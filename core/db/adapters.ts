@@ -19,6 +19,8 @@ export interface DatabaseTarget {
    * step deadline). Work no caller waits for may wait longer on a busy machine.
    */
   connectTimeoutMs?: number;
+  /** Longest wait for a statement's answer before its caller gets an error (default 10 s). */
+  queryTimeoutMs?: number;
 }
 
 /** Statements sent to the database by this process: for the /metrics endpoint and benchmarks. */
@@ -120,7 +122,7 @@ export async function openDriver(target: DatabaseTarget): Promise<DriverHandle> 
     max: target.poolSize ?? 10,
     connectionTimeoutMillis: target.connectTimeoutMs ?? 2_000,
     // A stopped server must not leave requests waiting on sockets for long.
-    query_timeout: 10_000,
+    query_timeout: target.queryTimeoutMs ?? 10_000,
   });
   // An idle client losing its server emits 'error' on the pool; without a listener Node would crash.
   pool.on("error", () => {});

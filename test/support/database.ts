@@ -25,7 +25,16 @@ export async function createTestDatabase(options: { fromEmpty?: boolean } = {}):
   await adminQuery(serverUrl, `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const target: DatabaseTarget = { kind: "postgres", url: url.toString(), poolSize: 5 };
+  // Generous waits: a test pins down behaviour, and on a machine busy with the other test files a
+  // statement or a connection can take seconds (a 10 s query timeout was once hit on CI). The
+  // fault tests that are about timeouts open their own connections with the product's defaults.
+  const target: DatabaseTarget = {
+    kind: "postgres",
+    url: url.toString(),
+    poolSize: 5,
+    connectTimeoutMs: 30_000,
+    queryTimeoutMs: 60_000,
+  };
   const db = await openDatabase(target);
   return {
     ...db,
