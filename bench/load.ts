@@ -4,6 +4,7 @@
  * each waiting for its answer before the next step, and report what they measured.
  */
 import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Answer, KeepAliveClient, RequestFailed } from "./http-client.js";
 import {
@@ -110,6 +111,11 @@ export interface LoadResult {
   webhookReplyCalls?: number;
   /** CPU the generator itself spent per step inside the measured window (ms). */
   generatorCpuMsPerStep: number;
+  /**
+   * The generator's own event-loop delay inside the window (ms, p99 and max): an answer it read
+   * late is counted late, so a figure here near the latencies means they are partly its own.
+   */
+  generatorLoopDelayMs: { p99: number; max: number };
   /** The measured window on the monotonic clock (µs, as process.hrtime), to cut a CPU profile. */
   windowMicros: { from: number; to: number };
   /** Cursor positions after the run: the next run's offsets. */
@@ -136,6 +142,7 @@ class Meter {
   windowMicros = { from: 0, to: 0 };
   /** The generator's own CPU time inside the window. */
   windowCpuMs = 0;
+  loopDelayMs = { p99: Number.NaN, max: Number.NaN };
   /** Errors of every kind over the whole run, warm-up and drain included. */
   allErrors = 0;
   /** Steps above one second answered in the window or while draining. */
@@ -460,9 +467,13 @@ async function run(spec: LoadSpec, screens: Screens): Promise<LoadResult> {
     const clients = connections.map(virtualClient);
     await sleep(Math.max(0, meter.windowStart - performance.now()));
     const cpuAtWindow = process.cpuUsage();
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     await sleep(Math.max(0, meter.windowEnd - performance.now()));
+    delay.disable();
     const cpu = process.cpuUsage(cpuAtWindow);
     meter.windowCpuMs = (cpu.user + cpu.system) / 1000;
+    meter.loopDelayMs = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
     meter.stopping = true;
     await Promise.all(clients);
     return result(spec, meter, pool, spec.durationMs);
@@ -514,6 +525,7 @@ async function calibrate(
 function result(spec: LoadSpec, meter: Meter, pool: Record<SessionKind, PoolCursor>, windowMs: number): LoadResult {
   return {
     generatorCpuMsPerStep: meter.samples.count ? meter.windowCpuMs / meter.samples.count : Number.NaN,
+    generatorLoopDelayMs: meter.loopDelayMs,
     windowMicros: meter.windowMicros,
     mode: spec.mode,
     concurrency: spec.concurrency,

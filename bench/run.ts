@@ -390,6 +390,7 @@ const describePoint = (p: PointResult) =>
   `${fixed(p.stepsPerSecond, 0)}/s, p50 ${fixed(p.latency.p50, 1)} ms, p99 ${fixed(p.latency.p99, 1)} ms, ` +
   `max ${fixed(p.latency.max, 0)} ms, errors ${p.errors.network + p.errors.timeout + p.errors.badPrefix + p.errors.noReply + p.errors.apology + Object.values(p.errors.status).reduce((a, b) => a + b, 0)}, unexpected ${p.unexpected}, CPU/step server ${cpuPerStep(p.serverCpuSeconds, p)} ms` +
   `${p.dbCpuSeconds === null ? "" : `, PostgreSQL ${cpuPerStep(p.dbCpuSeconds, p)} ms`}, generator ${fixed(p.generatorCpuMsPerStep, 2)} ms` +
+  `, generator loop delay p99 ${fixed(p.generatorLoopDelayMs.p99, 0)} ms, max ${fixed(p.generatorLoopDelayMs.max, 0)} ms` +
   `${p.serverApologies == null ? "" : `, server apologies ${p.serverApologies}`}`;
 
 const cpuPerStep = (seconds: number | null, p: PointResult) =>

@@ -131,6 +131,7 @@ describe("benchmark targets", () => {
     sessionsCompleted: { payments: 0, status: 0, visit: 0, apply: 0 },
     totalSteps: 30_000,
     generatorCpuMsPerStep: 0.05,
+    generatorLoopDelayMs: { p99: 12, max: 30 },
     windowMicros: { from: 0, to: 0 },
     taken: { payments: 0, status: 0, visit: 0, apply: 0 },
     wrapped: [],
