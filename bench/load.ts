@@ -142,6 +142,7 @@ class Meter {
   windowMicros = { from: 0, to: 0 };
   /** The generator's own CPU time inside the window. */
   windowCpuMs = 0;
+  /** Its own event-loop delay inside the window (ms). */
   loopDelayMs = { p99: Number.NaN, max: Number.NaN };
   /** Errors of every kind over the whole run, warm-up and drain included. */
   allErrors = 0;

@@ -113,6 +113,10 @@ export class TelegramDouble {
 
   private async listen(port: number): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
+    // Node closes a keep-alive connection after 5 s idle; a call the bot makes on it at that very
+    // moment fails with "socket hang up" (a test once did, on a busy machine). Telegram keeps them
+    // far longer, as the bench's double does (bench/tg-double.ts).
+    server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
