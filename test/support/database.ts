@@ -26,7 +26,7 @@ export async function createTestDatabase(options: { fromEmpty?: boolean } = {}):
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   // Generous waits: a test pins down behaviour, and on a machine busy with the other test files a
-  // statement or a connection can take seconds (a 10 s query timeout was once hit on CI). The
+  // statement or a connection can take seconds (a full run once hit the 10 s query timeout). The
   // fault tests that are about timeouts open their own connections with the product's defaults.
   const target: DatabaseTarget = {
     kind: "postgres",
