@@ -30,8 +30,8 @@ export interface ServerDeps {
   limits?: Pick<Limits, "sms" | "apiStore"> & Partial<Pick<Limits, "telegram">>;
   /** In a node:cluster worker: /metrics answers every worker's figures added up. */
   cluster?: ClusterMetrics | undefined;
-  /** The USSD step's deadline and admission (default: ussd/routes.ts's, which production runs). */
-  ussd?: Pick<UssdPluginOptions, "stepDeadlineMs" | "admission">;
+  /** The USSD step's deadline (default: ussd/routes.ts's, which production runs). */
+  ussd?: Pick<UssdPluginOptions, "stepDeadlineMs">;
 }
 
 /** Builds the HTTP server; channels and the API register themselves as plugins. */
