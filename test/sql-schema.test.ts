@@ -116,7 +116,7 @@ const OWNERS: Record<string, string[]> = {
   "draft.ts": ["core/services/drafts.ts"],
   "escalation.ts": ["core/services/deadlines.ts", "core/services/escalations.ts"],
   "mahalla.ts": ["core/opendata/source.ts"],
-  "outbox.ts": ["core/notifications/outbox.ts", "core/services/imports/payments.ts"],
+  "outbox.ts": ["core/notifications/delivery.ts", "core/notifications/outbox.ts", "core/services/imports/payments.ts"],
   "payment.ts": ["core/services/imports/payments.ts", "core/services/payments.ts"],
   "service-contact.ts": ["core/services/contacts.ts"],
   "social-card.ts": ["core/services/imports/payments.ts"],

@@ -1,5 +1,7 @@
 import type { Outbox } from "../../generated/prisma/client.js";
 import type { PrismaClient } from "../db/database.js";
+import { CLAIM_DUE, CLAIM_DUE_OF_CHANNEL, TAKE_DUE, TAKE_DUE_OF_CHANNEL } from "../db/sql/outbox.js";
+import { runIn } from "../db/sql/statement.js";
 import { buttonsOf } from "./buttons.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from "./policy.js";
 import { NotificationRenderer } from "./render.js";
@@ -116,16 +118,6 @@ export class NotificationDelivery {
     this.log = options.log ?? silentLog;
   }
 
-  /** Waiting rows whose time has come and that no provider has accepted yet (of one channel, if given). */
-  private dueWhere(now: Date, channel?: DeliveryChannelName) {
-    return {
-      status: { in: ["pending", "failed"] },
-      providerMessageId: null,
-      nextAttemptAt: { lte: now },
-      ...(channel ? { channel } : {}),
-    };
-  }
-
   /** Whether rows addressed to Telegram go out through Telegram (a bot runs) or by SMS. */
   get hasTelegram(): boolean {
     return this.options.telegram !== undefined;
@@ -163,13 +155,10 @@ export class NotificationDelivery {
    */
   async claimDue(limit: number, channel?: DeliveryChannelName): Promise<OutboxRow[]> {
     const now = this.clock();
-    const ids = await this.dueIds(now, limit, channel);
-    if (ids.length === 0) return [];
-    return this.prisma.outbox.updateManyAndReturn({
-      // The condition is checked again by the UPDATE itself: rows another instance took are skipped.
-      where: { id: { in: ids }, ...this.dueWhere(now, channel) },
-      data: { status: "sending", attempts: { increment: 1 }, nextAttemptAt: this.leaseEnd(now) },
-    });
+    const [at, leaseEnd] = [now.toISOString(), this.leaseEnd(now).toISOString()];
+    return channel
+      ? runIn(this.prisma, CLAIM_DUE_OF_CHANNEL, [at, limit, channel, leaseEnd])
+      : runIn(this.prisma, CLAIM_DUE, [at, limit, leaseEnd]);
   }
 
   /**
@@ -192,24 +181,11 @@ export class NotificationDelivery {
    */
   async takeForQueue(limit: number, channel?: DeliveryChannelName): Promise<number[]> {
     const now = this.clock();
-    const ids = await this.dueIds(now, limit, channel);
-    if (ids.length === 0) return [];
-    const rows = await this.prisma.outbox.updateManyAndReturn({
-      where: { id: { in: ids }, ...this.dueWhere(now, channel) },
-      data: { nextAttemptAt: this.leaseEnd(now) },
-      select: { id: true },
-    });
+    const [at, leaseEnd] = [now.toISOString(), this.leaseEnd(now).toISOString()];
+    const rows = channel
+      ? await runIn(this.prisma, TAKE_DUE_OF_CHANNEL, [at, limit, channel, leaseEnd])
+      : await runIn(this.prisma, TAKE_DUE, [at, limit, leaseEnd]);
     return rows.map((r) => r.id).sort((a, b) => a - b);
-  }
-
-  private async dueIds(now: Date, limit: number, channel?: DeliveryChannelName): Promise<number[]> {
-    const rows = await this.prisma.outbox.findMany({
-      where: this.dueWhere(now, channel),
-      orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
-      take: limit,
-      select: { id: true },
-    });
-    return rows.map((r) => r.id);
   }
 
   /** Sends one claimed row and records the outcome. */

@@ -1,7 +1,9 @@
-import { statement } from "./statement.js";
+import type { Outbox } from "../../../generated/prisma/client.js";
+import { type Columns, statement } from "./statement.js";
 
 // Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
-// the figures /metrics reports); core/services/imports/payments.ts inserts its batches' rows.
+// the figures /metrics reports); core/notifications/delivery.ts claims due rows;
+// core/services/imports/payments.ts inserts its batches' rows.
 // OUTBOX_ROWS_INSERT is how another table's statement queues notifications beside its own write
 // (a data-modifying CTE), with the values core/notifications/outbox.ts outboxRowParams builds.
 
@@ -136,3 +138,88 @@ export const INSERT_BATCH = statement<
     SELECT count(*)::int AS inserted FROM inserted`,
   { inserted: true },
 );
+
+const OUTBOX_COLUMNS: Columns<Outbox> = {
+  id: true,
+  channel: true,
+  recipientPhone: true,
+  recipientChatId: true,
+  citizenId: true,
+  staffId: true,
+  locale: true,
+  templateKey: true,
+  params: true,
+  dedupeKey: true,
+  status: true,
+  attempts: true,
+  nextAttemptAt: true,
+  lastError: true,
+  providerMessageId: true,
+  sentAt: true,
+  deliveredAt: true,
+  createdAt: true,
+  updatedAt: true,
+};
+
+/**
+ * The due rows a claim takes, oldest first, as one statement: the waiting rows (the predicate of
+ * the partial indexes Outbox_due_channel_idx and Outbox_due_idx, written out as literals so the
+ * planner can use them) whose time has come, read off the front of the index rather than found by
+ * scanning and sorting the whole backlog. SKIP LOCKED lets two instances claim at once, each
+ * taking other rows, and a row another claim changed meanwhile is checked again under its lock.
+ * $1 is now, $2 how many; `channel` adds `channel = $3`.
+ */
+const due = (channel: boolean) => `
+  select id, "nextAttemptAt" from "Outbox"
+   where status in ('pending', 'failed') and "providerMessageId" is null
+     and "nextAttemptAt" <= $1::timestamp${channel ? ' and "channel" = $3' : ""}
+   order by "nextAttemptAt", id
+   limit $2
+   for update skip locked`;
+
+/** Claims for sending (the relay): each row becomes `sending`, one more attempt, leased until $4 (or $3). */
+const claim = (channel: boolean) => {
+  const lease = channel ? "$4" : "$3";
+  return `
+  with due as (${due(channel)}),
+  claimed as (
+    update "Outbox" o
+       set status = 'sending', attempts = o.attempts + 1, "nextAttemptAt" = ${lease}::timestamp, "updatedAt" = $1::timestamp
+      from due where o.id = due.id
+    returning ${Object.keys(OUTBOX_COLUMNS)
+      .map((c) => `o."${c}"`)
+      .join(", ")}, due."nextAttemptAt" as "dueAt")
+  select ${Object.keys(OUTBOX_COLUMNS)
+    .map((c) => `"${c}"`)
+    .join(", ")} from claimed order by "dueAt", id`;
+};
+
+/** Hands to a queue (the BullMQ dispatcher): only the rows' time moves, to the lease's end. */
+const take = (channel: boolean) => {
+  const lease = channel ? "$4" : "$3";
+  return `
+  with due as (${due(channel)})
+  update "Outbox" o set "nextAttemptAt" = ${lease}::timestamp, "updatedAt" = $1::timestamp
+    from due where o.id = due.id
+  returning o.id`;
+};
+
+export const CLAIM_DUE = statement<Outbox, [now: string, limit: number, leaseEnd: string]>(
+  "Outbox.claimDue",
+  claim(false),
+  OUTBOX_COLUMNS,
+);
+export const CLAIM_DUE_OF_CHANNEL = statement<Outbox, [now: string, limit: number, channel: string, leaseEnd: string]>(
+  "Outbox.claimDueOfChannel",
+  claim(true),
+  OUTBOX_COLUMNS,
+);
+export const TAKE_DUE = statement<{ id: number }, [now: string, limit: number, leaseEnd: string]>(
+  "Outbox.takeDue",
+  take(false),
+  { id: true },
+);
+export const TAKE_DUE_OF_CHANNEL = statement<
+  { id: number },
+  [now: string, limit: number, channel: string, leaseEnd: string]
+>("Outbox.takeDueOfChannel", take(true), { id: true });
