@@ -336,6 +336,36 @@ describe("delivery through the outbox relay", () => {
     expect(await db.prisma.outbox.count({ where: { status: "sent" } })).toBe(40);
   });
 
+  it("claims the longest-waiting rows first, of the asked channel only, and concurrent claims never share a row", async () => {
+    const sms = new FakeSms();
+    const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000);
+    // Created newest first, so an order by id would fail the test.
+    const recentSms = await add({ params: { reference: "V-2222-3333" }, nextAttemptAt: at(1) });
+    const oldSms = await add({ nextAttemptAt: at(30) });
+    const oldTelegram = await add({ channel: "telegram", chatId: 7001n, nextAttemptAt: at(40) });
+    await add({ nextAttemptAt: new Date(now.getTime() + 60_000) });
+    await db.prisma.outbox.update({ where: { id: recentSms.id }, data: { status: "failed", attempts: 1 } });
+    const d = delivery(sms);
+
+    const [first, second, ...rest] = await d.claimDue(10, "sms");
+    expect([first?.id, second?.id, rest]).toEqual([oldSms.id, recentSms.id, []]);
+    expect(first).toMatchObject({
+      status: "sending",
+      attempts: 1,
+      nextAttemptAt: new Date(now.getTime() + policy.leaseMs),
+    });
+    expect(second).toMatchObject({ attempts: 2, recipientPhone: recentSms.recipientPhone, params: recentSms.params });
+    expect(await d.claimDue(10)).toMatchObject([{ id: oldTelegram.id, recipientChatId: 7001n }]);
+
+    await db.prisma.outbox.deleteMany();
+    await Promise.all(Array.from({ length: 60 }, (_, i) => add({ nextAttemptAt: at(60 - i) })));
+    const claims = await Promise.all(Array.from({ length: 12 }, () => delivery(sms).claimDue(7, "sms")));
+    const ids = claims.flat().map((r) => r.id);
+    expect(ids).toHaveLength(60);
+    expect(new Set(ids).size).toBe(60);
+    expect(await db.prisma.outbox.count({ where: { status: "sending", attempts: 1 } })).toBe(60);
+  });
+
   it("runs as a loop that starts, delivers what arrives and stops cleanly", async () => {
     const sms = new FakeSms();
     const engine = createNotificationEngine({ prisma: db.prisma, smsSender: sms, clock, relay: { pollMs: 10 } });
