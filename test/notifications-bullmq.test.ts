@@ -145,26 +145,47 @@ redisNeeded.describe("delivery through BullMQ on Redis", () => {
     expect(await e.queue!.queue.getJob(jobIdFor(flaky.id))).toBeUndefined();
   });
 
-  it("after a worker crash between the provider's acceptance and the mark, restarts without a second SMS", async () => {
+  it("after a worker crash on recording the outcome, leaves no half-marked row and sends once more after the lease", async () => {
     const sms = new FakeSms();
     const prefix = redis.prefix();
     const created = await outboxRow(db.prisma);
     const crashed = engine(sms, prefix, crashOnMarkSent(db.prisma));
     await crashed.start();
-    await eventually(async () => (await row(created.id)).providerMessageId !== null, 10_000, "provider accepted");
+    await eventually(async () => sms.sent.length === 1, 10_000, "provider accepted");
     await crashed.stop();
-    expect(await row(created.id)).toMatchObject({ status: "sending" });
+    expect(await row(created.id)).toMatchObject({ status: "sending", providerMessageId: null });
 
     const restarted = engine(sms, prefix);
     await restarted.start();
     // Before the lease expires the row might still be a live worker's: it is left alone.
     await new Promise((r) => setTimeout(r, 100));
     expect(await statusOf(created.id)).toBe("sending");
+    expect(sms.sent).toHaveLength(1);
+    offsetMs = policy.leaseMs;
+    await eventually(async () => (await statusOf(created.id)) === "sent", 10_000, "sent after the lease");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sms.sent).toHaveLength(2);
+    expect(await row(created.id)).toMatchObject({ status: "sent", attempts: 2 });
+  });
+
+  it("marks sent, without a second SMS, a row an earlier version left sending with the provider's id", async () => {
+    const sms = new FakeSms();
+    const prefix = redis.prefix();
+    const created = await outboxRow(db.prisma);
+    // Earlier versions wrote the provider's id, then the status: a worker dying between left this.
+    const dead = new NotificationDelivery({ prisma: db.prisma, sms, clock, policy });
+    expect(await dead.claimOne(created.id)).not.toBeNull();
+    await db.prisma.outbox.update({ where: { id: created.id }, data: { providerMessageId: "ATXid_earlier" } });
+
+    const restarted = engine(sms, prefix);
+    await restarted.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await statusOf(created.id)).toBe("sending");
     offsetMs = policy.leaseMs;
     await eventually(async () => (await statusOf(created.id)) === "sent", 10_000, "reconciled");
     await new Promise((r) => setTimeout(r, 100));
-    expect(sms.sent).toHaveLength(1);
-    expect(await statusOf(created.id)).toBe("sent");
+    expect(sms.sent).toHaveLength(0);
+    expect(await row(created.id)).toMatchObject({ status: "sent", providerMessageId: "ATXid_earlier" });
   });
 
   it("after a worker died holding a row (job lost), sends it once when the lease expires: nothing is lost", async () => {

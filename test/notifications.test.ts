@@ -264,25 +264,39 @@ describe("delivery through the outbox relay", () => {
     expect(await row(noBot.id)).toMatchObject({ status: "sent", channel: "sms" });
   });
 
-  it("after a crash between the provider's acceptance and the mark, marks the row sent without sending again", async () => {
+  it("records the status and the provider's id in one write: a crash on it leaves no half-marked row", async () => {
     const sms = new FakeSms();
     const created = await add();
     const crashed = await relay(delivery(sms, undefined, crashOnMarkSent(db.prisma))).tick();
     expect(crashed[0]).toMatchObject({ outcome: "interrupted" });
-    expect(await row(created.id)).toMatchObject({
-      status: "sending",
-      providerMessageId: expect.stringMatching(/^ATXid_/),
-    });
+    // Nothing of the outcome reached the row: it is the claim's, as if the call had not returned.
+    expect(await row(created.id)).toMatchObject({ status: "sending", providerMessageId: null, sentAt: null });
 
-    // Restart: nothing is sent again. Until the lease expires the row could be a live worker's,
-    // so it is left alone; then it is marked sent.
+    // Restart: the row waits for its lease (it could be a live worker's), then goes once more:
+    // the documented at-least-once window, one round trip wide.
+    const restarted = relay(delivery(sms));
+    expect(await restarted.tick()).toEqual([]);
+    expect(sms.sent).toHaveLength(1);
+    now = new Date(now.getTime() + policy.leaseMs);
+    expect((await restarted.tick())[0]).toMatchObject({ outcome: "sent" });
+    expect(await row(created.id)).toMatchObject({ status: "sent", attempts: 2, lastError: null });
+    expect(sms.sent).toHaveLength(2);
+  });
+
+  it("marks sent, without sending again, a row an earlier version left sending with the provider's id", async () => {
+    const sms = new FakeSms();
+    const created = await add();
+    // Earlier versions wrote the provider's id, then the status: a crash between left this.
+    await delivery(sms).claimDue(10);
+    await db.prisma.outbox.update({ where: { id: created.id }, data: { providerMessageId: "ATXid_earlier" } });
+
     const restarted = relay(delivery(sms));
     expect(await restarted.tick()).toEqual([]);
     expect(await row(created.id)).toMatchObject({ status: "sending" });
     now = new Date(now.getTime() + policy.leaseMs);
     expect(await restarted.tick()).toEqual([]);
-    expect(await row(created.id)).toMatchObject({ status: "sent" });
-    expect(sms.sent).toHaveLength(1);
+    expect(await row(created.id)).toMatchObject({ status: "sent", providerMessageId: "ATXid_earlier" });
+    expect(sms.sent).toHaveLength(0);
   });
 
   it("after a crash before sending, sends the row once its lease has expired: nothing is lost", async () => {

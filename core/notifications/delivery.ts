@@ -39,7 +39,10 @@ export type DeliveryOutcome =
   | { outcome: "sent" | "logged"; channel: DeliveryChannelName; providerMessageId: string | null }
   | { outcome: "retry"; error: string; nextAttemptAt: Date }
   | { outcome: "dead"; error: string }
-  /** The provider took the message but recording it failed; recovery marks the row sent later. */
+  /**
+   * The provider took the message but recording it failed: the row stays `sending` without a
+   * provider id, and is sent again once its lease has expired (the at-least-once window).
+   */
   | { outcome: "interrupted"; error: string };
 
 export interface DeliveryOptions {
@@ -81,18 +84,20 @@ interface Accepted {
  * 1. claim: one UPDATE moves the row to `sending` only if it is still waiting, so two instances
  *    can never both send it; the claim is a lease (`nextAttemptAt` = now + lease);
  * 2. send through the row's channel, in the row's language;
- * 3. record the provider's message id, then mark the row `sent`.
+ * 3. record the outcome: the status and the provider's message id in one write.
  *
  * Where a crash can fall:
  * - before the provider took the message: the lease expires, `recover()` releases the row and it
  *   is sent (once): nothing is lost;
- * - after the provider id was recorded: the row is never sent again; `recover()` marks it `sent`
- *   when the lease expires: nothing is sent twice;
- * - in between (the provider accepted, its id never reached the database; or the HTTP call timed
+ * - after the outcome was recorded: the row is never sent again;
+ * - in between (the provider accepted, the write never reached the database; or the HTTP call timed
  *   out after the provider took it): the row is sent again after the lease. That narrow window is
  *   the remaining at-least-once case; Africa's Talking's SMS API offers no idempotency key that
- *   would close it. Recording the id first, in its own write, keeps the window to that one
- *   round trip.
+ *   would close it. The outcome is one write, the first after the call, so the window is that one
+ *   round trip; a second write (the status apart from the id) would add a durable commit per
+ *   message, 50,000 on a payment day, and close nothing.
+ * `recover()` still marks `sent` a row left `sending` with a provider id: earlier versions wrote
+ * the id and the status apart, and a row may have been left between them by the last one to run.
  * Every write after the claim is fenced by the row's attempt number, so a worker whose lease was
  * taken over changes nothing.
  */
@@ -201,8 +206,7 @@ export class NotificationDelivery {
       return this.failed(row, attempt, err);
     }
     try {
-      if (accepted.providerMessageId !== null) await this.recordAccepted(row, attempt, accepted);
-      await this.markDone(row, attempt, accepted);
+      await this.recordSent(row, attempt, accepted);
     } catch (err) {
       const error = describeSendError(err);
       this.log.error({ outboxId: row.id, err }, "provider accepted the message but the outbox row was not updated");
@@ -212,24 +216,18 @@ export class NotificationDelivery {
   }
 
   /** The exactly-once pivot: from here on the row is never sent again. */
-  private async recordAccepted(row: OutboxRow, attempt: number, accepted: Accepted): Promise<void> {
+  private async recordSent(row: OutboxRow, attempt: number, accepted: Accepted): Promise<void> {
     const { count } = await this.prisma.outbox.updateMany({
-      where: { id: row.id, status: "sending", attempts: attempt },
-      data: { providerMessageId: accepted.providerMessageId, channel: accepted.channel, sentAt: this.clock() },
-    });
-    if (count === 0) this.log.warn({ outboxId: row.id }, "outbox row was taken over while sending");
-  }
-
-  private async markDone(row: OutboxRow, attempt: number, accepted: Accepted): Promise<void> {
-    await this.prisma.outbox.updateMany({
       where: { id: row.id, status: "sending", attempts: attempt },
       data: {
         status: accepted.status,
         channel: accepted.channel,
         lastError: null,
-        ...(accepted.providerMessageId === null ? { sentAt: this.clock() } : {}),
+        sentAt: this.clock(),
+        ...(accepted.providerMessageId === null ? {} : { providerMessageId: accepted.providerMessageId }),
       },
     });
+    if (count === 0) this.log.warn({ outboxId: row.id }, "outbox row was taken over while sending");
   }
 
   private async failed(row: OutboxRow, attempt: number, err: unknown): Promise<DeliveryOutcome> {

@@ -67,7 +67,7 @@ export function outboxRow(
 }
 
 /**
- * The Prisma client, except that marking a row `sent` fails as if the process died right there:
+ * The Prisma client, except that recording a row `sent` fails as if the process died right there:
  * the provider has the message, the database never hears of it.
  */
 export function crashOnMarkSent(prisma: PrismaClient): PrismaClient {
