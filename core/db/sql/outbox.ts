@@ -161,6 +161,12 @@ const OUTBOX_COLUMNS: Columns<Outbox> = {
   updatedAt: true,
 };
 
+/** Every column of OUTBOX_COLUMNS, quoted, each after `table` when given (`o.`). */
+const outboxColumnList = (table = "") =>
+  Object.keys(OUTBOX_COLUMNS)
+    .map((c) => `${table}"${c}"`)
+    .join(", ");
+
 /**
  * The due rows a claim takes, oldest first, as one statement: the waiting rows (the predicate of
  * the partial indexes Outbox_due_channel_idx and Outbox_due_idx, written out as literals so the
@@ -186,12 +192,8 @@ const claim = (channel: boolean) => {
     update "Outbox" o
        set status = 'sending', attempts = o.attempts + 1, "nextAttemptAt" = ${lease}::timestamp, "updatedAt" = $1::timestamp
       from due where o.id = due.id
-    returning ${Object.keys(OUTBOX_COLUMNS)
-      .map((c) => `o."${c}"`)
-      .join(", ")}, due."nextAttemptAt" as "dueAt")
-  select ${Object.keys(OUTBOX_COLUMNS)
-    .map((c) => `"${c}"`)
-    .join(", ")} from claimed order by "dueAt", id`;
+    returning ${outboxColumnList("o.")}, due."nextAttemptAt" as "dueAt")
+  select ${outboxColumnList()} from claimed order by "dueAt", id`;
 };
 
 /** Hands to a queue (the BullMQ dispatcher): only the rows' time moves, to the lease's end. */
