@@ -62,6 +62,11 @@ export interface LoadSpec {
    * so the sessions are closed-loop and measure capacity.
    */
   thinkMs?: number;
+  /**
+   * Keep when each step of the window was answered, with its latency (`LoadResult.timeline`), so
+   * a run with phases of its own (payment day's import, then its drain) can be cut by them.
+   */
+  timeline?: boolean;
 }
 
 export interface ErrorCounts {
@@ -118,6 +123,8 @@ export interface LoadResult {
   generatorLoopDelayMs: { p99: number; max: number };
   /** The measured window on the monotonic clock (µs, as process.hrtime), to cut a CPU profile. */
   windowMicros: { from: number; to: number };
+  /** With `spec.timeline`: each step of the window, when it was answered (epoch ms) and its latency (ms). */
+  timeline?: { at: number[]; ms: number[] };
   /** Cursor positions after the run: the next run's offsets. */
   taken: Record<SessionKind, number>;
   wrapped: SessionKind[];
@@ -151,6 +158,8 @@ class Meter {
   /** Telegram: webhook answers that carried a Bot API method for Telegram to make. */
   webhookReplyCalls = 0;
   stopping = false;
+  /** Set for a spec that asks for its timeline. */
+  timeline: { at: number[]; ms: number[] } | undefined;
 
   inWindow(at: number) {
     return at >= this.windowStart && at <= this.windowEnd;
@@ -158,7 +167,12 @@ class Meter {
 
   record(startedAt: number, endedAt: number) {
     this.totalSteps++;
-    if (this.inWindow(endedAt)) this.samples.add(endedAt - startedAt);
+    if (this.inWindow(endedAt)) {
+      this.samples.add(endedAt - startedAt);
+      // Epoch ms: the process that cuts the timeline has a clock of its own.
+      this.timeline?.at.push(performance.timeOrigin + endedAt);
+      this.timeline?.ms.push(endedAt - startedAt);
+    }
     // Steps answered while draining were sent inside the window: a slow one still counts.
     if (endedAt >= this.windowStart && endedAt - startedAt > 1000) this.slowAfterWarmup++;
   }
@@ -435,6 +449,7 @@ function cursors(spec: LoadSpec): Record<SessionKind, PoolCursor> {
 async function run(spec: LoadSpec, screens: Screens): Promise<LoadResult> {
   const { client, openMany, close } = poster(spec.targets ?? [spec.target], spec.requestTimeoutMs);
   const meter = new Meter();
+  if (spec.timeline) meter.timeline = { at: [], ms: [] };
   const pool = cursors(spec);
   let sessionCounter = 0;
   const nextSession = () => {
@@ -528,6 +543,7 @@ function result(spec: LoadSpec, meter: Meter, pool: Record<SessionKind, PoolCurs
     generatorCpuMsPerStep: meter.samples.count ? meter.windowCpuMs / meter.samples.count : Number.NaN,
     generatorLoopDelayMs: meter.loopDelayMs,
     windowMicros: meter.windowMicros,
+    ...(meter.timeline ? { timeline: meter.timeline } : {}),
     mode: spec.mode,
     concurrency: spec.concurrency,
     thinkMs: spec.thinkMs ?? 0,

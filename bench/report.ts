@@ -4,7 +4,7 @@ import type { BackendId, BenchOptions } from "./options.js";
 import { MIX, SESSION_KINDS } from "./population.js";
 import type { ProfileSummary } from "./profile.js";
 import { TELEGRAM_SCRIPTS, USSD_SCRIPTS } from "./scenarios.js";
-import { HISTOGRAM_BOUNDS } from "./stats.js";
+import { HISTOGRAM_BOUNDS, type LatencySummary } from "./stats.js";
 
 export interface MachineInfo {
   cpu: string;
@@ -14,6 +14,11 @@ export interface MachineInfo {
   node: string;
   loadStart: number[];
   loadEnd: number[];
+  /**
+   * Of the machine's CPU time over the run, the share its hypervisor gave other guests (/proc/stat
+   * steal): processes' CPU times do not show it, but every figure is slower for it. Null: unknown.
+   */
+  stealPercent?: number | null;
 }
 
 /** One measured point, with the database statements the server sent during the whole run. */
@@ -60,6 +65,8 @@ export type PaymentDayReport = {
   channels: PaymentDayChannel[];
   /** The paced USSD sessions during the import and drain. */
   ussd: PointResult;
+  /** The same sessions' latency cut by what the server was doing: the import, the drain, after. */
+  phases?: { name: string; seconds: number; latency: LatencySummary }[];
 };
 
 export type ScalingReport = {
@@ -475,6 +482,10 @@ export function renderReport(r: BenchReport): string {
     `- **Load average** (1/5/15 min) at start ${r.machine.loadStart.map((n) => n.toFixed(2)).join(" / ")}, ` +
       `at end ${r.machine.loadEnd.map((n) => n.toFixed(2)).join(" / ")}`,
   );
+  const steal = r.machine.stealPercent;
+  if (steal !== undefined && steal !== null) {
+    line(`- **CPU stolen by the hypervisor** over the run: ${steal.toFixed(1)} % of the machine's CPU time`);
+  }
   line(`- **Server:** \`${r.serverCommand}\`${r.serverNote ? ` (${r.serverNote})` : ""}`);
   line(
     `- **Points:** ${r.options.concurrency.join(", ")} concurrent USSD sessions closed-loop and 200 pausing about ` +
@@ -494,6 +505,14 @@ export function renderReport(r: BenchReport): string {
     line(
       `> **Noisy machine:** the load average was ${busy.toFixed(2)} on ${r.machine.cores} cores when the run began; ` +
         "other processes took CPU from the server and the generator, so every figure is lower than on an idle machine.",
+    );
+  }
+  if (steal !== undefined && steal !== null && steal >= 5) {
+    line();
+    line(
+      `> **Shared host:** the hypervisor took ${steal.toFixed(1)} % of the machine's CPU time for other guests ` +
+        "during the run; the cores ran slower than their own, so every rate is lower and every latency higher than " +
+        "on a host of its own. Ratios to the ceiling, measured in the same run, hold up better.",
     );
   }
   line();
@@ -695,6 +714,19 @@ export function renderReport(r: BenchReport): string {
           `${ms(u.latency.p95)} ms, p99 ${ms(u.latency.p99)} ms, max ${ms(u.latency.max)} ms, errors ${errorText(u)}; ` +
           `server CPU ${cpuMs(u.serverCpuSeconds, u)} ms per step (the relay's work included).`,
       );
+      if (d.phases?.length) {
+        line();
+        line("The same steps by what the server was doing when each was answered:");
+        line();
+        line("| while | seconds | steps | p50 ms | p95 ms | p99 ms | max ms |");
+        line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (const p of d.phases) {
+          const l = p.latency;
+          line(
+            `| ${p.name} | ${p.seconds.toFixed(0)} | ${int(l.count)} | ${ms(l.p50)} | ${ms(l.p95)} | ${ms(l.p99)} | ${ms(l.max)} |`,
+          );
+        }
+      }
     }
     line();
   }

@@ -48,6 +48,7 @@ import {
   type ScalingReport,
   type TelegramPoint,
 } from "./report.js";
+import { cutTimeline } from "./stats.js";
 import { BENCH_BOT, BenchBotApi } from "./tg-double.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -94,6 +95,14 @@ interface Context {
   api: BenchBotApi;
   serverArgs: string[];
   notes: string[];
+}
+
+/** The machine's CPU time so far and the part of it stolen by the hypervisor (/proc/stat, in ticks). */
+async function cpuTicks(): Promise<{ total: number; steal: number } | null> {
+  const stat = await readFile("/proc/stat", "utf8").catch(() => "");
+  const fields = (stat.split("\n").find((l) => l.startsWith("cpu ")) ?? "").trim().split(/\s+/).slice(1, 9).map(Number);
+  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] as number };
 }
 
 function machine(): MachineInfo {
@@ -778,7 +787,7 @@ async function paymentDay(
   const paced = point(
     ctx,
     base,
-    spec(ctx, base, "ussd", concurrency, offsets, { thinkMs, durationMs, warmupMs: 5_000 }),
+    spec(ctx, base, "ussd", concurrency, offsets, { thinkMs, durationMs, warmupMs: 5_000, timeline: true }),
     accounted,
   );
   // The import starts once the paced sessions are under way, so they see it.
@@ -789,7 +798,8 @@ async function paymentDay(
     headers: { authorization: "Bearer bench-api-token-0123456789", "content-type": "text/csv" },
     body: csv,
   });
-  const importSeconds = (Date.now() - importStarted) / 1000;
+  const importEnded = Date.now();
+  const importSeconds = (importEnded - importStarted) / 1000;
   const imported = (await res.json().catch(() => ({}))) as { created?: number; notifications?: number };
   if (!res.ok) throw new Error(`the payment import answered ${res.status}`);
   say(
@@ -839,7 +849,30 @@ async function paymentDay(
       `payment day ${c.channel}: ${c.sent}/${c.total} sent, drained ${c.drainSeconds.toFixed(0)} s after the import began, ${c.perSecond.toFixed(1)}/s`,
     );
   }
-  return { payments: split.telegram + split.sms, created: imported.created ?? 0, importSeconds, channels, ussd };
+  // Where the p99 is lost: while the import writes, while the relay drains, or once all is quiet.
+  const drained = Math.max(importEnded, ...rowsNow.map((r) => (r.last_sent ? new Date(r.last_sent).getTime() : 0)));
+  const { timeline, ...steps } = ussd;
+  const phases = timeline
+    ? cutTimeline(timeline, [
+        { name: "the import", from: importStarted, to: importEnded },
+        { name: "the drain", from: importEnded, to: drained },
+        // The measured window opened as the import began (both 5 s after the sessions started).
+        { name: "after the drain", from: drained, to: importStarted + durationMs },
+      ])
+    : [];
+  for (const p of phases) {
+    say(
+      `payment day paced USSD, ${p.name}: ${p.latency.count} steps, p50 ${p.latency.p50.toFixed(1)} ms, p99 ${p.latency.p99.toFixed(1)} ms, max ${p.latency.max.toFixed(0)} ms`,
+    );
+  }
+  return {
+    payments: split.telegram + split.sms,
+    created: imported.created ?? 0,
+    importSeconds,
+    channels,
+    ussd: steps,
+    phases,
+  };
 }
 
 async function sumMetric(bases: string[], name: string): Promise<number | null> {
@@ -974,6 +1007,7 @@ async function main() {
   }
   cleanupOnExit(say);
   const info = machine();
+  const ticksAtStart = await cpuTicks();
   const tmp = await mkdtemp(join(os.tmpdir(), "mc-bench-"));
   // The PostgreSQL cluster runs as its own OS user, which must reach its directory inside.
   await chmod(tmp, 0o755);
@@ -1073,6 +1107,11 @@ async function main() {
   }
 
   info.loadEnd = os.loadavg();
+  const ticksAtEnd = await cpuTicks();
+  info.stealPercent =
+    ticksAtStart && ticksAtEnd && ticksAtEnd.total > ticksAtStart.total
+      ? (100 * (ticksAtEnd.steal - ticksAtStart.steal)) / (ticksAtEnd.total - ticksAtStart.total)
+      : null;
   const args = process.argv.slice(2);
   const report: BenchReport = {
     command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`,

@@ -73,3 +73,24 @@ export function histogram(samples: ArrayLike<number>): number[] {
   }
   return counts;
 }
+
+/** A stretch of a run between two moments (epoch ms), named for what happened then. */
+export interface Phase {
+  name: string;
+  from: number;
+  to: number;
+}
+
+/** The latency of the steps answered within each phase (a step at a boundary counts in the later one). */
+export function cutTimeline(
+  timeline: { at: number[]; ms: number[] },
+  phases: Phase[],
+): { name: string; seconds: number; latency: LatencySummary }[] {
+  return phases.map((phase) => {
+    const samples = new Samples();
+    timeline.at.forEach((at, i) => {
+      if (at >= phase.from && at < phase.to) samples.add(timeline.ms[i] as number);
+    });
+    return { name: phase.name, seconds: Math.max(0, phase.to - phase.from) / 1000, latency: samples.summary() };
+  });
+}

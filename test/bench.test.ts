@@ -18,7 +18,7 @@ import {
   targets,
 } from "../bench/report.js";
 import { buttonFor, hasNextPage, TELEGRAM_SCRIPTS, USSD_SCRIPTS, ussdText } from "../bench/scenarios.js";
-import { percentile, Samples } from "../bench/stats.js";
+import { cutTimeline, percentile, Samples } from "../bench/stats.js";
 import { BenchBotApi } from "../bench/tg-double.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
 
@@ -90,6 +90,20 @@ describe("benchmark statistics", () => {
     expect(s.over1s).toBe(1000);
     expect(percentile([], 0.5)).toBe(0);
     expect(samples.histogram().reduce((a, b) => a + b, 0)).toBe(2000);
+  });
+
+  it("cuts a timeline into phases, a step at a boundary counting in the later one", () => {
+    // Steps answered at t = 0…9 s, the slow ones while the import ran (2–5 s).
+    const timeline = { at: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => 1_000_000 + s * 1000), ms: [] as number[] };
+    timeline.ms = timeline.at.map((_, i) => (i >= 2 && i < 5 ? 400 : 5));
+    const [before, during, after] = cutTimeline(timeline, [
+      { name: "before", from: 1_000_000, to: 1_002_000 },
+      { name: "import", from: 1_002_000, to: 1_005_000 },
+      { name: "after", from: 1_005_000, to: 1_010_000 },
+    ]);
+    expect([before?.latency.count, during?.latency.count, after?.latency.count]).toEqual([2, 3, 5]);
+    expect([before?.latency.max, during?.latency.p99, after?.latency.max]).toEqual([5, 400, 5]);
+    expect(during?.seconds).toBe(3);
   });
 
   it("counts only the profile samples taken inside the measured window", () => {
