@@ -3,6 +3,7 @@ import type { PrismaClient, Tx } from "../../db/database.js";
 import { type AuditEntry, auditMany, auditManySql } from "../../notifications/outbox.js";
 import {
   IMPORT_TX,
+  importPace,
   nextTurn,
   type RawRecord,
   READ_TURN,
@@ -10,7 +11,6 @@ import {
   type RowProblem,
   type RowReader,
   readerFor,
-  yieldToOthers,
 } from "./rows.js";
 
 export type Records = AsyncIterable<RawRecord> | Iterable<RawRecord>;
@@ -65,8 +65,8 @@ export type ImportPart<Row, Plan> = PartBase<Row, Plan> &
 
 /**
  * Runs an import through its part: read → resolve → (all rows good, else ImportRejectedError
- * with every row's problems) → write with audit, batch by batch. Returns how many records
- * arrived and the plans it wrote.
+ * with every row's problems) → write with audit, batch by batch, resting after each batch as
+ * long as `importPace` says. Returns how many records arrived and the plans it wrote.
  */
 export async function runImport<Row, Plan>(
   prisma: PrismaClient,
@@ -78,10 +78,12 @@ export async function runImport<Row, Plan>(
   const plans: Plan[] = [];
   let pending: Row[] = [];
   let received = 0;
+  const pace = importPace();
   const resolvePending = async () => {
     const rows = pending;
     pending = [];
     if (rows.length > 0) plans.push(...(await part.resolve(rows, reject)));
+    await pace();
   };
   for await (const record of records) {
     received++;
@@ -107,7 +109,7 @@ export async function runImport<Row, Plan>(
   // written; sending the import again completes it (every import is idempotent by its key).
   const size = part.writeEvery ?? Math.max(plans.length, 1);
   for (let i = 0; i < plans.length; i += size) {
-    if (i > 0) await yieldToOthers();
+    if (i > 0) await pace();
     const batch = plans.slice(i, i + size);
     if (part.writeSql) {
       const { writeSql } = part;
