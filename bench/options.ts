@@ -65,7 +65,7 @@ export const USAGE = `npm run bench -- [flags]
                            0: closed loop, where every core is busy and samples also count time a
                            worker waited for a core)
   --out FILE               report file (default BENCHMARKS.md)
-  --keep                   keep the temporary directory (logs, profile, data)
+  --keep                   keep the temporary directory (logs, profile, payment-day timeline, data)
 `;
 
 export class UsageError extends Error {}

@@ -860,6 +860,11 @@ async function paymentDay(
         { name: "after the drain", from: drained, to: importStarted + durationMs },
       ])
     : [];
+  if (ctx.opts.keep && timeline) {
+    const file = join(ctx.tmp, "payment-day-timeline.json");
+    await writeFile(file, JSON.stringify({ importStarted, importEnded, drained, ...timeline }));
+    say(`payment day: the paced steps' timeline is kept at ${file}`);
+  }
   for (const p of phases) {
     say(
       `payment day paced USSD, ${p.name}: ${p.latency.count} steps, p50 ${p.latency.p50.toFixed(1)} ms, p99 ${p.latency.p99.toFixed(1)} ms, max ${p.latency.max.toFixed(0)} ms`,
