@@ -143,6 +143,8 @@ describe.skipIf(!postgresUrl() || onEmbeddedTestServer())(
       }
       expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(5_000);
       expect(server.child.exitCode).toBeNull();
-    }, 110_000);
+      // The release over a million rows took 44 s alone on a shared host and over 110 s beside the
+      // suite's other files there: the bound is on USSD's answers above, not on the release's time.
+    }, 240_000);
   },
 );
