@@ -199,10 +199,11 @@ export const IMPORT_WORK_SHARE = 0.5;
  * work done since the last call, so the import takes at most `share` of the time. An import is
  * throughput work sharing its process and the machine's cores with people's steps: on payment
  * day at full speed (50,000 payments in 26 s on 2 cores) it held the paced USSD sessions at p50
- * 47 ms while it ran, against 7 ms once all was quiet; paced, 14-17 ms (`npm run bench`'s
- * payment day by phase, on a shared host). Its notices lose nothing by it: a paced import still
- * queues them far faster than the providers' limits drain them (250 SMS and 25 Telegram messages
- * a second). The rest also lets queued requests reach the database between two transactions.
+ * 47 ms while it ran, against 7 ms once all was quiet; paced, 14-31 ms in three runs (`npm run
+ * bench`'s payment day by phase, on a shared host; its p99 stayed with the host's stalls). Its
+ * notices lose nothing by it: a paced import still queues them far faster than the providers'
+ * limits drain them (250 SMS and 25 Telegram messages a second). The rest also lets queued
+ * requests reach the database between two transactions.
  */
 export function importPace(
   share = IMPORT_WORK_SHARE,
