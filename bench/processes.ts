@@ -215,6 +215,14 @@ async function times(
   return { ppid: Number(fields[1]), own: n(14) + n(15), ownSystem: n(15), reaped: n(16) + n(17), reapedSystem: n(17) };
 }
 
+/** The machine's CPU time so far and the part of it stolen by the hypervisor (/proc/stat, in ticks). */
+export async function cpuTicks(): Promise<{ total: number; steal: number } | null> {
+  const stat = await readFile("/proc/stat", "utf8").catch(() => "");
+  const fields = (stat.split("\n").find((l) => l.startsWith("cpu ")) ?? "").trim().split(/\s+/).slice(1, 9).map(Number);
+  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] as number };
+}
+
 /** CPU seconds a process has used so far (user + system). */
 export async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
   if (!pid) return null;

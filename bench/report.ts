@@ -482,8 +482,8 @@ export function renderReport(r: BenchReport): string {
     `- **Load average** (1/5/15 min) at start ${r.machine.loadStart.map((n) => n.toFixed(2)).join(" / ")}, ` +
       `at end ${r.machine.loadEnd.map((n) => n.toFixed(2)).join(" / ")}`,
   );
-  const steal = r.machine.stealPercent;
-  if (steal !== undefined && steal !== null) {
+  const steal = r.machine.stealPercent ?? null;
+  if (steal !== null) {
     line(`- **CPU stolen by the hypervisor** over the run: ${steal.toFixed(1)} % of the machine's CPU time`);
   }
   line(`- **Server:** \`${r.serverCommand}\`${r.serverNote ? ` (${r.serverNote})` : ""}`);
@@ -507,7 +507,7 @@ export function renderReport(r: BenchReport): string {
         "other processes took CPU from the server and the generator, so every figure is lower than on an idle machine.",
     );
   }
-  if (steal !== undefined && steal !== null && steal >= 5) {
+  if (steal !== null && steal >= 5) {
     line();
     line(
       `> **Shared host:** the hypervisor took ${steal.toFixed(1)} % of the machine's CPU time for other guests ` +

@@ -20,6 +20,7 @@ import {
   BENCH_METRICS_TOKEN,
   cleanup,
   cleanupOnExit,
+  cpuTicks,
   forkTs,
   freePort,
   onCleanup,
@@ -95,14 +96,6 @@ interface Context {
   api: BenchBotApi;
   serverArgs: string[];
   notes: string[];
-}
-
-/** The machine's CPU time so far and the part of it stolen by the hypervisor (/proc/stat, in ticks). */
-async function cpuTicks(): Promise<{ total: number; steal: number } | null> {
-  const stat = await readFile("/proc/stat", "utf8").catch(() => "");
-  const fields = (stat.split("\n").find((l) => l.startsWith("cpu ")) ?? "").trim().split(/\s+/).slice(1, 9).map(Number);
-  if (fields.length < 8 || fields.some((n) => !Number.isFinite(n))) return null;
-  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] as number };
 }
 
 function machine(): MachineInfo {
