@@ -83,6 +83,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     prisma: deps.db.prisma,
     sql: deps.db.sql,
     services: core.backOffice,
+    busy: () => core.engine.busy(),
     ...(limits ? { rateStore: limits.apiStore } : {}),
   });
 

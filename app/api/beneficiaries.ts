@@ -75,6 +75,11 @@ export const beneficiaryRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (a
       },
     },
     async (request) =>
-      importBeneficiaries(ctx.prisma, importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS), request.apiActor),
+      importBeneficiaries(
+        ctx.prisma,
+        importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS),
+        request.apiActor,
+        ctx.pace,
+      ),
   );
 };

@@ -1,5 +1,6 @@
 import type { SqlDatabase } from "../../core/db/adapters.js";
 import type { PrismaClient } from "../../core/db/database.js";
+import type { PaceOptions } from "../../core/services/imports/rows.js";
 import type { BackOfficeServices } from "../core.js";
 
 /**
@@ -12,6 +13,8 @@ export interface ApiContext extends BackOfficeServices {
   clock: () => Date;
   /** Upper bound on an imported CSV file, in bytes. */
   maxCsvBytes: number;
+  /** How imports share the process with people's steps (core/services/imports/rows.ts). */
+  pace: PaceOptions;
 }
 
 declare module "fastify" {

@@ -34,6 +34,8 @@ export interface ApiPluginOptions {
   clock?: () => Date;
   /** Largest CSV import accepted, in bytes (default 256 MiB: 100,000 payments are about 15 MiB). */
   maxCsvBytes?: number;
+  /** True while people are being served by this process (the engine's `busy`): imports rest meanwhile. */
+  busy?: () => boolean;
   /**
    * Where the per-IP limits count (app/limits.ts: Redis or the cluster's primary, so every
    * instance enforces one limit); default: this process's memory (SnapshotStore).
@@ -69,6 +71,7 @@ export const apiPlugin: FastifyPluginAsyncTypebox<ApiPluginOptions> = async (app
     ...options.services,
     clock,
     maxCsvBytes: options.maxCsvBytes ?? 256 * 1024 * 1024,
+    pace: options.busy ? { busy: options.busy } : {},
   };
 
   await app.register(

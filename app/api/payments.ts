@@ -71,6 +71,6 @@ export const paymentRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app, 
       },
     },
     async (request) =>
-      importPayments(ctx, importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS), request.apiActor),
+      importPayments(ctx, importRecords(request, COLUMNS, ctx.maxCsvBytes, MAX_ROWS), request.apiActor, ctx.pace),
   );
 };

@@ -117,7 +117,12 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<ApiContext> = async (app
     },
     async (request) =>
       wire(
-        await importMahallas(ctx.prisma, importRecords(request, MAHALLA_COLUMNS, ctx.maxCsvBytes), request.apiActor),
+        await importMahallas(
+          ctx.prisma,
+          importRecords(request, MAHALLA_COLUMNS, ctx.maxCsvBytes),
+          request.apiActor,
+          ctx.pace,
+        ),
       ),
   );
 };

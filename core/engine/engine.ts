@@ -82,6 +82,8 @@ type Turn = { state: SessionState; screen: Screen; locale: Locale };
 
 const MAX_INVALID = 3;
 const MAX_HISTORY = 30;
+/** How long after a step began people still count as being served (see `busy`). */
+const BUSY_MS = 1_000;
 
 /**
  * The conversation engine: one step per event, the same for every channel. It loads the session,
@@ -93,6 +95,8 @@ export class ConversationEngine {
   private readonly clock: () => Date;
   /** The language each recent person used, so a refusal without a database read is still theirs. */
   private readonly recentLocales = new Map<string, Locale>();
+  /** When this process's last step began, on the monotonic clock (not `clock`: no business time). */
+  private lastStepAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: EngineOptions) {
     this.flows = new Map(options.flows.map((f) => [f.id, f]));
@@ -108,7 +112,16 @@ export class ConversationEngine {
     return flow;
   }
 
+  /**
+   * True while people are being served here: a step began within the last second. Work that can
+   * wait (an import, core/services/imports/rows.ts's importPace) rests while it is.
+   */
+  busy(): boolean {
+    return performance.now() - this.lastStepAt < BUSY_MS;
+  }
+
   async step(input: StepRequest): Promise<StepReply> {
+    this.lastStepAt = performance.now();
     const now = this.clock();
     // A Telegram user is one person whether or not this update carries their phone (a shared contact).
     const person = input.identity.telegramUserId?.toString() ?? input.identity.phone;

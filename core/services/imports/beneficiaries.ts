@@ -12,7 +12,7 @@ import {
   type UpsertCounts,
   updateChanged,
 } from "./pipeline.js";
-import { inChunks, type RawRecord, RowReader } from "./rows.js";
+import { inChunks, type PaceOptions, type RawRecord, RowReader } from "./rows.js";
 
 export const CARD_STATUSES = ["active", "blocked", "closed"] as const;
 export type CardStatus = (typeof CARD_STATUSES)[number];
@@ -344,8 +344,13 @@ function beneficiaryPart(
  * a phone or PINFL that belongs to someone else is a row error, never a silent merge. The
  * citizen's own language choice is kept; the register's locale only fills a gap.
  */
-export async function importBeneficiaries(prisma: PrismaClient, records: Records, actor: string) {
+export async function importBeneficiaries(
+  prisma: PrismaClient,
+  records: Records,
+  actor: string,
+  pace: PaceOptions = {},
+) {
   const counts = { citizens: noCounts(), cards: noCounts() };
-  const { received } = await runImport(prisma, records, beneficiaryPart(prisma, actor, counts));
+  const { received } = await runImport(prisma, records, beneficiaryPart(prisma, actor, counts), pace);
   return { received, citizens: counts.citizens, cards: counts.cards };
 }

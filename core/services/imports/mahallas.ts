@@ -10,7 +10,7 @@ import {
   runImport,
   type UpsertCounts,
 } from "./pipeline.js";
-import { inChunks, type RawRecord } from "./rows.js";
+import { inChunks, type PaceOptions, type RawRecord } from "./rows.js";
 
 interface MahallaInput {
   code: string;
@@ -167,9 +167,9 @@ function mahallaPart(prisma: PrismaClient, actor: string, counts: UpsertCounts):
  * mahallas are real (`isDemo` false), also when they replace a demo mahalla with the same code.
  * The whole register is written in one transaction.
  */
-export async function importMahallas(prisma: PrismaClient, records: Records, actor: string) {
+export async function importMahallas(prisma: PrismaClient, records: Records, actor: string, pace: PaceOptions = {}) {
   const counts = noCounts();
-  const { received, plans } = await runImport(prisma, records, mahallaPart(prisma, actor, counts));
+  const { received, plans } = await runImport(prisma, records, mahallaPart(prisma, actor, counts), pace);
   counts.created = plans.filter((p) => p.kind === "create").length;
   counts.updated = plans.length - counts.created;
   return { received, ...counts };

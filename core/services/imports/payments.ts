@@ -9,7 +9,7 @@ import type { Names } from "../../domain/vocabulary.js";
 import { type AuditEntry, outboxData, type Recipient } from "../../notifications/outbox.js";
 import { shortNamesOf } from "../names.js";
 import { EXTERNAL_ID, EXTERNAL_ID_HINT, type ImportPart, type Records, runImport } from "./pipeline.js";
-import { type RawRecord, RowReader } from "./rows.js";
+import { type PaceOptions, type RawRecord, RowReader } from "./rows.js";
 
 /** Rows looked up and written per round trip. */
 export const PAYMENT_BATCH = 1_000;
@@ -329,9 +329,10 @@ export async function importPayments(
   db: { prisma: PrismaClient; sql: SqlDatabase },
   records: Records,
   actor: string,
+  pace: PaceOptions = {},
 ): Promise<PaymentImportResult> {
   const result: PaymentImportResult = { received: 0, created: 0, duplicates: 0, notifications: 0 };
-  const { received, plans } = await runImport(db.prisma, records, await paymentPart(db, actor, result));
+  const { received, plans } = await runImport(db.prisma, records, await paymentPart(db, actor, result), pace);
   // Rows another request imported between the check and the write count as duplicates.
   result.duplicates += plans.length - result.created;
   return { ...result, received };

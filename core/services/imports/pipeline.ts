@@ -5,6 +5,7 @@ import {
   IMPORT_TX,
   importPace,
   nextTurn,
+  type PaceOptions,
   type RawRecord,
   READ_TURN,
   RowErrors,
@@ -66,24 +67,25 @@ export type ImportPart<Row, Plan> = PartBase<Row, Plan> &
 /**
  * Runs an import through its part: read → resolve → (all rows good, else ImportRejectedError
  * with every row's problems) → write with audit, batch by batch, resting after each batch as
- * long as `importPace` says. Returns how many records arrived and the plans it wrote.
+ * long as `importPace` says (`pace.busy`: whether people are being served meanwhile). Returns how many records arrived and the plans it wrote.
  */
 export async function runImport<Row, Plan>(
   prisma: PrismaClient,
   records: Records,
   part: ImportPart<Row, Plan>,
+  pace: PaceOptions = {},
 ): Promise<{ received: number; plans: Plan[] }> {
   const errors = new RowErrors();
   const reject = errors.add.bind(errors);
   const plans: Plan[] = [];
   let pending: Row[] = [];
   let received = 0;
-  const pace = importPace();
+  const rest = importPace(pace);
   const resolvePending = async () => {
     const rows = pending;
     pending = [];
     if (rows.length > 0) plans.push(...(await part.resolve(rows, reject)));
-    await pace();
+    await rest();
   };
   for await (const record of records) {
     received++;
@@ -109,7 +111,7 @@ export async function runImport<Row, Plan>(
   // written; sending the import again completes it (every import is idempotent by its key).
   const size = part.writeEvery ?? Math.max(plans.length, 1);
   for (let i = 0; i < plans.length; i += size) {
-    if (i > 0) await pace();
+    if (i > 0) await rest();
     const batch = plans.slice(i, i + size);
     if (part.writeSql) {
       const { writeSql } = part;
