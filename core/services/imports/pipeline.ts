@@ -67,7 +67,8 @@ export type ImportPart<Row, Plan> = PartBase<Row, Plan> &
 /**
  * Runs an import through its part: read → resolve → (all rows good, else ImportRejectedError
  * with every row's problems) → write with audit, batch by batch, resting after each batch as
- * long as `importPace` says (`pace.busy`: whether people are being served meanwhile). Returns how many records arrived and the plans it wrote.
+ * long as `importPace` says (`pace.busy`: whether people are being served meanwhile). Returns
+ * how many records arrived and the plans it wrote.
  */
 export async function runImport<Row, Plan>(
   prisma: PrismaClient,
