@@ -213,10 +213,10 @@ export interface PaceOptions {
  * day (`npm run bench`'s payment day by phase, 50,000 payments, 200 paced USSD sessions) the
  * steps answered while it ran had p99 431 ms at full speed (a shared host), and on a quiet one
  * 142 ms with the import working half the time, 72-80 ms at a quarter (the import then taking
- * 52-54 s instead of 30). Its notices lose
- * nothing by it: even a quarter of the time queues them (about 900/s) far faster than the
- * providers' limits drain them (250 SMS and 25 Telegram messages a second). The rest also lets
- * queued requests reach the database between two transactions.
+ * 52-54 s instead of 30). Its notices lose nothing by it: even a quarter of the time queues them
+ * (about 900/s) far faster than the providers' limits drain them (250 SMS and 25 Telegram
+ * messages a second). The rest also lets queued requests reach the database between two
+ * transactions.
  */
 export function importPace({
   busy = () => true,
