@@ -17,6 +17,7 @@ export async function toCitizen(citizen: CitizenChat, ctx: BotContext, input: Ci
     chatId: chatOf(ctx).chatId,
     identity: phone ? { ...identity, phone } : identity,
     input,
+    updateId: ctx.update.update_id,
     ...(query ? { callbackQueryId: query.id } : {}),
   });
 }

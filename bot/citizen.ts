@@ -12,6 +12,8 @@ export interface CitizenUpdate {
   identity: Identity;
   input: CitizenInput;
   callbackQueryId?: string;
+  /** The Telegram update it came in: an update applied once is never applied again. */
+  updateId?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export class CitizenChat {
       sessionKey: String(chatId),
       identity,
       event: (previous) => {
-        const { decision, verdict } = decide(previous, input, this.translator);
+        const { decision, verdict } = decide(previous, input, this.translator, update.updateId);
         decided.verdict = verdict;
         return decision;
       },
@@ -69,6 +71,7 @@ export class CitizenChat {
         );
         return;
       case "page":
+      case "again":
         await this.io.answer(update.callbackQueryId);
         if (pressed !== null && (await this.io.edit(chatId, pressed, rendered))) return;
         await this.io.send(chatId, rendered);

@@ -7,26 +7,49 @@ import { keyboardKind, replyButtonEvent, type ScreenToken } from "./render.js";
 /**
  * What the bot keeps with each screen in the engine session (the channel-owned `view`):
  *  - `turn` counts screens shown in this chat; buttons carry it, so an old button is recognised;
- *  - `page` of a long option list.
+ *  - `page` of a long option list;
+ *  - `applied`: the ids of the chat's last updates that moved it (an event or a page turn).
  * Which message shows the screen is not kept: a press edits the message it came from, typed input
  * gets a new one, and older messages keep their keyboards, whose `turn` makes every press on them
  * stale. Keeping the id would cost a second session write per typed screen (the id is known only
  * once Telegram has answered) and taking old keyboards away a second Bot API call.
- * A redelivered update never gets this far: the update ledger takes each update id once.
+ * A redelivered update never gets this far: the update ledger takes each update id once. But the
+ * ledger marks an update handled a moment after its step was saved (bot/update-ledger.ts rides the
+ * mark on the next record): a process dying in between leaves it to be taken over and handled
+ * again. `applied` is saved with the step itself, so that second handling finds the update already
+ * applied and shows the screen it led to instead of applying it twice.
  */
 export interface BotView {
   turn: number;
   page: number;
+  applied: number[];
 }
+
+/**
+ * Applied update ids kept per chat: an update is taken over at the earliest a lease (10 s) after
+ * it was recorded, and a chat's updates that the live processes applied meanwhile are fewer.
+ */
+export const APPLIED_KEPT = 16;
 
 export function readView(value: JsonValue | undefined): BotView {
   const v = value && typeof value === "object" && !Array.isArray(value) ? value : {};
   const num = (x: JsonValue | undefined) => (typeof x === "number" && Number.isSafeInteger(x) ? x : null);
+  const applied = Array.isArray(v.applied)
+    ? v.applied
+        .map(num)
+        .filter((id): id is number => id !== null)
+        .slice(-APPLIED_KEPT)
+    : [];
   return {
     turn: num(v.turn) ?? 0,
     page: num(v.page) ?? 0,
+    applied,
   };
 }
+
+/** The view's applied ids with this update's (none when the input came with no update id). */
+const applying = (view: BotView, updateId: number | undefined) =>
+  updateId === undefined ? view.applied : [...view.applied, updateId].slice(-APPLIED_KEPT);
 
 export const viewJson = (view: BotView): JsonValue => ({ ...view });
 
@@ -45,6 +68,8 @@ export type CitizenInput =
  *  - `event`: a new screen (after `notice`, when set);
  *  - `stale`: a button of an older screen: notice, then the current screen again;
  *  - `page`: the same screen, another page;
+ *  - `again`: an update this chat already applied (handled before its process died): the current
+ *    screen, in place for a press, in case its first handling never got to show it;
  *  - `refused`: explain `key`, keep the current screen.
  */
 export type Verdict =
@@ -56,16 +81,19 @@ export type Verdict =
     }
   | { kind: "stale" }
   | { kind: "page" }
+  | { kind: "again" }
   | { kind: "refused"; key: string };
 
 /**
  * Resolves the raw input against the previous turn (same database read as the step). Pure: the
- * engine calls it inside `step` and stores the returned view with the screen.
+ * engine calls it inside `step` and stores the returned view with the screen. `updateId` is the
+ * Telegram update the input came in.
  */
 export function decide(
   previous: PreviousTurn | undefined,
   input: CitizenInput,
   translator: Translator,
+  updateId?: number,
 ): { decision: ChannelDecision; verdict: Verdict } {
   if (!previous) {
     // Nothing on display yet: whatever arrived, the conversation starts.
@@ -73,12 +101,15 @@ export function decide(
     return {
       decision: {
         event: toEvent(input) ?? { type: "start" },
-        view: viewJson({ turn: 1, page: 0 }),
+        view: viewJson({ turn: 1, page: 0, applied: applying({ turn: 0, page: 0, applied: [] }, updateId) }),
       },
       verdict: { kind: "event", previousKind: null, ...(notice ? { notice } : {}) },
     };
   }
   const view = readView(previous.view);
+  if (updateId !== undefined && view.applied.includes(updateId)) {
+    return { decision: { replay: true }, verdict: { kind: "again" } };
+  }
   if (input.kind === "refused") return { decision: { replay: true }, verdict: { kind: "refused", key: input.key } };
 
   let event: ConversationEvent | null;
@@ -87,7 +118,7 @@ export function decide(
     if (!token || token.turn !== view.turn) return { decision: { replay: true }, verdict: { kind: "stale" } };
     if (token.kind === "page") {
       return {
-        decision: { redisplay: true, view: viewJson({ ...view, page: token.page }) },
+        decision: { redisplay: true, view: viewJson({ ...view, page: token.page, applied: applying(view, updateId) }) },
         verdict: { kind: "page" },
       };
     }
@@ -105,7 +136,7 @@ export function decide(
   return {
     decision: {
       event: event ?? { type: "start" },
-      view: viewJson({ turn: view.turn + 1, page: 0 }),
+      view: viewJson({ turn: view.turn + 1, page: 0, applied: applying(view, updateId) }),
     },
     verdict: { kind: "event", previousKind: keyboardKind(previous.screen) },
   };

@@ -11,7 +11,7 @@ import {
   type ScreenToken,
 } from "../bot/render.js";
 import { decodeStaff, encodeStaff, type StaffCommand } from "../bot/staff/callbacks.js";
-import { decide, readView } from "../bot/turns.js";
+import { APPLIED_KEPT, decide, readView } from "../bot/turns.js";
 import type { PreviousTurn } from "../core/engine/engine.js";
 import type { Screen } from "../core/engine/types.js";
 import { Translator } from "../core/i18n/index.js";
@@ -157,7 +157,7 @@ describe("deciding what an update means", () => {
     );
     expect(decision).toEqual({
       event: { type: "choose", key: "k2" },
-      view: { turn: 5, page: 0 },
+      view: { turn: 5, page: 0, applied: [] },
     });
     expect(verdict).toMatchObject({ kind: "event", previousKind: "inline" });
   });
@@ -180,11 +180,41 @@ describe("deciding what an update means", () => {
       { kind: "button", token: { kind: "page", turn: 4, page: 1 }, messageId: 50 },
       translator,
     );
-    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1 } });
+    expect(decision).toEqual({ redisplay: true, view: { turn: 4, page: 1, applied: [] } });
+  });
+
+  it("answers an update this chat already applied with the screen it led to, and applies it nowhere", () => {
+    const p = previous({ turn: 4, page: 0, applied: [700, 701] });
+    const press = { kind: "button", token: { kind: "option", turn: 4, index: 2 }, messageId: 50 } as const;
+    expect(decide(p, press, translator, 701)).toEqual({ decision: { replay: true }, verdict: { kind: "again" } });
+    expect(decide(p, { kind: "text", value: "4" }, translator, 700)).toEqual({
+      decision: { replay: true },
+      verdict: { kind: "again" },
+    });
+    // A new update moves the chat and is remembered with the screen it leads to.
+    expect(decide(p, press, translator, 702).decision).toEqual({
+      event: { type: "choose", key: "k2" },
+      view: { turn: 5, page: 0, applied: [700, 701, 702] },
+    });
+  });
+
+  it("remembers the last sixteen updates a chat applied, the first one's too", () => {
+    const many = Array.from({ length: APPLIED_KEPT }, (_, i) => 1000 + i);
+    const { decision } = decide(
+      previous({ turn: 4, page: 0, applied: many }),
+      { kind: "text", value: "x" },
+      translator,
+      2000,
+    );
+    expect(decision).toMatchObject({ view: { applied: [...many.slice(1), 2000] } });
+    expect(decide(undefined, { kind: "text", value: "x" }, translator, 3000).decision).toMatchObject({
+      view: { turn: 1, applied: [3000] },
+    });
   });
 
   it("reads a view stored by an earlier version, dropping its update ids and message id", () => {
-    expect(readView({ turn: 7, page: 2, messageId: 31, seen: [1, 2, 3] })).toEqual({ turn: 7, page: 2 });
+    expect(readView({ turn: 7, page: 2, messageId: 31, seen: [1, 2, 3] })).toEqual({ turn: 7, page: 2, applied: [] });
+    expect(readView({ turn: 7, page: 2, applied: [5, "6", 7.5, 8] })).toEqual({ turn: 7, page: 2, applied: [5, 8] });
   });
 });
 

@@ -208,6 +208,52 @@ describe("the update ledger", () => {
     }
   });
 
+  it("an update handled but left unmarked when its process died is not applied again by the one taking it over", async () => {
+    const user = await onboarded();
+    await tg.telegram.updates.idle();
+    const session = () =>
+      db.prisma.conversationSession.findUniqueOrThrow({
+        where: { channel_sessionKey: { channel: "telegram", sessionKey: String(user.chatId) } },
+      });
+    // As the process that handled it leaves it when it dies before the mark: unhandled, lease run out.
+    const handledButUnmarked = async (update: Record<string, unknown>) => {
+      await db.prisma.telegramUpdate.update({
+        where: { updateId: BigInt(Number(update.update_id)) },
+        data: { payload: update as object, handledAt: null, leaseUntil: new Date(Date.now() - 60_000) },
+      });
+    };
+    const takenOverAgain = async (update: Record<string, unknown>) => {
+      expect(await waitUntil(async () => (await row(update.update_id)).handledAt !== null, 15_000, 50)).toBe(true);
+      await tg.telegram.updates.idle();
+    };
+
+    const { message, button } = user.findButton(translator.t("uz", "menu.item.help"));
+    const press = user.callbackUpdate(button.callback_data ?? "", message.messageId);
+    expect((await user.post(press)).statusCode).toBe(200);
+    await tg.telegram.updates.idle();
+    expect(user.screen()).toContain(translator.t("uz", "help.title"));
+    const pressed = await session();
+    const callsBefore = tg.double.calls.length;
+    await handledButUnmarked(press);
+    await takenOverAgain(press);
+    // Applied once: no second step, and no "that button is old" with a new message; the screen it
+    // led to is shown in place again, in case the first handling never got to show it.
+    expect((await session()).stepCount).toBe(pressed.stepCount);
+    const again = tg.double.calls.slice(callsBefore).filter((c) => Number(c.payload.chat_id) === user.chatId);
+    expect(again.map((c) => c.method)).toEqual(["editMessageText"]);
+    expect(user.screen()).toContain(translator.t("uz", "help.title"));
+
+    const typed = user.textUpdate("/menu");
+    expect((await user.post(typed)).statusCode).toBe(200);
+    await tg.telegram.updates.idle();
+    expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+    const menu = await session();
+    await handledButUnmarked(typed);
+    await takenOverAgain(typed);
+    expect((await session()).stepCount).toBe(menu.stepCount);
+    expect(user.screen()).toBe(translator.t("uz", "menu.title"));
+  });
+
   it("handles each chat's updates in the order they were recorded, even while the first one waits", async () => {
     const user = await onboarded();
     const held = tg.double.hold((method, p) => method === "sendMessage" && Number(p.chat_id) === user.chatId);

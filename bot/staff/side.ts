@@ -55,6 +55,7 @@ export function staffSide(deps: StaffSideDeps): Composer<BotContext> {
         chatId,
         identity: identityOf(ctx),
         input: { kind: "event", event: { type: "start" } },
+        updateId: ctx.update.update_id,
       });
     }
   });
