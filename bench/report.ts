@@ -258,10 +258,11 @@ export function targets(b: BackendReport, ceiling?: number): Verdict[] {
   // Telegram's point runs at the bot's 30 calls a second, where the idle server's own polling is a
   // visible share of each update's CPU; it is taken out (USSD points run twenty times faster).
   const idle = b.idleServerCpuPerSecond;
-  const net =
-    b.telegram && idle !== undefined && Number.isFinite(idle)
-      ? perStepMs((b.telegram.serverCpuSeconds ?? Number.NaN) - idle * b.telegram.statementSeconds, b.telegram)
+  const lessIdle = (p: PointResult | undefined) =>
+    p && idle !== undefined && Number.isFinite(idle)
+      ? perStepMs((p.serverCpuSeconds ?? Number.NaN) - idle * p.statementSeconds, p)
       : Number.NaN;
+  const net = lessIdle(b.telegram);
   // An idle rate that leaves nothing (or less) for the updates was not idle: judge the raw figure.
   const tgNet = net > 0 ? net : tgCpu;
   const calls = callsPerUpdate(b.telegram);
@@ -270,10 +271,7 @@ export function targets(b: BackendReport, ceiling?: number): Verdict[] {
   const notificationsPerUpdate = perTelegramUpdate(b.telegram, b.telegram?.notificationsSent);
   const known = (n: number) => Number.isFinite(n);
   const warming = b.telegramWarmup;
-  const warmingNet =
-    warming && idle !== undefined && Number.isFinite(idle)
-      ? perStepMs((warming.serverCpuSeconds ?? Number.NaN) - idle * warming.statementSeconds, warming)
-      : Number.NaN;
+  const warmingNet = lessIdle(warming);
   const firstMinute =
     warming && known(warmingNet)
       ? `; ${warmingNet.toFixed(2)} ms over the ${seconds(warming.windowMs)} of the same load before it, while the bot's code was still being compiled`

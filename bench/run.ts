@@ -399,11 +399,8 @@ const cpuPerStep = (seconds: number | null, p: PointResult) =>
   seconds === null || p.totalSteps === 0 ? "n/a" : ((1000 * seconds) / p.totalSteps).toFixed(2);
 
 /**
- * The Telegram load for --telegram-warmup seconds before the measured point, measured as a point of
- * its own (its CPU per update is the first minute's). USSD points run a thousand steps a second
- * and their 3 s warm-up compiles their code; at the bot's 30 calls a second it would run the bot's
- * code about a hundred times, in V8's first tiers, while a server that has been taking updates
- * for a while runs it compiled.
+ * The Telegram load for --telegram-warmup seconds before the measured point (why: BenchOptions'
+ * `telegramWarmup`), measured as a point of its own: its CPU per update is the first minute's.
  */
 async function warmTelegram(
   ctx: Context,

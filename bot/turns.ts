@@ -47,9 +47,9 @@ export function readView(value: JsonValue | undefined): BotView {
   };
 }
 
-/** The view's applied ids with this update's (none when the input came with no update id). */
-const applying = (view: BotView, updateId: number | undefined) =>
-  updateId === undefined ? view.applied : [...view.applied, updateId].slice(-APPLIED_KEPT);
+/** Applied ids with this update's (unchanged when the input came with no update id). */
+const applying = (applied: number[], updateId: number | undefined) =>
+  updateId === undefined ? applied : [...applied, updateId].slice(-APPLIED_KEPT);
 
 export const viewJson = (view: BotView): JsonValue => ({ ...view });
 
@@ -101,7 +101,7 @@ export function decide(
     return {
       decision: {
         event: toEvent(input) ?? { type: "start" },
-        view: viewJson({ turn: 1, page: 0, applied: applying({ turn: 0, page: 0, applied: [] }, updateId) }),
+        view: viewJson({ turn: 1, page: 0, applied: applying([], updateId) }),
       },
       verdict: { kind: "event", previousKind: null, ...(notice ? { notice } : {}) },
     };
@@ -118,7 +118,10 @@ export function decide(
     if (!token || token.turn !== view.turn) return { decision: { replay: true }, verdict: { kind: "stale" } };
     if (token.kind === "page") {
       return {
-        decision: { redisplay: true, view: viewJson({ ...view, page: token.page, applied: applying(view, updateId) }) },
+        decision: {
+          redisplay: true,
+          view: viewJson({ ...view, page: token.page, applied: applying(view.applied, updateId) }),
+        },
         verdict: { kind: "page" },
       };
     }
@@ -136,7 +139,7 @@ export function decide(
   return {
     decision: {
       event: event ?? { type: "start" },
-      view: viewJson({ turn: view.turn + 1, page: 0, applied: applying(view, updateId) }),
+      view: viewJson({ turn: view.turn + 1, page: 0, applied: applying(view.applied, updateId) }),
     },
     verdict: { kind: "event", previousKind: keyboardKind(previous.screen) },
   };
