@@ -45,7 +45,7 @@ export async function runDuties(config: AppConfig, log: Logger, db: Database, cl
   const { limits, core, telegram } = createWorkerCore(config, log, db);
   const notifications =
     config.notifications.worker === "inline"
-      ? notificationEngineFromConfig(config, db.prisma, log, telegram?.sender)
+      ? notificationEngineFromConfig(config, db, log, telegram?.sender)
       : undefined;
   if (!notifications) log.info("NOTIFY_WORKER=off: notifications are delivered by `npm run worker`");
   let polling: Polling | undefined;

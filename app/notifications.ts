@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../core/db/database.js";
+import type { Database } from "../core/db/database.js";
 import { createNotificationEngine, type NotificationEngine } from "../core/notifications/engine.js";
 import type { TelegramSender } from "../core/notifications/senders.js";
 import { AfricasTalkingSms } from "../ussd/sms-sender.js";
@@ -11,14 +11,15 @@ import type { Logger } from "./logger.js";
  */
 export function notificationEngineFromConfig(
   config: AppConfig,
-  prisma: PrismaClient,
+  db: Pick<Database, "prisma" | "sql">,
   logger: Logger,
   telegram?: TelegramSender,
 ): NotificationEngine {
   const log = logger.child({ component: "notifications" });
   if (!config.sms) log.info("AT_USERNAME/AT_API_KEY are not set: SMS are recorded and logged, not sent");
   return createNotificationEngine({
-    prisma,
+    prisma: db.prisma,
+    sql: db.sql,
     log,
     smsSender: config.sms
       ? new AfricasTalkingSms({

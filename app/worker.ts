@@ -34,7 +34,7 @@ async function main(config: AppConfig) {
         overallLimiter: limits.telegram,
       })
     : undefined;
-  const engine = notificationEngineFromConfig(config, db.prisma, logger, telegram);
+  const engine = notificationEngineFromConfig(config, db, logger, telegram);
   const metrics = config.metrics.port ? await buildWorkerMetricsServer({ config, db, logger }) : undefined;
   await engine.start();
   await metrics?.listen({ port: config.metrics.port ?? 0, host: config.http.host });

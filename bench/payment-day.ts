@@ -101,7 +101,7 @@ async function main() {
         return { providerMessageId: `bench-${sent}`, status: "sent" };
       },
     };
-    const relay = new OutboxRelay(new NotificationDelivery({ prisma: db.prisma, sms: instant }), {
+    const relay = new OutboxRelay(new NotificationDelivery({ prisma: db.prisma, sql: db.sql, sms: instant }), {
       batchSize: 200,
       concurrency: 16,
     });

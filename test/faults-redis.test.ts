@@ -80,7 +80,7 @@ ownRedis.describe("Redis down", () => {
       AT_API_ROOT: at.url,
       NOTIFY_SMS_PER_SECOND: "1000",
     });
-    engine = notificationEngineFromConfig(config, db.prisma, createLogger("silent"));
+    engine = notificationEngineFromConfig(config, db, createLogger("silent"));
     expect(engine.kind).toBe("bullmq");
     await engine.start();
 

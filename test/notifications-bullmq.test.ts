@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
 import { createNotificationEngine, type NotificationEngine } from "../core/notifications/engine.js";
 import type { RetryPolicy } from "../core/notifications/policy.js";
@@ -20,9 +21,10 @@ let offsetMs = 0;
 const clock = () => new Date(Date.now() + 5_000 + offsetMs);
 const engines: NotificationEngine[] = [];
 
-function engine(sms: FakeSms, prefix: string, prisma = db.prisma): NotificationEngine {
+function engine(sms: FakeSms, prefix: string, sql: SqlExecutor = db.sql): NotificationEngine {
   const created = createNotificationEngine({
-    prisma,
+    prisma: db.prisma,
+    sql,
     smsSender: sms,
     redisUrl: redis.url,
     queuePrefix: prefix,
@@ -149,7 +151,7 @@ redisNeeded.describe("delivery through BullMQ on Redis", () => {
     const sms = new FakeSms();
     const prefix = redis.prefix();
     const created = await outboxRow(db.prisma);
-    const crashed = engine(sms, prefix, crashOnMarkSent(db.prisma));
+    const crashed = engine(sms, prefix, crashOnMarkSent(db.sql));
     await crashed.start();
     await eventually(async () => sms.sent.length === 1, 10_000, "provider accepted");
     await crashed.stop();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import { NotificationDelivery } from "../core/notifications/delivery.js";
 import { createNotificationEngine } from "../core/notifications/engine.js";
 import { LoggingSmsSender } from "../core/notifications/logging-sms.js";
@@ -98,8 +99,8 @@ describe("delivery through the outbox relay", () => {
   let now: Date;
   const clock = () => now;
   const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 30_000, maxDelayMs: 600_000, leaseMs: 300_000 };
-  const delivery = (sms: FakeSms | LoggingSmsSender, telegram?: FakeTelegram, prisma = db.prisma) =>
-    new NotificationDelivery({ prisma, sms, telegram, clock, policy });
+  const delivery = (sms: FakeSms | LoggingSmsSender, telegram?: FakeTelegram, sql: SqlExecutor = db.sql) =>
+    new NotificationDelivery({ prisma: db.prisma, sql, sms, telegram, clock, policy });
   const relay = (d: NotificationDelivery) => new OutboxRelay(d, { recoverEveryMs: 0 });
   const row = (id: number) => db.prisma.outbox.findUniqueOrThrow({ where: { id } });
   /** A row due now on the test's clock (the database's own clock is not the test's). */
@@ -267,7 +268,7 @@ describe("delivery through the outbox relay", () => {
   it("records the status and the provider's id in one write: a crash on it leaves no half-marked row", async () => {
     const sms = new FakeSms();
     const created = await add();
-    const crashed = await relay(delivery(sms, undefined, crashOnMarkSent(db.prisma))).tick();
+    const crashed = await relay(delivery(sms, undefined, crashOnMarkSent(db.sql))).tick();
     expect(crashed[0]).toMatchObject({ outcome: "interrupted" });
     // Nothing of the outcome reached the row: it is the claim's, as if the call had not returned.
     expect(await row(created.id)).toMatchObject({ status: "sending", providerMessageId: null, sentAt: null });

@@ -59,7 +59,7 @@ beforeAll(async () => {
   });
   ({ app, double } = tg);
   // No SMS credentials: every SMS text goes to the log instead.
-  notifications = notificationEngineFromConfig(tg.config, db.prisma, logger, tg.telegram.sender);
+  notifications = notificationEngineFromConfig(tg.config, db, logger, tg.telegram.sender);
   await notifications.start();
 });
 

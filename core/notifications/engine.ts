@@ -1,3 +1,4 @@
+import type { SqlExecutor } from "../db/adapters.js";
 import type { PrismaClient } from "../db/database.js";
 import { NotificationDelivery } from "./delivery.js";
 import { LoggingSmsSender } from "./logging-sms.js";
@@ -10,6 +11,8 @@ import { type LogSink, type SmsSender, silentLog, type TelegramSender } from "./
 
 export interface NotificationEngineOptions {
   prisma: PrismaClient;
+  /** The plain-SQL path for the per-message writes (see DeliveryOptions.sql). */
+  sql?: SqlExecutor;
   log?: LogSink;
   /** The SMS gateway (Africa's Talking, built by the app); without one SMS are logged, not sent. */
   smsSender?: SmsSender | undefined;
@@ -48,6 +51,7 @@ export function createNotificationEngine(options: NotificationEngineOptions): No
   const smsPerSecond = options.smsPerSecond ?? 10;
   const delivery = new NotificationDelivery({
     prisma: options.prisma,
+    ...(options.sql ? { sql: options.sql } : {}),
     sms,
     telegram: options.telegram,
     log,

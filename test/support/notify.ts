@@ -1,4 +1,6 @@
+import type { SqlExecutor } from "../../core/db/adapters.js";
 import type { PrismaClient } from "../../core/db/database.js";
+import { RECORD_SENT } from "../../core/db/sql/outbox.js";
 import type { SmsAccepted, SmsSender, TelegramSender } from "../../core/notifications/senders.js";
 import { nextPhone } from "./backoffice.js";
 
@@ -67,30 +69,16 @@ export function outboxRow(
 }
 
 /**
- * The Prisma client, except that recording a row `sent` fails as if the process died right there:
- * the provider has the message, the database never hears of it.
+ * The plain-SQL path, except that recording a row `sent` fails as if the process died right
+ * there: the provider has the message, the database never hears of it.
  */
-export function crashOnMarkSent(prisma: PrismaClient): PrismaClient {
-  const outbox = new Proxy(prisma.outbox, {
-    get(target, prop, receiver) {
-      if (prop === "updateMany") {
-        return (args: { where?: { id?: unknown }; data?: { status?: string } }) => {
-          // Only the mark of one row fails; recovery's bulk updates go through.
-          if (args.where?.id !== undefined && args.data?.status === "sent") {
-            return Promise.reject(new Error("process died before marking the row"));
-          }
-          return target.updateMany(args as Parameters<typeof target.updateMany>[0]);
-        };
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-  return new Proxy(prisma, {
-    get(target, prop, receiver) {
-      if (prop === "outbox") return outbox;
-      return Reflect.get(target, prop, receiver);
-    },
-  });
+export function crashOnMarkSent(sql: SqlExecutor): SqlExecutor {
+  return {
+    query: (text, values) =>
+      text === RECORD_SENT.text
+        ? Promise.reject(new Error("process died before marking the row"))
+        : sql.query(text, values),
+  };
 }
 
 /** Polls `check` until it is true (real-time engines such as BullMQ), failing after `timeoutMs`. */

@@ -2,7 +2,8 @@ import type { Outbox } from "../../../generated/prisma/client.js";
 import { type Columns, statement } from "./statement.js";
 
 // Outbox's plain-SQL statements. Owner: core/notifications/outbox.ts (writes, the retention purge,
-// the figures /metrics reports); core/notifications/delivery.ts claims due rows;
+// the figures /metrics reports); core/notifications/delivery.ts claims due rows and records what
+// became of each send;
 // core/services/imports/payments.ts inserts its batches' rows.
 // OUTBOX_ROWS_INSERT is how another table's statement queues notifications beside its own write
 // (a data-modifying CTE), with the values core/notifications/outbox.ts outboxRowParams builds.
@@ -225,3 +226,58 @@ export const TAKE_DUE_OF_CHANNEL = statement<
   { id: number },
   [now: string, limit: number, channel: string, leaseEnd: string]
 >("Outbox.takeDueOfChannel", take(true), { id: true });
+
+/**
+ * Claims one row by id whatever its schedule (the BullMQ worker, whose job's delay is the
+ * schedule): only while it is still waiting, so a row already sent, dead or being sent elsewhere
+ * comes back as no row. $2 is the lease's end, $3 now.
+ */
+export const CLAIM_ONE = statement<Outbox, [id: number, leaseEnd: string, now: string]>(
+  "Outbox.claimOne",
+  `
+  update "Outbox" set status = 'sending', attempts = attempts + 1, "nextAttemptAt" = $2::timestamp, "updatedAt" = $3::timestamp
+   where id = $1 and status in ('pending', 'failed') and "providerMessageId" is null
+  returning ${outboxColumnList()}`,
+  OUTBOX_COLUMNS,
+);
+
+// What became of a claimed send, one write each, fenced by the attempt the claim counted: a
+// worker whose lease was taken over (the row claimed again meanwhile) changes nothing, and gets
+// no row back.
+
+/** The provider took it ($3 sent or logged, by channel $4): never sent again. A null id keeps the one stored. */
+export const RECORD_SENT = statement<
+  { id: number },
+  [id: number, attempt: number, status: string, channel: string, providerMessageId: string | null, at: string]
+>(
+  "Outbox.recordSent",
+  `
+  update "Outbox" set status = $3, "channel" = $4, "providerMessageId" = coalesce($5::text, "providerMessageId"),
+         "lastError" = null, "sentAt" = $6::timestamp, "updatedAt" = $6::timestamp
+   where id = $1 and status = 'sending' and attempts = $2
+  returning id`,
+  { id: true },
+);
+
+/** Not sent this time: due again at $4. */
+export const RETRY_LATER = statement<
+  { id: number },
+  [id: number, attempt: number, error: string, nextAttemptAt: string, now: string]
+>(
+  "Outbox.retryLater",
+  `
+  update "Outbox" set status = 'failed', "lastError" = $3, "nextAttemptAt" = $4::timestamp, "updatedAt" = $5::timestamp
+   where id = $1 and status = 'sending' and attempts = $2
+  returning id`,
+  { id: true },
+);
+
+/** Given up (a permanent error, or too many attempts): a dead letter. */
+export const GIVE_UP = statement<{ id: number }, [id: number, attempt: number, error: string, now: string]>(
+  "Outbox.giveUp",
+  `
+  update "Outbox" set status = 'dead', "lastError" = $3, "updatedAt" = $4::timestamp
+   where id = $1 and status = 'sending' and attempts = $2
+  returning id`,
+  { id: true },
+);
