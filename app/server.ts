@@ -74,6 +74,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(ussdRoutes, {
     config: deps.config,
     prisma: deps.db.prisma,
+    sql: deps.db.sql,
     core,
     ...(limits ? { smsLimiter: limits.sms } : {}),
     ...deps.ussd,

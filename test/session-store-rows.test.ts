@@ -84,12 +84,12 @@ describe("the session store as ConversationSession's one writer", () => {
   });
 
   it("records the gateway's session end on a known USSD session only, its input masked", async () => {
-    expect(await recordSessionEnd(db.prisma, { sessionId: "ATUid_unknown", status: "Success" }, now)).toBe(false);
+    expect(await recordSessionEnd(db.sql, { sessionId: "ATUid_unknown", status: "Success" }, now)).toBe(false);
     const sessions = new SqlSessionStore(db.sql);
     const claimed = await sessions.claim("ussd", "ATUid_known");
     await sessions.release("ussd", "ATUid_known", claimed.lease);
     const ended = await recordSessionEnd(
-      db.prisma,
+      db.sql,
       { sessionId: "ATUid_known", status: "Incomplete", hopsCount: "3", input: "1*31503610000413" },
       now,
     );

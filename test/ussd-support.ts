@@ -66,6 +66,7 @@ export async function ussdOnly(
       simulatorEnabled: false,
     },
     prisma: db.prisma,
+    sql: db.sql,
     core,
     ...options,
   });

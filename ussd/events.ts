@@ -1,4 +1,4 @@
-import { type PrismaClient, prismaSql } from "../core/db/database.js";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import { type KeptSessionStore, markSessionEnded, recordKeptSessionEnd } from "../core/engine/session-store.js";
 
 /** Africa's Talking's end-of-session notification, as loosely as it arrives (every field a string). */
@@ -32,7 +32,7 @@ export const maskInput = (input: string | undefined): string | null =>
  * (the gateway ended it before our first answer) are ignored.
  */
 export async function recordSessionEnd(
-  prisma: PrismaClient,
+  sql: SqlExecutor,
   notice: SessionEndNotice,
   now = new Date(),
   kept?: KeptSessionStore,
@@ -54,8 +54,8 @@ export async function recordSessionEnd(
   // Sessions kept in Redis get their row now, with the screen they ended on.
   const turn = kept ? await kept.lastTurn("ussd", notice.sessionId) : undefined;
   if (turn) {
-    await recordKeptSessionEnd(prismaSql(prisma), "ussd", notice.sessionId, turn, end);
+    await recordKeptSessionEnd(sql, "ussd", notice.sessionId, turn, end);
     return true;
   }
-  return markSessionEnded(prismaSql(prisma), "ussd", notice.sessionId, end);
+  return markSessionEnded(sql, "ussd", notice.sessionId, end);
 }

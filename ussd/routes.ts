@@ -3,6 +3,7 @@ import formbody from "@fastify/formbody";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import type { SqlExecutor } from "../core/db/adapters.js";
 import type { PrismaClient } from "../core/db/database.js";
 import { DeadlineError } from "../core/domain/errors.js";
 import { normalizeUzPhone } from "../core/domain/phone.js";
@@ -30,6 +31,8 @@ export interface UssdSettings {
 export interface UssdPluginOptions {
   config: { ussd: UssdSettings; simulatorEnabled: boolean };
   prisma: PrismaClient;
+  /** The plain-SQL path (`Database.sql`): the gateway's end-of-session notice, one per session. */
+  sql: SqlExecutor;
   /**
    * The core to serve, built once by the application (app/core.ts) and shared with the other
    * channels: one reference-data cache and one per-person step limit for every channel.
@@ -194,7 +197,7 @@ export const ussdRoutes: FastifyPluginAsync<UssdPluginOptions> = async (fastify,
   });
 
   app.post("/ussd/events", { onRequest: guard, schema: { body: EventsBody } }, async (request, reply) => {
-    await recordSessionEnd(prisma, request.body, new Date(), core.ussdSessions);
+    await recordSessionEnd(options.sql, request.body, new Date(), core.ussdSessions);
     return reply.type(TEXT).send("OK");
   });
 
