@@ -83,7 +83,7 @@ export function createBackOfficeServices(
     deadlines: new DeadlineService(db.prisma),
     calendar: calendarFor(db.prisma),
     contacts,
-    feedback: new FeedbackService(db.prisma, clock),
+    feedback: new FeedbackService(db.prisma, { clock, sql: db.sql }),
   };
 }
 

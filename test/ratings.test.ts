@@ -434,4 +434,23 @@ describe("concurrent answers", () => {
     expect(stored.followUpStatus).toBe("open");
     expect(await followUpMessages(row.id)).toHaveLength(1);
   });
+
+  it("offers a waiting question to exactly one of twenty USSD calls at once, with its reference", async () => {
+    const citizen = await createCitizen(db.prisma, { mahallaId: world.mahallaId });
+    const app = await decided(citizen.id, "rejected");
+    const question = await feedbackOf("decision", app.id);
+    // The question's row is held while the calls start, so that every one of them has read it
+    // unoffered and waits for it: only the check on the locked row itself can then let one through.
+    let calls: ReturnType<typeof tg.core.services.feedback.claimUssdOffer>[] = [];
+    await db.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`select id from "Feedback" where id = ${question.id} for update`;
+      calls = Array.from({ length: 20 }, () => tg.core.services.feedback.claimUssdOffer(citizen.id));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    const offers = await Promise.all(calls);
+    const given = offers.filter((o) => o !== null);
+    expect(given).toEqual([{ feedbackId: expect.any(Number), subjectKind: "decision", reference: app.reference }]);
+    expect((await feedbackOf("decision", app.id)).ussdOfferedAt).not.toBeNull();
+    expect(await tg.core.services.feedback.claimUssdOffer(citizen.id)).toBeNull();
+  });
 });

@@ -115,6 +115,7 @@ const OWNERS: Record<string, string[]> = {
   "district.ts": ["core/services/contacts.ts"],
   "draft.ts": ["core/services/drafts.ts"],
   "escalation.ts": ["core/services/deadlines.ts", "core/services/escalations.ts"],
+  "feedback.ts": ["core/services/feedback.ts"],
   "mahalla.ts": ["core/opendata/source.ts"],
   "outbox.ts": ["core/notifications/delivery.ts", "core/notifications/outbox.ts", "core/services/imports/payments.ts"],
   "payment.ts": ["core/services/imports/payments.ts", "core/services/payments.ts"],

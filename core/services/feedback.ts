@@ -1,4 +1,7 @@
-import type { PrismaClient, Tx } from "../db/database.js";
+import type { SqlExecutor } from "../db/adapters.js";
+import { type PrismaClient, type Tx, txSql } from "../db/database.js";
+import { CLAIM_USSD_OFFER } from "../db/sql/feedback.js";
+import { run } from "../db/sql/statement.js";
 import { ConflictError, NotFoundError } from "../domain/errors.js";
 import type { Params } from "../domain/vocabulary.js";
 import { FEEDBACK_ASK_TEMPLATE } from "../notifications/buttons.js";
@@ -149,10 +152,17 @@ export async function askFeedback(
 
 /** The citizen's answers and the district admins' follow-ups. */
 export class FeedbackService {
+  private readonly sql: SqlExecutor;
+  private readonly clock: () => Date;
+
+  /** `sql`: the plain-SQL path (Database.sql) for what a conversation step asks; default through `prisma`. */
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: { clock?: () => Date; sql?: SqlExecutor } = {},
+  ) {
+    this.sql = options.sql ?? txSql(prisma);
+    this.clock = options.clock ?? (() => new Date());
+  }
 
   /**
    * Stores a score (and a comment) only while the question is unanswered and only from the
@@ -280,25 +290,17 @@ export class FeedbackService {
    * SMS reply still answers it).
    */
   async claimUssdOffer(citizenId: number, now = this.clock()): Promise<OpenQuestion | null> {
-    const candidate = await this.prisma.feedback.findFirst({
-      where: {
-        citizenId,
-        score: null,
-        ussdOfferedAt: null,
-        askedAt: { gt: new Date(now.getTime() - QUESTION_OPEN_MS) },
-      },
-      select: { id: true, subjectKind: true, subjectId: true },
-      orderBy: { askedAt: "desc" },
-    });
-    if (!candidate) return null;
-    const claimed = await this.prisma.feedback.updateMany({
-      where: { id: candidate.id, ussdOfferedAt: null, score: null },
-      data: { ussdOfferedAt: now },
-    });
-    if (claimed.count !== 1) return null;
-    const kind = candidate.subjectKind as FeedbackSubjectKind;
-    const facts = await this.prisma.$transaction((tx) => subjectFacts(tx, kind, candidate.subjectId));
-    return { feedbackId: candidate.id, subjectKind: kind, reference: facts?.reference ?? "" };
+    const [claimed] = await run(this.sql, CLAIM_USSD_OFFER, [
+      citizenId,
+      new Date(now.getTime() - QUESTION_OPEN_MS).toISOString(),
+      now.toISOString(),
+    ]);
+    if (!claimed) return null;
+    return {
+      feedbackId: claimed.feedbackId,
+      subjectKind: claimed.subjectKind as FeedbackSubjectKind,
+      reference: claimed.reference,
+    };
   }
 
   /**

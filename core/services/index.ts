@@ -41,6 +41,6 @@ export function createServices(prisma: PrismaClient, options: ServiceOptions = {
     visits: new VisitService(prisma, sql),
     appeals: new AppealService(prisma),
     contacts: new ContactService(prisma),
-    feedback: new FeedbackService(prisma),
+    feedback: new FeedbackService(prisma, { sql }),
   };
 }

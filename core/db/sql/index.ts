@@ -12,6 +12,7 @@ import "./conversation-session.js";
 import "./district.js";
 import "./draft.js";
 import "./escalation.js";
+import "./feedback.js";
 import "./mahalla.js";
 import "./outbox.js";
 import "./payment.js";
