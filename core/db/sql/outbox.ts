@@ -244,6 +244,10 @@ export const CLAIM_ONE = statement<Outbox, [id: number, leaseEnd: string, now: s
 // What became of a claimed send, one write each, fenced by the attempt the claim counted: a
 // worker whose lease was taken over (the row claimed again meanwhile) changes nothing, and gets
 // no row back.
+const fenced = (set: string) => `
+  update "Outbox" set ${set}
+   where id = $1 and status = 'sending' and attempts = $2
+  returning id`;
 
 /** The provider took it ($3 sent or logged, by channel $4): never sent again. A null id keeps the one stored. */
 export const RECORD_SENT = statement<
@@ -251,11 +255,8 @@ export const RECORD_SENT = statement<
   [id: number, attempt: number, status: string, channel: string, providerMessageId: string | null, at: string]
 >(
   "Outbox.recordSent",
-  `
-  update "Outbox" set status = $3, "channel" = $4, "providerMessageId" = coalesce($5::text, "providerMessageId"),
-         "lastError" = null, "sentAt" = $6::timestamp, "updatedAt" = $6::timestamp
-   where id = $1 and status = 'sending' and attempts = $2
-  returning id`,
+  fenced(`status = $3, "channel" = $4, "providerMessageId" = coalesce($5::text, "providerMessageId"),
+         "lastError" = null, "sentAt" = $6::timestamp, "updatedAt" = $6::timestamp`),
   { id: true },
 );
 
@@ -265,19 +266,13 @@ export const RETRY_LATER = statement<
   [id: number, attempt: number, error: string, nextAttemptAt: string, now: string]
 >(
   "Outbox.retryLater",
-  `
-  update "Outbox" set status = 'failed', "lastError" = $3, "nextAttemptAt" = $4::timestamp, "updatedAt" = $5::timestamp
-   where id = $1 and status = 'sending' and attempts = $2
-  returning id`,
+  fenced(`status = 'failed', "lastError" = $3, "nextAttemptAt" = $4::timestamp, "updatedAt" = $5::timestamp`),
   { id: true },
 );
 
 /** Given up (a permanent error, or too many attempts): a dead letter. */
 export const GIVE_UP = statement<{ id: number }, [id: number, attempt: number, error: string, now: string]>(
   "Outbox.giveUp",
-  `
-  update "Outbox" set status = 'dead', "lastError" = $3, "updatedAt" = $4::timestamp
-   where id = $1 and status = 'sending' and attempts = $2
-  returning id`,
+  fenced(`status = 'dead', "lastError" = $3, "updatedAt" = $4::timestamp`),
   { id: true },
 );
